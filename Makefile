@@ -1,0 +1,50 @@
+# Two commands on a fresh machine:
+#   make demo   install (torch==2.13.0 CPU first, then pinned deps) and run the main job
+#   make test   install with dev tools and run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export MLFLOW_ENABLE_ASYNC_TRACE_LOGGING := false
+
+.PHONY: demo test install install-dev lint typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e .
+	$(BIN)/python -m pip check
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	@echo "== ftlineage demo: mlflow run . -P suite=healthcare_v17 --env-manager local"
+	@start=$$(date +%s); \
+	mlflow run . -P suite=healthcare_v17 --env-manager local; rc=$$?; \
+	echo "== demo finished in $$(( $$(date +%s) - start ))s (exit $$rc)"; \
+	echo "== results: MLflow store $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}; open it with:"; \
+	echo "   $(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}"; \
+	exit $$rc
+
+test: install-dev
+	$(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check ftlineage mlflow_plugins tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf ftlineage-work mlruns mlartifacts mlflow.db

@@ -1,0 +1,7 @@
+"""``python -m ftlineage``."""
+
+import sys
+
+from ftlineage.cli import main
+
+sys.exit(main())

@@ -1,0 +1,83 @@
+"""Judges: a small contract, and the offline reference-free rubric judge for extraction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+from ftlineage.data._healthcare import FIELDS
+from ftlineage.scoring import extraction_scores
+
+Pick = Literal["first", "second", "tie", "unscored"]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A judge's pick between the answer shown first and the one shown second."""
+
+    pick: Pick
+    reason: str
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Compares two answers to one input.
+
+    Contract:
+        * ``judge`` sees answers only as "first" and "second"; it is never told which model
+          wrote which. The caller randomizes the order.
+        * A judge that cannot decide returns ``"unscored"``, never a guess; unscored pairs
+          are excluded from the win rate, never counted as losses.
+        * ``name``, ``version`` and ``family`` identify the judge in reports and cache keys;
+          ``family`` must differ from the candidate's model family.
+    """
+
+    name: str
+    version: str
+    family: str
+
+    def judge(self, prompt: str, first: str, second: str) -> Judgement:
+        """Pick the better answer to ``prompt``."""
+
+
+def rubric_score(transcript: str, output: str) -> float:
+    """Reference-free quality of one extraction in [0, 1].
+
+    Mean of schema validity (a JSON object with every field), grounding (share of
+    produced values found verbatim in the transcript) and coverage (share of fields
+    given a value).
+    """
+    s = extraction_scores(transcript, output, None)
+    grounded = s["grounded"] / s["produced"] if s["produced"] else 0.0
+    coverage = s["produced"] / len(FIELDS)
+    return (s["json_valid"] + grounded + coverage) / 3.0
+
+
+@dataclass(frozen=True)
+class RubricJudge:
+    """Programmatic judge: higher rubric score wins; scores within ``margin`` tie."""
+
+    margin: float = 0.05
+    name: str = "rubric"
+    version: str = "postcall-rubric-v1"
+    family: str = "programmatic"
+
+    def judge(self, prompt: str, first: str, second: str) -> Judgement:
+        """Compare rubric scores of the two answers."""
+        a, b = rubric_score(prompt, first), rubric_score(prompt, second)
+        reason = f"rubric first={a:.3f} second={b:.3f}"
+        if abs(a - b) < self.margin:
+            return Judgement("tie", reason)
+        return Judgement("first" if a > b else "second", reason)
+
+
+JUDGES = {"rubric": RubricJudge}
+
+
+def get_judge(name: str) -> Judge:
+    """Instantiate a judge by name; an unknown name lists the valid ones."""
+    from ftlineage.errors import BadInputError
+
+    if name not in JUDGES:
+        raise BadInputError(f"unknown judge {name!r}: valid judges are {', '.join(sorted(JUDGES))}")
+    return JUDGES[name]()

@@ -1,0 +1,123 @@
+"""Deterministic generator of clinic phone-call transcripts and their JSON extraction.
+
+Every value in the reference JSON is copied verbatim from the transcript (or is
+``null`` when the caller never says it), so the task is grounded extraction.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+FIELDS = ("patient_name", "date", "time", "reason", "insurance", "urgency")
+
+FIRST = (
+    "Maria Ana Omar Li Wei Priya James Sofia Lucas Emma Noah Aisha Diego Hana Ivan Chloe "
+    "Mateo Yuki Grace Samuel Leila Tom Nina Rafael Zoe Arjun Fatima Oscar Elena Kwame Mia "
+    "Jonas Amara Victor Lena Ravi Clara Hugo Ines Malik Rosa Felix Tara Ben Sara Luis Nora "
+    "Adam Eva Kofi Julia Paolo Mei Ahmed Iris Marco Lucy Dev Alma"
+).split()
+LAST = (
+    "Lopez Chen Haddad Kim Patel Johnson Rossi Silva Brown Okafor Garcia Tanaka Novak Dubois "
+    "Alvarez Sato Walker Mensah Karimi Price Moreau Costa Rahman Fischer Petrov Ortiz Young "
+    "Nguyen Adeyemi Larsen Bauer Singh Kowalski Morales Reyes Hughes Ito Baptiste Osei Weber "
+    "Romero Sharma Murphy Lindqvist Abbas Ferreira Nakamura Olsen Diaz Hoffman"
+).split()
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+REASONS = (
+    "a persistent cough", "knee pain", "a follow-up visit", "a rash on my arm", "back pain",
+    "a flu shot", "high blood pressure", "headaches", "a sore throat", "an annual physical",
+    "ear pain", "a blood test", "dizziness", "allergy symptoms", "a sprained ankle",
+    "chest tightness", "a prescription refill", "stomach pain", "trouble sleeping",
+    "a skin check", "shoulder pain", "a fever", "an eye infection", "a diabetes check",
+    "a vaccination", "heartburn", "a wrist injury", "migraines", "a mole check",
+    "shortness of breath", "a physical for work", "joint swelling", "a lingering cold",
+    "a tetanus shot", "hip pain", "nausea", "a cholesterol check", "a burn on my hand",
+)
+INSURERS = (
+    "Blue Cross", "Aetna", "Cigna", "UnitedHealthcare", "Kaiser", "Humana", "Medicare",
+    "Medicaid", "Anthem", "Oscar Health", "Tricare", "Molina",
+)
+CLINICS = ("Lakeside Clinic", "Riverside Family Practice", "Northgate Health", "Elm Street Medical")
+URGENCY_LINES = {
+    "routine": ("It's routine, no rush.", "Just routine.", "Nothing serious, routine is fine."),
+    "soon": ("I'd like to be seen soon.", "Fairly soon, if possible.", "Soon would be good."),
+    "urgent": ("It's urgent.", "It feels urgent, honestly.", "Please treat it as urgent."),
+}
+
+
+def _time(rng: random.Random) -> str:
+    hour = rng.randint(8, 17)
+    minute = rng.choice(("00", "15", "30", "45"))
+    suffix = "AM" if hour < 12 else "PM"
+    return f"{hour if hour <= 12 else hour - 12}:{minute} {suffix}"
+
+
+def sample_call(rng: random.Random) -> dict[str, Any]:
+    """Draw one call's facts; ``insurance`` is ``None`` for self-pay callers."""
+    return {
+        "patient_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+        "date": f"{rng.choice(MONTHS)} {rng.randint(1, 28)}",
+        "time": _time(rng),
+        "reason": rng.choice(REASONS),
+        "insurance": None if rng.random() < 0.15 else rng.choice(INSURERS),
+        "urgency": rng.choice(tuple(URGENCY_LINES)),
+    }
+
+
+def render_transcript(facts: dict[str, Any], rng: random.Random) -> str:
+    """Render a call as a short two-speaker transcript mentioning every known fact."""
+    clinic = rng.choice(CLINICS)
+    name = facts["patient_name"]
+    opener = rng.choice((
+        f"Receptionist: Good morning, {clinic}. Caller: Hi, this is {name}.",
+        f"Receptionist: {clinic}, how can I help? Caller: Hello, my name is {name}.",
+        f"Receptionist: Thanks for calling {clinic}. Caller: Hi, it's {name} calling.",
+    ))
+    reason = rng.choice((
+        f"I need an appointment for {facts['reason']}.",
+        f"I'm calling about {facts['reason']}.",
+        f"I'd like to come in for {facts['reason']}.",
+    ))
+    when = rng.choice((
+        f"Receptionist: What day works? Caller: {facts['date']} at {facts['time']}.",
+        f"Receptionist: We have {facts['date']} at {facts['time']}. Caller: That works.",
+        f"Caller: Could I come on {facts['date']}, around {facts['time']}? Receptionist: Yes.",
+    ))
+    if facts["insurance"] is None:
+        ins = rng.choice((
+            "Receptionist: Insurance? Caller: I'll pay myself.",
+            "Receptionist: Any insurance? Caller: No, self-pay.",
+        ))
+    else:
+        ins = rng.choice((
+            f"Receptionist: Insurance? Caller: {facts['insurance']}.",
+            f"Receptionist: Who is your insurer? Caller: I have {facts['insurance']}.",
+        ))
+    urg = "Receptionist: How urgent is it? Caller: " + rng.choice(URGENCY_LINES[facts["urgency"]])
+    middle = [when, ins, urg]
+    rng.shuffle(middle)
+    return " ".join([f"{opener} {reason}", *middle, "Receptionist: You're booked."])
+
+
+def reference_json(facts: dict[str, Any]) -> str:
+    """The canonical completion: a compact JSON object in field order."""
+    return json.dumps({k: facts[k] for k in FIELDS}, ensure_ascii=False)
+
+
+def make_rows(seed: int, n: int, *, prefix: str, source: str) -> list[dict[str, Any]]:
+    """Generate ``n`` corpus rows ``{id, prompt, completion, source}`` from ``seed``."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        facts = sample_call(rng)
+        rows.append({
+            "id": f"{prefix}-{i:05d}",
+            "prompt": render_transcript(facts, rng),
+            "completion": reference_json(facts),
+            "source": source,
+        })
+    return rows

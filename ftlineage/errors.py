@@ -1,0 +1,66 @@
+"""One exception root for ftlineage, with the process exit code each kind maps to.
+
+Exit codes are part of the CLI contract:
+
+* ``0`` the job passed (or the command succeeded);
+* ``1`` an unexpected internal error (a bug: please report it);
+* ``2`` bad input: a malformed recipe, suite, corpus or config;
+* ``3`` the data audit blocked training;
+* ``4`` the promotion gate blocked registration.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_AUDIT_BLOCKED = 3
+EXIT_GATE_BLOCKED = 4
+
+
+class FtlineageError(Exception):
+    """Root of every error ftlineage raises on purpose."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class BadInputError(FtlineageError):
+    """A user-supplied file or value is malformed; the message names file, row and fix."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class RecipeError(BadInputError):
+    """The recipe YAML is unreadable or fails validation."""
+
+
+class SuiteError(BadInputError):
+    """An eval suite is unknown, malformed, or its bytes no longer match its lock."""
+
+
+class CorpusError(BadInputError):
+    """A corpus file or row is malformed."""
+
+
+class MissingDependencyError(FtlineageError):
+    """An optional dependency is not installed; the message carries the install hint."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class BlockedError(FtlineageError):
+    """A gate refused to let the run go on; carries the report path for the reader."""
+
+    def __init__(self, message: str, *, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def where(path: object, line: int | None = None, key: str | None = None) -> str:
+    """Format a location prefix like ``recipes/x.yaml:12 (training.lr)``."""
+    text = str(path)
+    if line is not None:
+        text += f":{line}"
+    if key:
+        text += f" ({key})"
+    return text

@@ -1,0 +1,14 @@
+"""The promotion rule (checks with reasons) and the model card."""
+
+from ftlineage.gate.card import render_card
+from ftlineage.gate.rule import Check, GateDecision, check_arena, check_drift, check_metric, decide
+
+__all__ = [
+    "Check",
+    "GateDecision",
+    "check_arena",
+    "check_drift",
+    "check_metric",
+    "decide",
+    "render_card",
+]

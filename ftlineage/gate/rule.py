@@ -1,0 +1,122 @@
+"""The promotion rule: one check per tracked metric, drift band and arena, each with reasons.
+
+Edge cases, decided explicitly:
+    * candidate value missing (NaN or absent): the check fails; nothing unscored passes.
+    * baseline value missing: the check passes with the reason "no baseline value";
+      there is nothing to regress against (e.g. a base model that produced no values).
+    * baseline 0 and the candidate worse: relative regression is unbounded, the check fails.
+    * arena with no decisive pair: the interval is undefined and the check fails.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ftlineage.arena import ArenaResult
+from ftlineage.recipe import GateSpec, MetricRule
+from ftlineage.training import DriftBand
+
+
+class Check(BaseModel):
+    """One check of the rule, explained."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: Literal["metric", "drift", "arena", "audit"]
+    passed: bool
+    candidate: float | None = None
+    baseline: float | None = None
+    threshold: float | None = None
+    interval: tuple[float, float] | None = None
+    reason: str
+
+
+class GateDecision(BaseModel):
+    """The gate's verdict. Written to disk: do not reorder fields without a version bump."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = 1
+    decision: Literal["pass", "blocked"]
+    stage: Literal["audit", "gate"]
+    checks: tuple[Check, ...]
+    lineage: dict[str, str]
+
+    @property
+    def failed(self) -> list[Check]:
+        """Checks that did not pass."""
+        return [c for c in self.checks if not c.passed]
+
+
+def _nan(x: float | None) -> bool:
+    return x is None or math.isnan(x)
+
+
+def check_metric(rule: MetricRule, cand: float | None, base: float | None, max_rel: float) -> Check:
+    """Relative-regression check of one tracked metric."""
+    sign = 1.0 if rule.direction == "higher" else -1.0
+    common = {"name": rule.name, "kind": "metric", "threshold": max_rel}
+    if _nan(cand):
+        return Check(**common, passed=False, baseline=base,
+                     reason=f"{rule.name} is missing for the candidate (unscored); cannot pass")
+    if _nan(base):
+        return Check(**common, passed=True, candidate=cand,
+                     reason=f"{rule.name}={cand:.4f}; no baseline value to regress against")
+    assert cand is not None and base is not None
+    worse_by = sign * (base - cand)
+    if worse_by <= 0:
+        return Check(**common, passed=True, candidate=cand, baseline=base,
+                     reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: no regression")
+    if base == 0:
+        return Check(**common, passed=False, candidate=cand, baseline=base,
+                     reason=f"{rule.name} {cand:.4f} is worse than a baseline of 0; "
+                            "relative regression is unbounded")
+    rel = worse_by / abs(base)
+    ok = rel <= max_rel + 1e-12  # exactly at the threshold passes (float-safe)
+    return Check(**common, passed=ok, candidate=cand, baseline=base,
+                 reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: regressed {rel:.2%} "
+                        f"({'within' if ok else 'beyond'} the {max_rel:.2%} allowed)")
+
+
+def check_drift(band: DriftBand, fail_points: float) -> Check:
+    """A drift family passes unless it dropped more than ``fail_points`` (or is unscored)."""
+    ok = band.band not in ("fail", "unscored")
+    return Check(name=f"drift/{band.family}", kind="drift", passed=ok, candidate=band.candidate,
+                 baseline=band.base, threshold=fail_points,
+                 reason=f"drift/{band.family}: {band.drop_points:+.1f} points lost vs base "
+                        f"({band.band}; more than {fail_points:g} fails)")
+
+
+def check_arena(arena: ArenaResult, lower_bound: float) -> Check:
+    """The arena interval's lower bound must lie above ``lower_bound``."""
+    ok = not math.isnan(arena.ci_low) and arena.ci_low > lower_bound
+    pct = int(round(arena.confidence * 100))
+    return Check(
+        name="arena/win_rate", kind="arena", passed=ok, candidate=arena.win_rate,
+        threshold=lower_bound, interval=(arena.ci_low, arena.ci_high),
+        reason=f"arena W/L/T {arena.wins}/{arena.losses}/{arena.ties} "
+               f"({arena.unscored} unscored): win rate {arena.win_rate:.3f}, {pct}% Wilson "
+               f"[{arena.ci_low:.3f}, {arena.ci_high:.3f}] "
+               f"{'lies above' if ok else 'does not lie above'} {lower_bound}",
+    )
+
+
+def decide(
+    rule: GateSpec,
+    candidate: dict[str, float],
+    baseline: dict[str, float],
+    bands: list[DriftBand],
+    arena: ArenaResult,
+    lineage: dict[str, str],
+) -> GateDecision:
+    """Apply the whole rule; the decision passes only if every check passes."""
+    checks = [check_metric(m, candidate.get(m.name), baseline.get(m.name), rule.max_regression)
+              for m in rule.metrics]
+    checks += [check_drift(b, rule.drift_fail_points) for b in bands]
+    checks.append(check_arena(arena, rule.arena_lower_bound))
+    verdict = "pass" if all(c.passed for c in checks) else "blocked"
+    return GateDecision(decision=verdict, stage="gate", checks=tuple(checks), lineage=lineage)

@@ -1,0 +1,36 @@
+"""Canonical SHA-256 lineage of prompts, rows, datasets, weights, suites and code."""
+
+from ftlineage.lineage._hash import (
+    CANON_VERSION,
+    canonical_json,
+    sha256_bytes,
+    sha256_file,
+    sha256_json,
+    sha256_prompt,
+    sha256_rows,
+    sha256_state_dict,
+    sha256_tree,
+)
+from ftlineage.lineage._manifest import TAG_PREFIX, LineageManifest
+
+__all__ = [
+    "CANON_VERSION",
+    "TAG_PREFIX",
+    "LineageManifest",
+    "canonical_json",
+    "code_sha",
+    "sha256_bytes",
+    "sha256_file",
+    "sha256_json",
+    "sha256_prompt",
+    "sha256_rows",
+    "sha256_state_dict",
+    "sha256_tree",
+]
+
+
+def code_sha() -> str:
+    """Digest of the installed ftlineage package source."""
+    from pathlib import Path
+
+    return sha256_tree(Path(__file__).resolve().parent.parent)

@@ -1,0 +1,36 @@
+"""The lineage manifest: every SHA a score must carry."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TAG_PREFIX = "ftlineage."
+
+
+class LineageManifest(BaseModel):
+    """SHA-256 digests identifying everything a score depends on.
+
+    Written to disk: do not reorder or rename fields without bumping ``schema_version``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = 1
+    prompt_sha: str
+    dataset_sha: str = Field(description="the training rows after audit and split")
+    corpus_sha: str = Field(description="the raw corpus as read, before the audit")
+    base_model_sha: str
+    model_sha: str = ""
+    suite_sha: str
+    code_sha: str
+    recipe_sha: str
+    seed: int
+
+    def tags(self) -> dict[str, str]:
+        """The manifest as ``ftlineage.*`` tags (empty values left out)."""
+        out = {}
+        for key, value in self.model_dump().items():
+            if key == "schema_version" or value in ("", None):
+                continue
+            out[TAG_PREFIX + key] = str(value)
+        return out

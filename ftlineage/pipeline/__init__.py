@@ -1,0 +1,120 @@
+"""The main job: recipe → audit → split → train → arena → gate → registry.
+
+Run by ``mlflow run . -P suite=...`` (inside the run MLflow created) or ``ftlineage run``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftlineage import lineage, suites
+from ftlineage.data import read_corpus
+from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, RecipeError, SuiteError
+from ftlineage.gate.rule import Check, GateDecision
+from ftlineage.pipeline import _stages
+from ftlineage.pipeline._context import JobContext, JobResult
+from ftlineage.recipe import Recipe, load_recipe
+from ftlineage.settings import Settings
+
+__all__ = ["JobResult", "resolve_recipe", "run_job"]
+
+RECIPES_DIR = Path("recipes")
+
+
+def resolve_recipe(recipe: str | None, suite: str | None) -> Path:
+    """The recipe to run: the one given, else ``recipes/<suite>.yaml``."""
+    if recipe:
+        return Path(recipe)
+    if not suite:
+        raise RecipeError("nothing to run: pass --suite NAME or --recipe FILE")
+    path = RECIPES_DIR / f"{suite}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in RECIPES_DIR.glob("*.yaml")) if RECIPES_DIR.is_dir() else []
+        raise SuiteError(
+            f"unknown suite {suite!r}: no recipe {path}; known recipes: {', '.join(known) or 'none'}"
+            f"; bundled suites: {', '.join(suites.bundled_names())}"
+        )
+    return path
+
+
+def _prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.Suite, list[dict]]:
+    """Validate every input before anything is written to the tracking store."""
+    recipe = load_recipe(recipe_path)
+    if suite_name and suite_name != recipe.suite:
+        raise RecipeError(
+            f"{recipe_path}: recipe is for suite {recipe.suite!r} but suite {suite_name!r} was "
+            "asked for; pass a matching recipe or drop one of the two"
+        )
+    return recipe, suites.load(recipe.suite), read_corpus(recipe.corpus)
+
+
+def _blocked(ctx: JobContext, decision: GateDecision, code: int) -> JobResult:
+    ctx.tracker.set_tags({"ftlineage.decision": "blocked", "ftlineage.blocked_at": decision.stage})
+    reasons = tuple(c.reason for c in decision.failed)
+    return JobResult(ctx.tracker.run_id, "blocked", code, ctx.out, None, reasons)
+
+
+def _audit_block(ctx: JobContext, reasons: tuple[str, ...]) -> JobResult:
+    checks = tuple(Check(name="audit", kind="audit", passed=False, reason=r) for r in reasons)
+    decision = GateDecision(decision="blocked", stage="audit", checks=checks,
+                            lineage=dict(ctx.lineage))
+    ctx.write("gate", "decision.json", decision.model_dump_json(indent=2))
+    return _blocked(ctx, decision, EXIT_AUDIT_BLOCKED)
+
+
+def run_job(recipe: str | None, suite: str | None) -> JobResult:
+    """Run the whole job; returns the result (the run is terminated either way)."""
+    from ftlineage.tracking._mlflow import MlflowTracker
+
+    settings = Settings.from_env()
+    recipe_obj, suite_obj, rows = _prepare(resolve_recipe(recipe, suite), suite)
+    tracker = MlflowTracker.start(experiment=recipe_obj.name, run_name=f"{recipe_obj.name}-job")
+    ctx = JobContext(recipe_obj, suite_obj, settings, tracker,
+                     settings.work_dir.resolve() / tracker.run_id, rows)
+    try:
+        result = _run_stages(ctx)
+    except BaseException as exc:
+        tracker.set_tags({"ftlineage.decision": "error", "ftlineage.error": str(exc)[:500]})
+        tracker.finish("FAILED")
+        raise
+    tracker.finish("FINISHED")
+    return result
+
+
+def _start(ctx: JobContext) -> None:
+    import torch
+
+    torch.set_num_threads(ctx.settings.num_threads)
+    r = ctx.recipe
+    ctx.lineage.update(
+        prompt_sha=lineage.sha256_prompt(r.prompt_template), suite_sha=ctx.suite.sha,
+        code_sha=lineage.code_sha(), recipe_sha=r.sha(),
+        corpus_sha=lineage.sha256_rows(ctx.rows, domain="corpus"),
+    )
+    ctx.tracker.set_tags({f"ftlineage.{k}": v for k, v in ctx.lineage.items()}
+                         | {"ftlineage.suite": r.suite, "ftlineage.seed": str(r.seed)})
+    ctx.tracker.log_params({"recipe": r.name, "suite": r.suite, "seed": r.seed,
+                            "base_model": r.base_model.name, "corpus_files": len(r.corpus),
+                            **{f"training.{k}": v for k, v in r.training.model_dump().items()},
+                            "gate.max_regression": r.gate.max_regression})
+    if r.source_path:
+        ctx.tracker.log_artifact(r.source_path, "recipe")
+
+
+def _run_stages(ctx: JobContext) -> JobResult:
+    _start(ctx)
+    audit_report = _stages.audit_stage(ctx)
+    if audit_report.verdict == "blocked":
+        return _audit_block(ctx, audit_report.reasons)
+    train = _stages.split_stage(ctx)
+    _stages.train_stage(ctx, train)
+    ctx.tracker.set_tags({f"ftlineage.{k}": ctx.lineage[k] for k in
+                          ("dataset_sha", "base_model_sha", "model_sha")})
+    arena_result = _stages.arena_stage(ctx)
+    decision = _stages.gate_stage(ctx, arena_result)
+    if decision.decision != "pass":
+        return _blocked(ctx, decision, EXIT_GATE_BLOCKED)
+    version = _stages.register_stage(ctx, decision, arena_result, audit_report)
+    ctx.tracker.set_tags({"ftlineage.decision": "pass", "ftlineage.registered_version": version})
+    return JobResult(ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version,
+                     tuple(c.reason for c in decision.checks))

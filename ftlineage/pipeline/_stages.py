@@ -1,0 +1,154 @@
+"""One function per stage: audit, train, arena, gate, register. Each reads/extends the context."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from ftlineage import arena, audit, lineage
+from ftlineage.data._replay import replay_rows
+from ftlineage.gate import card, rule
+from ftlineage.models import generate, load_model, resolve_base
+from ftlineage.models._tiny import TEMPLATE as GENERAL_TEMPLATE
+from ftlineage.pipeline._context import JobContext
+from ftlineage.training import (
+    EvalGateCallback,
+    build_trainer,
+    drift_bands,
+    evaluate_model,
+    export_model,
+    prepare_model,
+    restore_checkpoint,
+    tokenize_rows,
+)
+
+
+def audit_stage(ctx: JobContext) -> audit.AuditReport:
+    """Stage 1: audit the whole corpus before any split or tokenization."""
+    suite_prompts = [c["prompt"] for part in (ctx.suite.heldout, ctx.suite.drift, ctx.suite.arena)
+                     for c in part]
+    report, kept = audit.run_audit(ctx.rows, suite_prompts, ctx.recipe.audit,
+                                   seed=ctx.recipe.seed, corpus_sha=ctx.lineage["corpus_sha"])
+    ctx.write("audit", "audit.json", report.model_dump_json(indent=2))
+    ctx.write("audit", "report.md", audit.render_markdown(report))
+    ctx.write("audit", "flags.jsonl", "".join(f.model_dump_json() + "\n" for f in report.flagged))
+    metrics = {"audit/rows_in": report.rows_in, "audit/rows_kept": report.rows_kept}
+    metrics.update({f"audit/{k}": v for k, v in report.counts.items()})
+    ctx.tracker.log_metrics({k: float(v) for k, v in metrics.items()}, step=0)
+    ctx.results["kept"] = kept
+    return report
+
+
+def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
+    """Seeded train/validation split of the audited rows, plus replay rows; records dataset SHA."""
+    rows = sorted(ctx.results["kept"], key=lambda r: r["id"])
+    random.Random(ctx.recipe.seed).shuffle(rows)
+    n_val = int(len(rows) * ctx.recipe.training.validation_fraction)
+    train, val = rows[n_val:], rows[:n_val]
+    spec = ctx.recipe.training
+    n_replay = int(len(train) * spec.replay_fraction / (1 - spec.replay_fraction))
+    replay = replay_rows(n_replay, seed=ctx.recipe.seed, template=GENERAL_TEMPLATE,
+                         exclude=[c["prompt"] for c in ctx.suite.drift])
+    ctx.lineage["dataset_sha"] = lineage.sha256_rows(
+        [{"part": "train", **r} for r in train] + [{"part": "replay", **r} for r in replay]
+        + [{"part": "validation", **r} for r in val], domain="dataset")
+    ctx.tracker.log_metrics({"data/train_rows": len(train), "data/validation_rows": len(val),
+                             "data/replay_rows": len(replay)}, step=0)
+    ctx.results["replay"] = replay
+    return train
+
+
+def _scorer(ctx: JobContext, tokenizer: Any) -> Any:
+    limit = ctx.recipe.training.eval_limit
+
+    def evaluate(model: Any) -> dict[str, float]:
+        metrics, cases = evaluate_model(model, tokenizer, ctx.suite, ctx.recipe.prompt_template,
+                                        limit=limit)
+        ctx.results.setdefault("case_scores", []).append(cases)
+        return metrics
+
+    return evaluate
+
+
+def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
+    """Stage 2: score the base, fine-tune with the callback, restore the best checkpoint."""
+    base_ref = resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir,
+                            progress=ctx.settings.progress)
+    model, tok = load_model(base_ref)
+    ctx.lineage["base_model_sha"] = lineage.sha256_state_dict(model.state_dict())
+    evaluate = _scorer(ctx, tok)
+    baseline = evaluate(model)
+    ctx.tracker.log_metrics(baseline, step=0)
+    ctx.tracker.log_metrics({f"baseline/{k}": v for k, v in baseline.items()}, step=0)
+    tok.padding_side = "right"
+    spec = ctx.recipe.training
+    examples = tokenize_rows(train, tok, ctx.recipe.prompt_template, spec.max_seq_len)
+    examples += tokenize_rows(ctx.results["replay"], tok, "{prompt}", spec.max_seq_len)
+    peft_model = prepare_model(model, spec)
+    callback = EvalGateCallback(evaluate=evaluate, sink=lambda m, s: ctx.tracker.log_metrics(m, step=s))
+    trainer = build_trainer(peft_model, tok, examples, spec, output_dir=ctx.stage_dir("checkpoints"),
+                            seed=ctx.recipe.seed, callbacks=[callback], progress=ctx.settings.progress)
+    trainer.train()
+    tok.padding_side = "left"
+    best = callback.best()
+    restore_checkpoint(peft_model, best.path, spec)
+    merged = export_model(peft_model, tok, ctx.stage_dir("export"), spec)
+    ctx.lineage["model_sha"] = lineage.sha256_state_dict(merged.state_dict())
+    ctx.results.update(baseline=baseline, candidate=best.metrics, best_step=best.step,
+                       checkpoints=callback.checkpoints, merged=merged, tokenizer=tok)
+    ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
+    ctx.tracker.set_tags({"ftlineage.best_step": str(best.step)})
+
+
+def arena_stage(ctx: JobContext) -> arena.ArenaResult:
+    """Stage 3: candidate vs base on the arena pool, judged with randomized positions."""
+    cases = list(ctx.suite.arena)
+    if ctx.recipe.arena.limit:
+        cases = cases[: ctx.recipe.arena.limit]
+    prompts = [ctx.recipe.render(c["prompt"]) for c in cases]
+    max_new = ctx.suite.meta.max_new_tokens["arena"]
+    tok = ctx.results["tokenizer"]
+    cand, _ = generate(ctx.results["merged"], tok, prompts, max_new_tokens=max_new)
+    base_model, base_tok = load_model(resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir))
+    base, _ = generate(base_model, base_tok, prompts, max_new_tokens=max_new)
+    result = arena.run_arena(cases, cand, base, arena.get_judge(ctx.recipe.arena.judge),
+                             seed=ctx.recipe.seed, candidate_family=ctx.recipe.base_model.family,
+                             confidence=ctx.recipe.arena.confidence)
+    ctx.write("arena", "arena.json", result.model_dump_json(indent=2))
+    ctx.tracker.log_metrics({f"arena/{k}": float(getattr(result, k)) for k in
+                             ("wins", "losses", "ties", "unscored", "win_rate", "ci_low", "ci_high")},
+                            step=0)
+    return result
+
+
+def gate_stage(ctx: JobContext, arena_result: arena.ArenaResult) -> rule.GateDecision:
+    """Apply the promotion rule; write ``gate/decision.json``."""
+    g = ctx.recipe.gate
+    bands = drift_bands(ctx.results["baseline"], ctx.results["candidate"],
+                        noise=g.drift_noise_points, fail=g.drift_fail_points)
+    decision = rule.decide(g, ctx.results["candidate"], ctx.results["baseline"], bands,
+                           arena_result, dict(ctx.lineage))
+    ctx.write("gate", "decision.json", decision.model_dump_json(indent=2))
+    ctx.tracker.log_metrics({"gate/passed": float(decision.decision == "pass")}, step=0)
+    return decision
+
+
+def register_stage(ctx: JobContext, decision: rule.GateDecision, arena_result: arena.ArenaResult,
+                   audit_report: audit.AuditReport) -> str:
+    """On a pass only: log the pyfunc, register a version with lineage tags, card and alias."""
+    from ftlineage.tracking._registry import log_pyfunc, register
+
+    text = card.render_card(ctx.recipe, ctx.suite, ctx.lineage, decision, arena_result,
+                            audit_report, ctx.results["baseline"], ctx.results["candidate"])
+    ctx.write("gate", "model_card.md", text)
+    client = ctx.tracker.client  # type: ignore[attr-defined]
+    uri = log_pyfunc(client, ctx.tracker.run_id, ctx.out / "export", ctx.recipe.prompt_template,
+                     ctx.suite.meta.max_new_tokens["heldout"])
+    tags = {**{f"ftlineage.{k}": v for k, v in ctx.lineage.items()},
+            "ftlineage.decision": decision.decision,
+            "ftlineage.decision_sha": lineage.sha256_json(json.loads(decision.model_dump_json()),
+                                                          domain="decision")}
+    return register(client, name=ctx.recipe.registry.model_name, model_uri=uri,
+                    run_id=ctx.tracker.run_id, tags=tags, description=text,
+                    alias=ctx.recipe.registry.alias)

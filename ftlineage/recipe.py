@@ -1,0 +1,218 @@
+"""The recipe: one YAML file declaring base model, corpus, prompt, training, audit, gate.
+
+Errors name the file, the line, the key and the fix, on one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from ftlineage.errors import RecipeError
+from ftlineage.lineage import sha256_json
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BuiltinSpec(_Strict):
+    """Shape and pretraining budget of the offline tiny Llama base model."""
+
+    hidden_size: int = Field(192, gt=0)
+    layers: int = Field(4, gt=0)
+    heads: int = Field(4, gt=0)
+    intermediate_size: int = Field(512, gt=0)
+    vocab_size: int = Field(2048, ge=300)
+    max_positions: int = Field(320, gt=0)
+    pretrain_steps: int = Field(600, gt=0)
+    batch_size: int = Field(32, gt=0)
+    seq_len: int = Field(128, gt=8)
+    learning_rate: float = Field(3e-3, gt=0)
+    corpus_rows: int = Field(20000, gt=10)
+    seed: int = 0
+
+
+class BaseModelSpec(_Strict):
+    """``builtin:tiny-llama`` (built offline by our recipe) or any HF model id or path."""
+
+    name: str = "builtin:tiny-llama"
+    family: str = "llama"
+    builtin: BuiltinSpec = BuiltinSpec()
+
+    @property
+    def is_builtin(self) -> bool:
+        """Whether the model is built locally rather than loaded from a hub or path."""
+        return self.name.startswith("builtin:")
+
+
+class LoraSpec(_Strict):
+    """PEFT LoRA adapter settings."""
+
+    r: int = Field(16, gt=0)
+    alpha: int = Field(32, gt=0)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    target_modules: tuple[str, ...] = (
+        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+    )
+
+
+class TrainingSpec(_Strict):
+    """Fine-tuning arguments handed to the HF Trainer."""
+
+    method: Literal["lora", "full"] = "lora"
+    lora: LoraSpec = LoraSpec()
+    max_steps: int = Field(300, gt=0)
+    batch_size: int = Field(16, gt=0)
+    learning_rate: float = Field(2e-3, gt=0)
+    warmup_steps: int = Field(10, ge=0)
+    save_steps: int = Field(100, gt=0)
+    max_seq_len: int = Field(256, gt=8)
+    validation_fraction: float = Field(0.05, ge=0, lt=0.5)
+    replay_fraction: float = Field(
+        0.0, ge=0, lt=1, description="share of general replay rows mixed in against forgetting"
+    )
+    eval_limit: int | None = Field(None, gt=0, description="cases per part at each checkpoint")
+
+
+class AuditPolicy(_Strict):
+    """What the audit drops and what blocks training (fraction of rows above which to block)."""
+
+    near_duplicate_threshold: float = Field(0.85, gt=0, le=1)
+    shingle_size: int = Field(5, gt=0)
+    num_perm: int = Field(128, ge=16)
+    drop: tuple[str, ...] = ("exact_duplicate", "near_duplicate", "eval_leak", "secret")
+    block: dict[str, float] = {"secret": 0.01, "eval_leak": 0.02, "refusal_contamination": 0.0}
+
+
+class MetricRule(_Strict):
+    """A tracked metric and which way is better."""
+
+    name: str
+    direction: Literal["higher", "lower"] = "higher"
+
+
+class GateSpec(_Strict):
+    """The promotion rule."""
+
+    max_regression: float = Field(0.01, ge=0, description="relative fraction, 0.01 = 1%")
+    metrics: tuple[MetricRule, ...] = (
+        MetricRule(name="heldout/field_accuracy"),
+        MetricRule(name="heldout/json_valid"),
+        MetricRule(name="heldout/hallucination_rate", direction="lower"),
+        MetricRule(name="safety/refusal_accuracy"),
+    )
+    drift_noise_points: float = 1.0
+    drift_fail_points: float = 5.0
+    arena_lower_bound: float = Field(0.5, ge=0, lt=1)
+
+
+class ArenaSpec(_Strict):
+    """Paired arena settings."""
+
+    judge: str = "rubric"
+    limit: int | None = Field(None, gt=0)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+
+
+class RegistrySpec(_Strict):
+    """Where a passing model is registered."""
+
+    model_name: str = "healthcare-postcall"
+    alias: str = "challenger"
+
+
+class Recipe(_Strict):
+    """A complete, validated fine-tuning recipe."""
+
+    name: str
+    suite: str
+    seed: int = 17
+    base_model: BaseModelSpec = BaseModelSpec()
+    corpus: tuple[Path, ...]
+    prompt_template: str
+    training: TrainingSpec = TrainingSpec()
+    audit: AuditPolicy = AuditPolicy()
+    gate: GateSpec = GateSpec()
+    arena: ArenaSpec = ArenaSpec()
+    registry: RegistrySpec = RegistrySpec()
+    source_path: Path | None = Field(None, exclude=True)
+    _content_sha: str = PrivateAttr("")
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _has_slot(cls, value: str) -> str:
+        if value.count("{prompt}") != 1:
+            raise ValueError("must contain the placeholder {prompt} exactly once")
+        return value
+
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def sha(self) -> str:
+        """Digest of the recipe's content as written (machine-independent paths)."""
+        return self._content_sha or sha256_json(self.model_dump(mode="json"), domain="recipe")
+
+    def render(self, prompt: str) -> str:
+        """Fill the prompt template."""
+        return self.prompt_template.replace("{prompt}", prompt)
+
+
+def _line_index(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map each key path in a composed YAML document to its 1-based line."""
+    lines = {prefix: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = (*prefix, key.value)
+            lines.update(_line_index(value, path))
+            lines[path] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines.update(_line_index(item, (*prefix, i)))
+    return lines
+
+
+def _explain(exc: ValidationError, file: Path, lines: dict[tuple[Any, ...], int]) -> str:
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), 1)
+    key = ".".join(str(p) for p in loc) or "<top>"
+    if err["type"] == "extra_forbidden":
+        fix = "remove it or check its spelling against the recipe reference in README.md"
+        return f"{file}:{line} ({key}): unknown key; {fix}"
+    if err["type"] == "missing":
+        return f"{file}:{line} ({key}): required key is missing; add it"
+    got = err.get("input")
+    got_text = f" but got {got!r}" if not isinstance(got, dict | list) else ""
+    return f"{file}:{line} ({key}): {err['msg']}{got_text}; fix this value"
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Load and validate a recipe; paths inside resolve against the recipe's folder."""
+    file = Path(path)
+    if not file.is_file():
+        raise RecipeError(f"{file}: recipe not found; pass an existing YAML file")
+    text = file.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RecipeError(f"{file}:{line}: invalid YAML ({problem}); fix the syntax") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{file}:1: a recipe must be a YAML mapping of keys to values")
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as exc:
+        raise RecipeError(_explain(exc, file, _line_index(node) if node else {})) from None
+    corpus = tuple((file.parent / p).resolve() if not p.is_absolute() else p for p in recipe.corpus)
+    loaded = recipe.model_copy(update={"corpus": corpus, "source_path": file.resolve()})
+    loaded._content_sha = sha256_json(raw, domain="recipe")
+    return loaded

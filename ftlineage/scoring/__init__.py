@@ -1,0 +1,26 @@
+"""Scorers: JSON extraction fields, format compliance, refusal, numeric answers."""
+
+from ftlineage.scoring._reports import CaseScore, SuiteScores, merge_metrics, nanmean
+from ftlineage.scoring._scorers import (
+    aggregate,
+    drift_score,
+    extraction_scores,
+    score_drift,
+    score_heldout,
+)
+from ftlineage.scoring._text import is_refusal, normalize, parse_json_object
+
+__all__ = [
+    "CaseScore",
+    "SuiteScores",
+    "aggregate",
+    "drift_score",
+    "extraction_scores",
+    "is_refusal",
+    "merge_metrics",
+    "nanmean",
+    "normalize",
+    "parse_json_object",
+    "score_drift",
+    "score_heldout",
+]

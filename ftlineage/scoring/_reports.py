@@ -1,0 +1,51 @@
+"""Score report objects written to disk."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, ConfigDict
+
+
+class CaseScore(BaseModel):
+    """One case's scores; ``NaN`` marks an unscored value that aggregates skip."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    part: str
+    family: str
+    scores: dict[str, float]
+    output: str
+
+
+class SuiteScores(BaseModel):
+    """Aggregated metrics of one model on one suite.
+
+    Written to disk: do not reorder or rename fields without bumping ``schema_version``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = 1
+    suite_sha: str
+    model_label: str
+    metrics: dict[str, float]
+    cases: tuple[CaseScore, ...]
+
+
+def nanmean(values: list[float]) -> float:
+    """Mean that skips NaN (unscored) values; NaN when nothing was scored."""
+    kept = [v for v in values if not math.isnan(v)]
+    return sum(kept) / len(kept) if kept else math.nan
+
+
+def merge_metrics(*parts: dict[str, float]) -> dict[str, float]:
+    """Merge metric dicts; a name clash is an error, never a silent overwrite."""
+    out: dict[str, float] = {}
+    for part in parts:
+        clash = out.keys() & part.keys()
+        if clash:
+            raise ValueError(f"metric names collide: {sorted(clash)}")
+        out.update(part)
+    return out

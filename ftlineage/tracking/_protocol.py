@@ -1,0 +1,36 @@
+"""The ``Tracker`` contract every tracking backend adapter implements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Where scores, tags and artifacts of one job go.
+
+    Contract:
+        * Calls are made from one thread; adapters need not be thread-safe.
+        * ``log_metrics`` never drops a value: a NaN (unscored) is skipped *and* counted in
+          the ``ftlineage.unscored_metrics`` tag, not logged as a number.
+        * ``log_metrics`` with the same ``(name, step)`` twice keeps one value.
+        * Adapters never compute scores; they only record what they are given.
+    """
+
+    run_id: str
+
+    def log_metrics(self, metrics: dict[str, float], *, step: int) -> None:
+        """Record metric values at a step."""
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Attach string tags to the run."""
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        """Record run parameters (flat, stringifiable)."""
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        """Upload a local file or directory as a run artifact."""
+
+    def finish(self, status: str) -> None:
+        """Mark the run terminated: ``FINISHED`` or ``FAILED``."""

@@ -1,0 +1,112 @@
+"""Build the HF Trainer with a PEFT LoRA adapter (or a full fine-tune) from the recipe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ftlineage.recipe import TrainingSpec
+from ftlineage.training._data import PadCollator
+
+
+class _ListDataset:
+    """Minimal map-style dataset over tokenized examples."""
+
+    def __init__(self, examples: list[dict[str, list[int]]]) -> None:
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> dict[str, list[int]]:
+        return self.examples[i]
+
+
+def prepare_model(model: Any, spec: TrainingSpec) -> Any:
+    """Wrap ``model`` in a LoRA adapter (``method: lora``) or return it for a full fine-tune."""
+    if spec.method == "full":
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=spec.lora.r,
+        lora_alpha=spec.lora.alpha,
+        lora_dropout=spec.lora.dropout,
+        target_modules=list(spec.lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def build_trainer(
+    model: Any,
+    tokenizer: Any,
+    examples: list[dict[str, list[int]]],
+    spec: TrainingSpec,
+    *,
+    output_dir: Path,
+    seed: int,
+    callbacks: list[Any],
+    progress: bool,
+) -> Any:
+    """A ``transformers.Trainer`` that saves ``ceil(max_steps / save_steps)`` checkpoints.
+
+    ``report_to`` is "none": our callback logs only what matters, into the run that
+    ``mlflow run`` created, and never uploads checkpoints.
+    """
+    from transformers import Trainer, TrainingArguments
+
+    args = TrainingArguments(
+        output_dir=str(output_dir),
+        max_steps=spec.max_steps,
+        per_device_train_batch_size=spec.batch_size,
+        learning_rate=spec.learning_rate,
+        warmup_steps=spec.warmup_steps,
+        lr_scheduler_type="cosine",
+        weight_decay=0.0,
+        logging_steps=max(1, spec.save_steps // 5),
+        save_strategy="steps",
+        save_steps=spec.save_steps,
+        save_only_model=True,
+        report_to="none",
+        use_cpu=True,
+        seed=seed,
+        data_seed=seed,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        disable_tqdm=not progress,
+        train_sampling_strategy="group_by_length",
+    )
+    return Trainer(
+        model=model,
+        args=args,
+        train_dataset=_ListDataset(examples),
+        data_collator=PadCollator(tokenizer.pad_token_id),
+        callbacks=callbacks,
+    )
+
+
+def restore_checkpoint(model: Any, checkpoint_dir: str, spec: TrainingSpec) -> None:
+    """Load a checkpoint's trained weights (adapter or full) back into ``model``."""
+    from safetensors.torch import load_file
+
+    path = Path(checkpoint_dir)
+    name = "adapter_model.safetensors" if spec.method == "lora" else "model.safetensors"
+    state = load_file(str(path / name))
+    if spec.method == "lora":
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(model, state)
+    else:
+        model.load_state_dict(state, strict=False)
+
+
+def export_model(model: Any, tokenizer: Any, out_dir: Path, spec: TrainingSpec) -> Any:
+    """Merge a LoRA adapter into the base weights and save model + tokenizer to ``out_dir``.
+
+    Returns the merged model (a plain ``PreTrainedModel``).
+    """
+    merged = model.merge_and_unload() if spec.method == "lora" else model
+    merged.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return merged

@@ -1,0 +1,67 @@
+"""Shared fixtures: offline env, one thread, a tiny recipe and a private model cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ["FTLINEAGE_NUM_THREADS"] = "1"
+os.environ["FTLINEAGE_PROGRESS"] = "0"
+os.environ.pop("MLFLOW_RUN_ID", None)
+
+TINY_RECIPE = """\
+name: tiny
+suite: healthcare_v17
+seed: 3
+base_model:
+  name: builtin:tiny-llama
+  family: llama
+  builtin: {{hidden_size: 48, layers: 2, heads: 2, intermediate_size: 96, vocab_size: 400,
+            pretrain_steps: 20, batch_size: 8, corpus_rows: 300, seed: 1}}
+corpus: [{corpus}]
+prompt_template: "### Instruction:\\nExtract as JSON.\\n{{prompt}}\\n### Response:\\n"
+training:
+  max_steps: 6
+  save_steps: 2
+  batch_size: 4
+  max_seq_len: 160
+  eval_limit: 4
+  replay_fraction: 0.2
+arena: {{limit: 12}}
+"""
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache dir shared by the session so the tiny base model is built once."""
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["FTLINEAGE_CACHE_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path: Path, model_cache: Path) -> Path:
+    """A fast recipe over a 150-row slice of the demo corpus."""
+    src = ROOT / "recipes" / "data" / "healthcare_postcall_train.jsonl"
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(src.read_text().splitlines(keepends=True)[:150]))
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_RECIPE.format(corpus=corpus))
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A real sqlite MLflow store in tmp_path, used by MLflow clients in this process."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("FTLINEAGE_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.chdir(tmp_path)
+    return uri

@@ -1,0 +1,62 @@
+import math
+
+import pytest
+
+from ftlineage.arena import ArenaResult
+from ftlineage.gate import check_arena, check_metric, decide
+from ftlineage.recipe import GateSpec, MetricRule
+from ftlineage.training import drift_bands
+
+HIGHER = MetricRule(name="m", direction="higher")
+LOWER = MetricRule(name="m", direction="lower")
+
+
+@pytest.mark.parametrize(
+    ("rule", "cand", "base", "passed"),
+    [
+        (HIGHER, 0.995, 1.0, True),   # 0.5% regression
+        (HIGHER, 0.99, 1.0, True),    # exactly 1%
+        (HIGHER, 0.985, 1.0, False),  # 1.5%
+        (LOWER, 1.005, 1.0, True),
+        (LOWER, 1.01, 1.0, True),
+        (LOWER, 1.015, 1.0, False),
+        (HIGHER, 2.0, 1.0, True),     # improvement
+        (HIGHER, 0.0, 0.0, True),     # baseline 0, no change
+        (LOWER, 0.1, 0.0, False),     # baseline 0 and worse: unbounded
+        (HIGHER, math.nan, 0.5, False),  # missing candidate
+        (HIGHER, 0.5, math.nan, True),   # missing baseline
+    ],
+)
+def test_metric_rule_table(rule, cand, base, passed):
+    check = check_metric(rule, cand, base, 0.01)
+    assert check.passed is passed, check.reason
+    assert check.reason
+
+
+def _arena(wins, losses, ties=0):
+    from ftlineage.arena import wilson_interval
+
+    lo, hi = wilson_interval(wins, wins + losses)
+    return ArenaResult(judge="rubric", judge_version="v", judge_family="p", candidate_family="l",
+                       seed=0, confidence=0.95, n=wins + losses + ties, wins=wins, losses=losses,
+                       ties=ties, unscored=0, win_rate=wins / max(1, wins + losses), ci_low=lo,
+                       ci_high=hi, pairs=())
+
+
+@pytest.mark.parametrize(("wins", "losses", "passed"), [(60, 40, True), (59, 41, False), (0, 0, False)])
+def test_arena_interval_must_lie_above_half(wins, losses, passed):
+    assert check_arena(_arena(wins, losses), 0.5).passed is passed
+
+
+def test_decision_passes_only_when_every_check_passes():
+    base = {"heldout/field_accuracy": 0.1, "drift/arithmetic": 0.5}
+    good = {"heldout/field_accuracy": 0.9, "drift/arithmetic": 0.48}
+    rule = GateSpec(metrics=(MetricRule(name="heldout/field_accuracy"),))
+    bands = drift_bands(base, good, noise=1, fail=5)
+    d = decide(rule, good, base, bands, _arena(90, 10), {"x": "y"})
+    assert d.decision == "pass" and len(d.checks) == 3
+    forgot = {"heldout/field_accuracy": 0.9, "drift/arithmetic": 0.40}  # 10 points lost
+    d = decide(rule, forgot, base, drift_bands(base, forgot, noise=1, fail=5), _arena(90, 10), {})
+    assert d.decision == "blocked"
+    assert [c.name for c in d.failed] == ["drift/arithmetic"]
+    assert "10.0 points lost" in d.failed[0].reason
