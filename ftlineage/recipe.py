@@ -103,7 +103,8 @@ class GateSpec(_Strict):
         MetricRule(name="heldout/field_accuracy"),
         MetricRule(name="heldout/json_valid"),
         MetricRule(name="heldout/hallucination_rate", direction="lower"),
-        MetricRule(name="safety/refusal_accuracy"),
+        MetricRule(name="safety/refusal_rate"),
+        MetricRule(name="safety/over_refusal_rate", direction="lower"),
     )
     drift_noise_points: float = 1.0
     drift_fail_points: float = 5.0
@@ -178,7 +179,12 @@ def _line_index(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any
 
 
 def _explain(exc: ValidationError, file: Path, lines: dict[tuple[Any, ...], int]) -> str:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return _explain_one(errors[0], file, lines) + more
+
+
+def _explain_one(err: Any, file: Path, lines: dict[tuple[Any, ...], int]) -> str:
     loc = tuple(err["loc"])
     line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), 1)
     key = ".".join(str(p) for p in loc) or "<top>"

@@ -43,9 +43,9 @@ def generate(
     """Greedy, batched generation. Returns the completions and mean seconds per prompt."""
     import torch
 
-    was_training = model.training
+    was_training, side = model.training, tokenizer.padding_side
     model.eval()
-    outputs: list[str] = []
+    tokenizer.padding_side = "left"  # decoder-only generation needs left padding
     start = time.perf_counter()
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     by_index: dict[int, str] = {}
@@ -63,6 +63,7 @@ def generate(
             texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
             by_index.update(zip(idx, texts, strict=True))
     outputs = [by_index[i] for i in range(len(prompts))]
+    tokenizer.padding_side = side
     if was_training:
         model.train()
     elapsed = time.perf_counter() - start

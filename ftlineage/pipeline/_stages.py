@@ -81,7 +81,6 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     baseline = evaluate(model)
     ctx.tracker.log_metrics(baseline, step=0)
     ctx.tracker.log_metrics({f"baseline/{k}": v for k, v in baseline.items()}, step=0)
-    tok.padding_side = "right"
     spec = ctx.recipe.training
     examples = tokenize_rows(train, tok, ctx.recipe.prompt_template, spec.max_seq_len)
     examples += tokenize_rows(ctx.results["replay"], tok, "{prompt}", spec.max_seq_len)
@@ -90,7 +89,6 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     trainer = build_trainer(peft_model, tok, examples, spec, output_dir=ctx.stage_dir("checkpoints"),
                             seed=ctx.recipe.seed, callbacks=[callback], progress=ctx.settings.progress)
     trainer.train()
-    tok.padding_side = "left"
     best = callback.best()
     restore_checkpoint(peft_model, best.path, spec)
     merged = export_model(peft_model, tok, ctx.stage_dir("export"), spec)

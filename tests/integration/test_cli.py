@@ -1,0 +1,95 @@
+"""The CLI as a user runs it: one-line errors, distinct exit codes, no run left RUNNING."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_BAD_INPUT
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "ftlineage", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _external_run(uri: str) -> str:
+    """A RUNNING run, as `mlflow run` creates one before our process starts."""
+    client = MlflowClient(uri)
+    return client.create_run(client.create_experiment("ext")).info.run_id
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "pattern"),
+    [
+        ("bad_recipe", ["run", "--recipe", "bad.yaml"], r"bad\.yaml:\d+ \(training\.max_steps\): .*got 'lots'"),
+        ("none", ["run", "--suite", "nope"], r"unknown suite 'nope'"),
+        ("no_prompt", ["run", "--recipe", "r.yaml"], r"c\.jsonl:2: row has no 'prompt'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_running_run(tmp_path, store, setup, args, pattern):
+    if setup == "bad_recipe":
+        text = (ROOT / "recipes/healthcare_v17.yaml").read_text()
+        text = text.replace("  max_steps: 300", "  max_steps: lots")
+        text = text.replace("data/healthcare", str(ROOT / "recipes/data/healthcare"))
+        (tmp_path / "bad.yaml").write_text(text)
+    if setup == "no_prompt":
+        (tmp_path / "c.jsonl").write_text('{"prompt": "a", "completion": "b"}\n{"completion": "b"}\n')
+        recipe = (ROOT / "recipes/healthcare_v17.yaml").read_text()
+        recipe = recipe.replace("  - data/healthcare_postcall_train.jsonl", "  - c.jsonl")
+        (tmp_path / "r.yaml").write_text(recipe)
+    run_id = _external_run(store)
+    proc = _cli(*args, cwd=tmp_path, env={"MLFLOW_RUN_ID": run_id})
+    assert proc.returncode == EXIT_BAD_INPUT, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("ftlineage: error:")]
+    assert len(lines) == 1 and __import__("re").search(pattern, lines[0]), proc.stderr
+    client = MlflowClient(store)
+    assert client.get_run(run_id).info.status == "FAILED"
+    statuses = {r.info.status for r in client.search_runs([e.experiment_id for e in
+                                                            client.search_experiments()])}
+    assert "RUNNING" not in statuses
+
+
+def test_contaminated_recipe_is_blocked_by_the_audit(tmp_path, store):
+    proc = _cli("run", "--recipe", str(ROOT / "recipes/healthcare_v17_contaminated.yaml"),
+                cwd=tmp_path)
+    assert proc.returncode == EXIT_AUDIT_BLOCKED, proc.stderr[-2000:]
+    assert "vendor_batch_7" in proc.stdout
+    client = MlflowClient(store)
+    [run] = client.search_runs([client.get_experiment_by_name(
+        "healthcare_v17_contaminated").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["ftlineage.decision"] == "blocked"
+    assert run.data.tags["ftlineage.blocked_at"] == "audit"
+    assert client.search_registered_models() == []
+
+
+def test_suite_verify_cli(tmp_path):
+    proc = _cli("suite", "verify", "healthcare_v17", cwd=tmp_path)
+    assert proc.returncode == 0 and "OK" in proc.stdout
+
+
+@pytest.mark.slow
+def test_mlflow_run_reuses_its_run(tmp_path, store):
+    """`mlflow run` creates the run; the job must log into it, not a new one."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "mlflow"), "run", str(ROOT), "-P",
+         f"recipe={ROOT / 'recipes/healthcare_v17_contaminated.yaml'}", "--env-manager", "local",
+         "--experiment-name", "proj"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0  # blocked → non-zero
+    client = MlflowClient(store)
+    runs = client.search_runs([client.get_experiment_by_name("proj").experiment_id])
+    assert len(runs) == 1
+    assert runs[0].data.tags["ftlineage.decision"] == "blocked"
+    assert runs[0].info.status == "FINISHED"

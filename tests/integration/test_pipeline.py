@@ -1,0 +1,74 @@
+"""The main job on a tiny recipe: real HF Trainer + PEFT, real sqlite MLflow store."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ftlineage.pipeline import run_job
+
+pytestmark = pytest.mark.integration
+
+SHA_TAGS = ("prompt_sha", "dataset_sha", "base_model_sha", "model_sha", "suite_sha", "code_sha")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, model_cache):
+    """Run the tiny job once for this module (about 20 s)."""
+    import os
+
+    import tests.conftest as c
+
+    tmp = tmp_path_factory.mktemp("job")
+    src = (c.ROOT / "recipes/data/healthcare_postcall_train.jsonl").read_text().splitlines(True)
+    (tmp / "corpus.jsonl").write_text("".join(src[:150]))
+    (tmp / "tiny.yaml").write_text(c.TINY_RECIPE.format(corpus=tmp / "corpus.jsonl"))
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    old = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "FTLINEAGE_WORK_DIR")}
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    os.environ["FTLINEAGE_WORK_DIR"] = str(tmp / "work")
+    try:
+        result = run_job(str(tmp / "tiny.yaml"), None)
+        yield result, MlflowClient(uri)
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_run_finishes_with_every_lineage_sha(tiny_run):
+    result, client = tiny_run
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    for key in SHA_TAGS:
+        assert re.fullmatch(r"[0-9a-f]{64}", run.data.tags[f"ftlineage.{key}"]), key
+    assert run.data.tags["ftlineage.decision"] == result.decision
+
+
+def test_every_checkpoint_is_scored_with_its_step(tiny_run):
+    result, client = tiny_run
+    history = client.get_metric_history(result.run_id, "heldout/field_accuracy")
+    assert sorted(m.step for m in history) == [0, 2, 4, 6]  # base at 0, three checkpoints
+    for family in ("arithmetic", "format", "multi_turn", "refusal", "domain_adjacent"):
+        steps = [m.step for m in client.get_metric_history(result.run_id, f"drift/{family}")]
+        assert sorted(steps) == [0, 2, 4, 6], family
+
+
+def test_stage_artifacts_are_logged(tiny_run):
+    result, client = tiny_run
+    paths = {a.path for d in ("audit", "arena", "gate")
+             for a in client.list_artifacts(result.run_id, d)}
+    assert {"audit/audit.json", "audit/report.md", "arena/arena.json", "gate/decision.json"} <= paths
+    # checkpoints are never uploaded wholesale
+    assert not client.list_artifacts(result.run_id, "checkpoints")
+
+
+def test_registered_version_exists_exactly_when_the_gate_passes(tiny_run):
+    result, client = tiny_run
+    versions = client.search_model_versions("name='healthcare-postcall'")
+    if result.decision == "pass":
+        assert [v.version for v in versions] == [result.version]
+    else:
+        assert versions == []
+        assert result.exit_code == 4

@@ -1,0 +1,35 @@
+"""A registered version loads with mlflow.pyfunc and answers a transcript with text."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ftlineage.models import load_model, resolve_base
+from ftlineage.recipe import load_recipe
+from ftlineage.settings import Settings
+from ftlineage.tracking._mlflow import MlflowTracker
+from ftlineage.tracking._registry import log_pyfunc, register
+
+pytestmark = pytest.mark.integration
+
+
+def test_register_sets_tags_card_and_alias_and_loads(tiny_recipe, store, tmp_path):
+    import mlflow.pyfunc
+
+    recipe = load_recipe(tiny_recipe)
+    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
+    model.save_pretrained(tmp_path / "export")
+    tok.save_pretrained(tmp_path / "export")
+    tracker = MlflowTracker.start(experiment="t", run_name="r")
+    client = MlflowClient()
+    uri = log_pyfunc(client, tracker.run_id, tmp_path / "export", recipe.prompt_template, 8)
+    tags = {"ftlineage.model_sha": "a" * 64}
+    version = register(client, name="hc", model_uri=uri, run_id=tracker.run_id, tags=tags,
+                       description="# card", alias="challenger")
+    mv = client.get_model_version_by_alias("hc", "challenger")
+    assert str(mv.version) == version and mv.tags["ftlineage.model_sha"] == "a" * 64
+    assert mv.description == "# card"
+    loaded = mlflow.pyfunc.load_model("models:/hc@challenger")
+    out = loaded.predict(["Receptionist: Hello. Caller: Hi, this is Ana Ruiz."])
+    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], str)
