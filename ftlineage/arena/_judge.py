@@ -32,9 +32,17 @@ class Judge(Protocol):
           ``family`` must differ from the candidate's model family.
     """
 
-    name: str
-    version: str
-    family: str
+    @property
+    def name(self) -> str:
+        """Registered judge name."""
+
+    @property
+    def version(self) -> str:
+        """Version of the judge's rubric or prompt; part of every cache key."""
+
+    @property
+    def family(self) -> str:
+        """Model family of the judge."""
 
     def judge(self, prompt: str, first: str, second: str) -> Judgement:
         """Pick the better answer to ``prompt``."""

@@ -116,7 +116,34 @@ def _copy(rng: random.Random) -> dict[str, Any]:
     return {"prompt": f"Copy exactly: {text}", "reference": text}
 
 
-PRETRAIN_ONLY: dict[str, Callable[[random.Random], dict[str, Any]]] = {"copy": _copy}
+_EXTRACT_TEMPLATES = (
+    ("{person} flies to {city} on {date} at {time}.", ("person", "city", "date", "time")),
+    ("Order {number} for {person} ships {date}; color {color}.", ("number", "person", "date", "color")),
+    ("Meeting with {person} about {topic} in {city}, {date}.", ("person", "topic", "city", "date")),
+    ("Note: {person} called about {topic}; reach them at {phone}.", ("person", "topic", "phone")),
+    ("Booking {number}: {person}, {time}, {city}.", ("number", "person", "time", "city")),
+)
+
+
+def _extract_json(rng: random.Random) -> dict[str, Any]:
+    """Pretraining only: copy values from a sentence into JSON under the requested keys."""
+    values = {
+        "person": f"{rng.choice(FIRST)} {rng.choice(LAST)}", "city": rng.choice(_CITIES),
+        "date": f"{rng.choice(('May', 'June', 'July', 'March'))} {rng.randint(1, 28)}",
+        "time": f"{rng.randint(1, 12)}:{rng.choice(('00', '15', '30', '45'))} {rng.choice(('AM', 'PM'))}",
+        "number": str(rng.randint(1000, 9999)), "color": rng.choice(_COLORS),
+        "topic": rng.choice(REASONS), "phone": f"555-{rng.randint(1000, 9999)}",
+    }
+    template, keys = rng.choice(_EXTRACT_TEMPLATES)
+    asked = [k for k in keys if rng.random() < 0.8] or list(keys[:1])
+    ref = json.dumps({k: values[k] for k in asked})
+    return {"prompt": f"{template.format(**values)}\nReturn JSON with keys {', '.join(asked)}.",
+            "reference": ref}
+
+
+PRETRAIN_ONLY: dict[str, Callable[[random.Random], dict[str, Any]]] = {
+    "copy": _copy, "extract_json": _extract_json,
+}
 
 GENERATORS: dict[str, Callable[[random.Random], dict[str, Any]]] = {
     "arithmetic": _arithmetic,

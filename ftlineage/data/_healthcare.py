@@ -41,7 +41,6 @@ INSURERS = (
     "Blue Cross", "Aetna", "Cigna", "UnitedHealthcare", "Kaiser", "Humana", "Medicare",
     "Medicaid", "Anthem", "Oscar Health", "Tricare", "Molina",
 )
-CLINICS = ("Lakeside Clinic", "Riverside Family Practice", "Northgate Health", "Elm Street Medical")
 URGENCY_LINES = {
     "routine": ("It's routine, no rush.", "Just routine.", "Nothing serious, routine is fine."),
     "soon": ("I'd like to be seen soon.", "Fairly soon, if possible.", "Soon would be good."),
@@ -70,12 +69,11 @@ def sample_call(rng: random.Random) -> dict[str, Any]:
 
 def render_transcript(facts: dict[str, Any], rng: random.Random) -> str:
     """Render a call as a short two-speaker transcript mentioning every known fact."""
-    clinic = rng.choice(CLINICS)
     name = facts["patient_name"]
     opener = rng.choice((
-        f"Receptionist: Good morning, {clinic}. Caller: Hi, this is {name}.",
-        f"Receptionist: {clinic}, how can I help? Caller: Hello, my name is {name}.",
-        f"Receptionist: Thanks for calling {clinic}. Caller: Hi, it's {name} calling.",
+        f"Caller: Hi, this is {name}.",
+        f"Caller: Hello, my name is {name}.",
+        f"Caller: Hi, it's {name} calling.",
     ))
     reason = rng.choice((
         f"I need an appointment for {facts['reason']}.",
@@ -85,22 +83,17 @@ def render_transcript(facts: dict[str, Any], rng: random.Random) -> str:
     when = rng.choice((
         f"Receptionist: What day works? Caller: {facts['date']} at {facts['time']}.",
         f"Receptionist: We have {facts['date']} at {facts['time']}. Caller: That works.",
-        f"Caller: Could I come on {facts['date']}, around {facts['time']}? Receptionist: Yes.",
     ))
     if facts["insurance"] is None:
-        ins = rng.choice((
-            "Receptionist: Insurance? Caller: I'll pay myself.",
-            "Receptionist: Any insurance? Caller: No, self-pay.",
-        ))
+        ins = rng.choice(("Receptionist: Insurance? Caller: I'll pay myself.",
+                          "Receptionist: Insurance? Caller: No, self-pay."))
     else:
-        ins = rng.choice((
-            f"Receptionist: Insurance? Caller: {facts['insurance']}.",
-            f"Receptionist: Who is your insurer? Caller: I have {facts['insurance']}.",
-        ))
-    urg = "Receptionist: How urgent is it? Caller: " + rng.choice(URGENCY_LINES[facts["urgency"]])
+        ins = rng.choice((f"Receptionist: Insurance? Caller: {facts['insurance']}.",
+                          f"Receptionist: Insurer? Caller: I have {facts['insurance']}."))
+    urg = "Receptionist: How urgent? Caller: " + rng.choice(URGENCY_LINES[facts["urgency"]])
     middle = [when, ins, urg]
     rng.shuffle(middle)
-    return " ".join([f"{opener} {reason}", *middle, "Receptionist: You're booked."])
+    return " ".join([f"{opener} {reason}", *middle])
 
 
 def reference_json(facts: dict[str, Any]) -> str:

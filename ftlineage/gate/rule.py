@@ -59,27 +59,31 @@ def _nan(x: float | None) -> bool:
 def check_metric(rule: MetricRule, cand: float | None, base: float | None, max_rel: float) -> Check:
     """Relative-regression check of one tracked metric."""
     sign = 1.0 if rule.direction == "higher" else -1.0
-    common = {"name": rule.name, "kind": "metric", "threshold": max_rel}
+    def make(passed: bool, reason: str, **values: float | None) -> Check:
+        return Check(name=rule.name, kind="metric", threshold=max_rel, passed=passed,
+                     reason=reason, **values)
+
     if _nan(cand):
-        return Check(**common, passed=False, baseline=base,
-                     reason=f"{rule.name} is missing for the candidate (unscored); cannot pass")
+        return make(False, baseline=base,
+                    reason=f"{rule.name} is missing for the candidate (unscored); cannot pass")
     if _nan(base):
-        return Check(**common, passed=True, candidate=cand,
-                     reason=f"{rule.name}={cand:.4f}; no baseline value to regress against")
-    assert cand is not None and base is not None
+        return make(True, candidate=cand,
+                    reason=f"{rule.name}={cand:.4f}; no baseline value to regress against")
+    assert cand is not None
+    assert base is not None
     worse_by = sign * (base - cand)
     if worse_by <= 0:
-        return Check(**common, passed=True, candidate=cand, baseline=base,
-                     reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: no regression")
+        return make(True, candidate=cand, baseline=base,
+                    reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: no regression")
     if base == 0:
-        return Check(**common, passed=False, candidate=cand, baseline=base,
-                     reason=f"{rule.name} {cand:.4f} is worse than a baseline of 0; "
-                            "relative regression is unbounded")
+        return make(False, candidate=cand, baseline=base,
+                    reason=f"{rule.name} {cand:.4f} is worse than a baseline of 0; "
+                           "relative regression is unbounded")
     rel = worse_by / abs(base)
     ok = rel <= max_rel + 1e-12  # exactly at the threshold passes (float-safe)
-    return Check(**common, passed=ok, candidate=cand, baseline=base,
-                 reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: regressed {rel:.2%} "
-                        f"({'within' if ok else 'beyond'} the {max_rel:.2%} allowed)")
+    return make(ok, candidate=cand, baseline=base,
+                reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: regressed {rel:.2%} "
+                       f"({'within' if ok else 'beyond'} the {max_rel:.2%} allowed)")
 
 
 def check_drift(band: DriftBand, fail_points: float) -> Check:
@@ -118,5 +122,5 @@ def decide(
               for m in rule.metrics]
     checks += [check_drift(b, rule.drift_fail_points) for b in bands]
     checks.append(check_arena(arena, rule.arena_lower_bound))
-    verdict = "pass" if all(c.passed for c in checks) else "blocked"
+    verdict: Literal["pass", "blocked"] = "pass" if all(c.passed for c in checks) else "blocked"
     return GateDecision(decision=verdict, stage="gate", checks=tuple(checks), lineage=lineage)

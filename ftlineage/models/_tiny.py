@@ -32,12 +32,13 @@ def spec_key(spec: BuiltinSpec) -> str:
 
 def pretraining_texts(spec: BuiltinSpec) -> list[str]:
     """Generated texts the base model is pretrained on, shuffled with the spec's seed."""
-    n_calls = spec.corpus_rows // 5
-    n_copy = spec.corpus_rows // 5
-    per_family = max(1, (spec.corpus_rows - n_calls - n_copy) // len(_general.FAMILIES))
+    n_calls, n_copy, n_extract = (int(spec.corpus_rows * f) for f in (0.15, 0.1, 0.3))
+    rest = spec.corpus_rows - n_calls - n_copy - n_extract
+    per_family = max(1, rest // len(_general.FAMILIES))
     cases = _general.make_cases(spec.seed + _PRETRAIN_SEED_OFFSET, per_family, prefix="pre")
     rng = random.Random(spec.seed + _PRETRAIN_SEED_OFFSET)
     cases += [_general.PRETRAIN_ONLY["copy"](rng) for _ in range(n_copy)]
+    cases += [_general.PRETRAIN_ONLY["extract_json"](rng) for _ in range(n_extract)]
     texts = [TEMPLATE.format(prompt=c["prompt"]) + c["reference"] for c in cases]
     # Raw call transcripts teach the domain's language (never the extraction task).
     calls = _healthcare.make_rows(spec.seed + _PRETRAIN_SEED_OFFSET, n_calls, prefix="p", source="")

@@ -5,6 +5,10 @@ Run by ``mlflow run . -P suite=...`` (inside the run MLflow created) or ``ftline
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ftlineage import lineage, suites
@@ -46,6 +50,11 @@ def _prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.
             "asked for; pass a matching recipe or drop one of the two"
         )
     return recipe, suites.load(recipe.suite), read_corpus(recipe.corpus)
+
+
+def _write_manifest(ctx: JobContext) -> None:
+    manifest = lineage.LineageManifest.model_validate({**ctx.lineage, "seed": ctx.recipe.seed})
+    ctx.write("lineage", "manifest.json", manifest.model_dump_json(indent=2))
 
 
 def _blocked(ctx: JobContext, decision: GateDecision, code: int) -> JobResult:
@@ -101,20 +110,35 @@ def _start(ctx: JobContext) -> None:
         ctx.tracker.log_artifact(r.source_path, "recipe")
 
 
+@contextmanager
+def _timed(ctx: JobContext, stage: str) -> Iterator[None]:
+    """Log the stage's wall time as ``time/<stage>_s`` and say it on stderr."""
+    print(f"ftlineage: {stage} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - start
+    ctx.tracker.log_metrics({f"time/{stage}_s": seconds}, step=0)
+    print(f"ftlineage: {stage} done in {seconds:.1f}s", file=sys.stderr, flush=True)
+
+
 def _run_stages(ctx: JobContext) -> JobResult:
     _start(ctx)
-    audit_report = _stages.audit_stage(ctx)
+    with _timed(ctx, "audit"):
+        audit_report = _stages.audit_stage(ctx)
     if audit_report.verdict == "blocked":
         return _audit_block(ctx, audit_report.reasons)
-    train = _stages.split_stage(ctx)
-    _stages.train_stage(ctx, train)
+    with _timed(ctx, "train"):
+        _stages.train_stage(ctx, _stages.split_stage(ctx))
     ctx.tracker.set_tags({f"ftlineage.{k}": ctx.lineage[k] for k in
                           ("dataset_sha", "base_model_sha", "model_sha")})
-    arena_result = _stages.arena_stage(ctx)
+    with _timed(ctx, "arena"):
+        arena_result = _stages.arena_stage(ctx)
     decision = _stages.gate_stage(ctx, arena_result)
+    _write_manifest(ctx)
     if decision.decision != "pass":
         return _blocked(ctx, decision, EXIT_GATE_BLOCKED)
-    version = _stages.register_stage(ctx, decision, arena_result, audit_report)
+    with _timed(ctx, "register"):
+        version = _stages.register_stage(ctx, decision, arena_result, audit_report)
     ctx.tracker.set_tags({"ftlineage.decision": "pass", "ftlineage.registered_version": version})
     return JobResult(ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version,
                      tuple(c.reason for c in decision.checks))

@@ -51,7 +51,7 @@ def drift_score(case: dict[str, Any], output: str) -> dict[str, float]:
     family = case["family"]
     if family == "arithmetic":
         match = _ANSWER.search(output)
-        return {"score": float(bool(match) and match.group(1) == case["answer"])}
+        return {"score": float(match is not None and match.group(1) == case["answer"])}
     if family == "format":
         return {"score": _format_score(case, output)}
     if family == "refusal":

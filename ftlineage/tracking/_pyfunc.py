@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel
 
 
-class PostCallModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class PostCallModel(PythonModel):
     """Greedy generation from the fine-tuned (merged) model with the recipe's prompt template.
 
     Input: a DataFrame with a ``transcript`` column, or a list of strings.

@@ -14,7 +14,8 @@ from ftlineage.errors import BadInputError
 )
 def test_wilson_matches_reference(k, n, low, high):
     lo, hi = wilson_interval(k, n, 0.95)
-    assert lo == pytest.approx(low, abs=1e-6) and hi == pytest.approx(high, abs=1e-6)
+    assert lo == pytest.approx(low, abs=1e-6)
+    assert hi == pytest.approx(high, abs=1e-6)
 
 
 @pytest.mark.parametrize(("k", "n"), [(290, 300), (3, 7), (1, 1000), (999, 1000)])
@@ -55,7 +56,8 @@ def test_arena_counts_from_candidate_view_regardless_of_order():
 def test_ties_are_reported_separately_and_excluded():
     r = run_arena([CASE] * 10, ["x"] * 10, ["y"] * 10, RubricJudge(), seed=0,
                   candidate_family="llama")
-    assert r.ties == 10 and math.isnan(r.win_rate)
+    assert r.ties == 10
+    assert math.isnan(r.win_rate)
 
 
 def test_same_family_judge_is_refused():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,8 @@ def _external_run(uri: str) -> str:
 @pytest.mark.parametrize(
     ("setup", "args", "pattern"),
     [
-        ("bad_recipe", ["run", "--recipe", "bad.yaml"], r"bad\.yaml:\d+ \(training\.max_steps\): .*got 'lots'"),
+        ("bad_recipe", ["run", "--recipe", "bad.yaml"],
+         r"bad\.yaml:\d+ \(training\.max_steps\): .*got 'lots'"),
         ("none", ["run", "--suite", "nope"], r"unknown suite 'nope'"),
         ("no_prompt", ["run", "--recipe", "r.yaml"], r"c\.jsonl:2: row has no 'prompt'"),
     ],
@@ -51,7 +53,8 @@ def test_bad_input_is_one_line_exit_2_and_no_running_run(tmp_path, store, setup,
     proc = _cli(*args, cwd=tmp_path, env={"MLFLOW_RUN_ID": run_id})
     assert proc.returncode == EXIT_BAD_INPUT, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("ftlineage: error:")]
-    assert len(lines) == 1 and __import__("re").search(pattern, lines[0]), proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert re.search(pattern, lines[0]), proc.stderr
     client = MlflowClient(store)
     assert client.get_run(run_id).info.status == "FAILED"
     statuses = {r.info.status for r in client.search_runs([e.experiment_id for e in
@@ -75,7 +78,8 @@ def test_contaminated_recipe_is_blocked_by_the_audit(tmp_path, store):
 
 def test_suite_verify_cli(tmp_path):
     proc = _cli("suite", "verify", "healthcare_v17", cwd=tmp_path)
-    assert proc.returncode == 0 and "OK" in proc.stdout
+    assert proc.returncode == 0
+    assert "OK" in proc.stdout
 
 
 @pytest.mark.slow

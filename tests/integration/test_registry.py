@@ -28,8 +28,11 @@ def test_register_sets_tags_card_and_alias_and_loads(tiny_recipe, store, tmp_pat
     version = register(client, name="hc", model_uri=uri, run_id=tracker.run_id, tags=tags,
                        description="# card", alias="challenger")
     mv = client.get_model_version_by_alias("hc", "challenger")
-    assert str(mv.version) == version and mv.tags["ftlineage.model_sha"] == "a" * 64
+    assert str(mv.version) == version
+    assert mv.tags["ftlineage.model_sha"] == "a" * 64
     assert mv.description == "# card"
     loaded = mlflow.pyfunc.load_model("models:/hc@challenger")
     out = loaded.predict(["Receptionist: Hello. Caller: Hi, this is Ana Ruiz."])
-    assert isinstance(out, list) and len(out) == 1 and isinstance(out[0], str)
+    assert isinstance(out, list)
+    assert len(out) == 1
+    assert isinstance(out[0], str)

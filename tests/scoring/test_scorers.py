@@ -10,13 +10,17 @@ REF = json.dumps({"patient_name": "Ana Ruiz", "date": "March 3", "time": "9:00 A
 
 def test_perfect_extraction():
     s = extraction_scores(TRANSCRIPT, REF, REF)
-    assert s["field_accuracy"] == 1.0 and s["json_valid"] == 1.0 and s["grounded"] == 6
+    assert s["field_accuracy"] == 1.0
+    assert s["json_valid"] == 1.0
+    assert s["grounded"] == 6
 
 
 def test_hallucinated_value_is_not_grounded():
     bad = json.loads(REF) | {"insurance": "Cigna"}
     s = extraction_scores(TRANSCRIPT, json.dumps(bad), REF)
-    assert s["field_accuracy"] == 5 / 6 and s["grounded"] == 5 and s["produced"] == 6
+    assert s["field_accuracy"] == 5 / 6
+    assert s["grounded"] == 5
+    assert s["produced"] == 6
 
 
 def test_garbage_output_is_invalid_and_unscored_for_hallucination():

@@ -9,7 +9,9 @@ from ftlineage.suites._suite import bundled_root
 
 def test_bundled_suite_verifies_and_has_required_sizes():
     s = suites.load("healthcare_v17")
-    assert len(s.heldout) >= 150 and len(s.drift) >= 150 and len(s.arena) >= 300
+    assert len(s.heldout) >= 150
+    assert len(s.drift) >= 150
+    assert len(s.arena) >= 300
     assert set(s.meta.families) == {c["family"] for c in s.drift}
     assert all("reference" not in c for c in s.arena)
     assert len(s.sha) == 64

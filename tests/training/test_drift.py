@@ -17,4 +17,5 @@ def test_bands(drop, band):
 
 def test_points_are_hundredths_of_score():
     [b] = drift_bands({"drift/x": 0.80}, {"drift/x": 0.77}, noise=1, fail=5)
-    assert b.drop_points == pytest.approx(3.0) and b.band == "concerning"
+    assert b.drop_points == pytest.approx(3.0)
+    assert b.band == "concerning"
