@@ -114,3 +114,17 @@ def make_rows(seed: int, n: int, *, prefix: str, source: str) -> list[dict[str, 
             "source": source,
         })
     return rows
+
+
+def summary_case(rng: random.Random) -> dict[str, Any]:
+    """Pretraining only: a call summarized in a *different* schema (caller, when, topic).
+
+    Gives a general base model the skill of grounding values in a transcript without
+    ever showing it the production schema of the held-out task.
+    """
+    facts = sample_call(rng)
+    ref = {"caller": facts["patient_name"], "when": f"{facts['date']} at {facts['time']}",
+           "topic": facts["reason"]}
+    return {"prompt": f"Summarize this call as JSON with caller, when and topic.\n"
+                      f"{render_transcript(facts, rng)}",
+            "reference": json.dumps(ref)}

@@ -31,18 +31,20 @@ def spec_key(spec: BuiltinSpec) -> str:
 
 
 def pretraining_texts(spec: BuiltinSpec) -> list[str]:
-    """Generated texts the base model is pretrained on, shuffled with the spec's seed."""
-    n_calls, n_copy, n_extract = (int(spec.corpus_rows * f) for f in (0.15, 0.1, 0.3))
-    rest = spec.corpus_rows - n_calls - n_copy - n_extract
-    per_family = max(1, rest // len(_general.FAMILIES))
+    """Generated texts the base model is pretrained on, shuffled with the spec's seed.
+
+    Mix: 30% the five general families, 45% call summaries in a schema other than the
+    held-out task's, 15% verbatim copying, 10% sentence-to-JSON extraction.
+    """
+    n = spec.corpus_rows
+    n_summary, n_copy, n_extract = int(n * 0.45), int(n * 0.15), int(n * 0.10)
+    per_family = max(1, (n - n_summary - n_copy - n_extract) // len(_general.FAMILIES))
     cases = _general.make_cases(spec.seed + _PRETRAIN_SEED_OFFSET, per_family, prefix="pre")
     rng = random.Random(spec.seed + _PRETRAIN_SEED_OFFSET)
+    cases += [_healthcare.summary_case(rng) for _ in range(n_summary)]
     cases += [_general.PRETRAIN_ONLY["copy"](rng) for _ in range(n_copy)]
     cases += [_general.PRETRAIN_ONLY["extract_json"](rng) for _ in range(n_extract)]
     texts = [TEMPLATE.format(prompt=c["prompt"]) + c["reference"] for c in cases]
-    # Raw call transcripts teach the domain's language (never the extraction task).
-    calls = _healthcare.make_rows(spec.seed + _PRETRAIN_SEED_OFFSET, n_calls, prefix="p", source="")
-    texts += [row["prompt"] for row in calls]
     random.Random(spec.seed).shuffle(texts)
     return texts
 

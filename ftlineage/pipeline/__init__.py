@@ -102,7 +102,8 @@ def _start(ctx: JobContext) -> None:
     )
     ctx.tracker.set_tags({f"ftlineage.{k}": v for k, v in ctx.lineage.items()}
                          | {"ftlineage.suite": r.suite, "ftlineage.seed": str(r.seed)})
-    ctx.tracker.log_params({"recipe": r.name, "suite": r.suite, "seed": r.seed,
+    # "suite" and "recipe" are the MLproject's own params (logged by `mlflow run`): never reuse.
+    ctx.tracker.log_params({"recipe_name": r.name, "suite_name": r.suite, "seed": r.seed,
                             "base_model": r.base_model.name, "corpus_files": len(r.corpus),
                             **{f"training.{k}": v for k, v in r.training.model_dump().items()},
                             "gate.max_regression": r.gate.max_regression})

@@ -1,0 +1,27 @@
+"""The full demo recipe end to end (minutes): it must pass and register @challenger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ftlineage.pipeline import run_job
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_recipe_passes_and_registers_challenger(store, monkeypatch):
+    monkeypatch.delenv("FTLINEAGE_CACHE_DIR", raising=False)  # reuse the user's built base
+    result = run_job(str(ROOT / "recipes/healthcare_v17.yaml"), None)
+    assert result.decision == "pass", result.reasons
+    client = MlflowClient(store)
+    run = client.get_run(result.run_id)
+    m = run.data.metrics
+    assert m["candidate/heldout/field_accuracy"] > m["baseline/heldout/field_accuracy"] + 0.3
+    mv = client.get_model_version_by_alias("healthcare-postcall", "challenger")
+    for key in ("prompt_sha", "dataset_sha", "base_model_sha", "model_sha", "suite_sha", "code_sha"):
+        assert mv.tags[f"ftlineage.{key}"] == run.data.tags[f"ftlineage.{key}"]
+    assert run.data.tags["ftlineage.suite_sha"] in mv.description
