@@ -19,8 +19,9 @@ class Settings:
     Attributes:
         cache_dir: where built base models are cached (``FTLINEAGE_CACHE_DIR``).
         work_dir: where checkpoints and scratch files go (``FTLINEAGE_WORK_DIR``).
-        num_threads: torch intra-op threads (``FTLINEAGE_NUM_THREADS``); 1 keeps runs
-            bit-reproducible and is the fastest setting on a loaded 2-core machine.
+        num_threads: torch intra-op threads (``FTLINEAGE_NUM_THREADS``, default
+            ``min(2, cores)``). Runs with the same thread count are bit-reproducible; use 1
+            on a loaded machine (the tests do).
         progress: show progress bars (``FTLINEAGE_PROGRESS``, "0" to hide).
     """
 
@@ -32,7 +33,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         """Read the settings from the environment, validating each value."""
-        threads_raw = os.environ.get("FTLINEAGE_NUM_THREADS", "1")
+        threads_raw = os.environ.get("FTLINEAGE_NUM_THREADS", str(min(2, os.cpu_count() or 1)))
         try:
             threads = int(threads_raw)
         except ValueError:

@@ -90,7 +90,8 @@ def render_transcript(facts: dict[str, Any], rng: random.Random) -> str:
     else:
         ins = rng.choice((f"Receptionist: Insurance? Caller: {facts['insurance']}.",
                           f"Receptionist: Insurer? Caller: I have {facts['insurance']}."))
-    urg = "Receptionist: How urgent? Caller: " + rng.choice(URGENCY_LINES[facts["urgency"]])
+    ask = rng.choice(("Receptionist: Urgency? Caller: ", "Receptionist: How urgent? Caller: "))
+    urg = ask + rng.choice(URGENCY_LINES[facts["urgency"]])
     middle = [when, ins, urg]
     rng.shuffle(middle)
     return " ".join([f"{opener} {reason}", *middle])

@@ -91,8 +91,9 @@ def check_drift(band: DriftBand, fail_points: float) -> Check:
     ok = band.band not in ("fail", "unscored")
     return Check(name=f"drift/{band.family}", kind="drift", passed=ok, candidate=band.candidate,
                  baseline=band.base, threshold=fail_points,
-                 reason=f"drift/{band.family}: {band.drop_points:+.1f} points lost vs base "
-                        f"({band.band}; more than {fail_points:g} fails)")
+                 reason=f"drift/{band.family} {band.candidate:.3f} vs base {band.base:.3f}: "
+                        f"{-band.drop_points:+.1f} points ({band.band}; losing more than "
+                        f"{fail_points:g} fails)")
 
 
 def check_arena(arena: ArenaResult, lower_bound: float) -> Check:

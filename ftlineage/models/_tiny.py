@@ -33,11 +33,12 @@ def spec_key(spec: BuiltinSpec) -> str:
 def pretraining_texts(spec: BuiltinSpec) -> list[str]:
     """Generated texts the base model is pretrained on, shuffled with the spec's seed.
 
-    Mix: 30% the five general families, 45% call summaries in a schema other than the
-    held-out task's, 15% verbatim copying, 10% sentence-to-JSON extraction.
+    Mix: 25% the five general families, 60% call summaries in a schema other than the
+    held-out task's, 10% verbatim copying, 5% sentence-to-JSON extraction. Grounded
+    copying is what a 2M-parameter model learns slowest, hence the weight.
     """
     n = spec.corpus_rows
-    n_summary, n_copy, n_extract = int(n * 0.45), int(n * 0.15), int(n * 0.10)
+    n_summary, n_copy, n_extract = int(n * 0.60), int(n * 0.10), int(n * 0.05)
     per_family = max(1, (n - n_summary - n_copy - n_extract) // len(_general.FAMILIES))
     cases = _general.make_cases(spec.seed + _PRETRAIN_SEED_OFFSET, per_family, prefix="pre")
     rng = random.Random(spec.seed + _PRETRAIN_SEED_OFFSET)

@@ -22,6 +22,7 @@ from ftlineage.training import (
     restore_checkpoint,
     tokenize_rows,
 )
+from ftlineage.training._plot import plot_checkpoints
 
 
 def audit_stage(ctx: JobContext) -> audit.AuditReport:
@@ -73,6 +74,8 @@ def _scorer(ctx: JobContext, tokenizer: Any) -> Any:
 
 def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     """Stage 2: score the base, fine-tune with the callback, restore the best checkpoint."""
+    import torch
+
     base_ref = resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir,
                             progress=ctx.settings.progress)
     model, tok = load_model(base_ref)
@@ -84,6 +87,7 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     spec = ctx.recipe.training
     examples = tokenize_rows(train, tok, ctx.recipe.prompt_template, spec.max_seq_len)
     examples += tokenize_rows(ctx.results["replay"], tok, "{prompt}", spec.max_seq_len)
+    torch.manual_seed(ctx.recipe.seed)  # adapter init must not depend on what ran before
     peft_model = prepare_model(model, spec)
     callback = EvalGateCallback(evaluate=evaluate, sink=lambda m, s: ctx.tracker.log_metrics(m, step=s))
     trainer = build_trainer(peft_model, tok, examples, spec, output_dir=ctx.stage_dir("checkpoints"),
@@ -96,6 +100,9 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     ctx.results.update(baseline=baseline, candidate=best.metrics, best_step=best.step,
                        checkpoints=callback.checkpoints, merged=merged, tokenizer=tok)
     ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
+    png = plot_checkpoints(baseline, callback.checkpoints, ctx.stage_dir("plots") / "checkpoints.png",
+                           fail_points=ctx.recipe.gate.drift_fail_points, best_step=best.step)
+    ctx.tracker.log_artifact(png, "plots")
     ctx.tracker.set_tags({"ftlineage.best_step": str(best.step)})
 
 

@@ -60,4 +60,4 @@ def test_decision_passes_only_when_every_check_passes():
     d = decide(rule, forgot, base, drift_bands(base, forgot, noise=1, fail=5), _arena(90, 10), {})
     assert d.decision == "blocked"
     assert [c.name for c in d.failed] == ["drift/arithmetic"]
-    assert "10.0 points lost" in d.failed[0].reason
+    assert "-10.0 points (fail" in d.failed[0].reason
