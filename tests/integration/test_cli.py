@@ -41,12 +41,14 @@ def _external_run(uri: str) -> str:
 def test_bad_input_is_one_line_exit_2_and_no_running_run(tmp_path, store, setup, args, pattern):
     if setup == "bad_recipe":
         text = (ROOT / "recipes/healthcare_v17.yaml").read_text()
-        text = text.replace("  max_steps: 300", "  max_steps: lots")
+        text, n = re.subn(r"(?m)^  max_steps: \d+$", "  max_steps: lots", text)
+        assert n == 1  # the recipe must really be broken, whatever the current value
         text = text.replace("data/healthcare", str(ROOT / "recipes/data/healthcare"))
         (tmp_path / "bad.yaml").write_text(text)
     if setup == "no_prompt":
         (tmp_path / "c.jsonl").write_text('{"prompt": "a", "completion": "b"}\n{"completion": "b"}\n')
         recipe = (ROOT / "recipes/healthcare_v17.yaml").read_text()
+        assert "  - data/healthcare_postcall_train.jsonl" in recipe
         recipe = recipe.replace("  - data/healthcare_postcall_train.jsonl", "  - c.jsonl")
         (tmp_path / "r.yaml").write_text(recipe)
     run_id = _external_run(store)
