@@ -45,9 +45,10 @@ def run(
         typer.echo(f"  - {reason}")
     if result.version:
         typer.echo(f"  registered version {result.version} with its alias (see the registry)")
+    import mlflow
+
     typer.echo(f"  local outputs: {result.out_dir}")
-    typer.echo("  browse: mlflow ui --backend-store-uri <your MLFLOW_TRACKING_URI, default "
-               "sqlite:///mlflow.db>")
+    typer.echo(f"  browse: mlflow ui --backend-store-uri {mlflow.get_tracking_uri()}")
     raise typer.Exit(result.exit_code)
 
 
