@@ -40,27 +40,3 @@ class SuiteError(BadInputError):
 
 class CorpusError(BadInputError):
     """A corpus file or row is malformed."""
-
-
-class MissingDependencyError(FtlineageError):
-    """An optional dependency is not installed; the message carries the install hint."""
-
-    exit_code = EXIT_BAD_INPUT
-
-
-class BlockedError(FtlineageError):
-    """A gate refused to let the run go on; carries the report path for the reader."""
-
-    def __init__(self, message: str, *, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def where(path: object, line: int | None = None, key: str | None = None) -> str:
-    """Format a location prefix like ``recipes/x.yaml:12 (training.lr)``."""
-    text = str(path)
-    if line is not None:
-        text += f":{line}"
-    if key:
-        text += f" ({key})"
-    return text

@@ -12,7 +12,9 @@ from ftlineage.gate import card, rule
 from ftlineage.models import generate, load_model, resolve_base
 from ftlineage.models._tiny import TEMPLATE as GENERAL_TEMPLATE
 from ftlineage.pipeline._context import JobContext
+from ftlineage.scoring import SuiteScores
 from ftlineage.training import (
+    CheckpointScore,
     EvalGateCallback,
     build_trainer,
     drift_bands,
@@ -100,10 +102,22 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     ctx.results.update(baseline=baseline, candidate=best.metrics, best_step=best.step,
                        checkpoints=callback.checkpoints, merged=merged, tokenizer=tok)
     ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
-    png = plot_checkpoints(baseline, callback.checkpoints, ctx.stage_dir("plots") / "checkpoints.png",
+    ctx.tracker.set_tags({"ftlineage.best_step": str(best.step)})
+    _training_outputs(ctx, callback, best)
+
+
+def _training_outputs(ctx: JobContext, callback: EvalGateCallback, best: CheckpointScore) -> None:
+    """Per-case scores of base and chosen checkpoint, and the checkpoint plot, as artifacts."""
+    scored = ctx.results["case_scores"]  # base first, then one list per checkpoint
+    for label, cases in (("baseline", scored[0]),
+                         ("candidate", scored[1 + callback.checkpoints.index(best)])):
+        report = SuiteScores(suite_sha=ctx.suite.sha, model_label=label,
+                             metrics=ctx.results[label], cases=tuple(cases))
+        ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))
+    png = plot_checkpoints(ctx.results["baseline"], callback.checkpoints,
+                           ctx.stage_dir("plots") / "checkpoints.png",
                            fail_points=ctx.recipe.gate.drift_fail_points, best_step=best.step)
     ctx.tracker.log_artifact(png, "plots")
-    ctx.tracker.set_tags({"ftlineage.best_step": str(best.step)})
 
 
 def arena_stage(ctx: JobContext) -> arena.ArenaResult:

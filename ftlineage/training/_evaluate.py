@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ftlineage.models import generate
-from ftlineage.scoring import CaseScore, aggregate, score_drift, score_heldout
+from ftlineage.scoring import CaseScore, aggregate, merge_metrics, score_drift, score_heldout
 from ftlineage.suites import Suite
 
 
@@ -32,6 +32,5 @@ def evaluate_model(
         max_new_tokens=suite.meta.max_new_tokens["drift"],
     )
     cases = score_heldout(held, held_out) + score_drift(drift, drift_out)
-    metrics = aggregate(cases)
-    metrics["latency/ms_per_case"] = held_spc * 1000.0
+    metrics = merge_metrics(aggregate(cases), {"latency/ms_per_case": held_spc * 1000.0})
     return metrics, cases

@@ -16,7 +16,7 @@ def plot_checkpoints(
     fail_points: float,
     best_step: int | None = None,
 ) -> Path:
-    """Write ``out`` (PNG). Step 0 is the base model; the shaded band is the drift fail zone."""
+    """Write ``out`` (PNG). Step 0 is the base model; dotted lines mark each family's fail line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,8 +32,9 @@ def plot_checkpoints(
     for key in families:
         line = right.plot(steps, [s.get(key, float("nan")) for s in series], marker=".", label=key)
         floor = baseline[key] - fail_points / 100
-        right.axhspan(max(0.0, floor - 1), floor, color=line[0].get_color(), alpha=0.06)
-    right.set(title=f"frozen drift suite (shaded: > {fail_points:g} points lost)",
+        if floor > 0:
+            right.axhline(floor, color=line[0].get_color(), linestyle=":", linewidth=1)
+    right.set(title=f"frozen drift suite (dotted: {fail_points:g} points below base fails)",
               xlabel="step (0 = base)", ylim=(0, 1.02))
     for ax in (left, right):
         if best_step is not None:

@@ -57,10 +57,11 @@ def test_every_checkpoint_is_scored_with_its_step(tiny_run):
 
 def test_stage_artifacts_are_logged(tiny_run):
     result, client = tiny_run
-    paths = {a.path for d in ("audit", "arena", "gate", "plots", "lineage")
+    paths = {a.path for d in ("audit", "arena", "gate", "plots", "lineage", "scores")
              for a in client.list_artifacts(result.run_id, d)}
     assert {"audit/audit.json", "audit/report.md", "arena/arena.json", "gate/decision.json",
-            "plots/checkpoints.png", "lineage/manifest.json"} <= paths
+            "plots/checkpoints.png", "lineage/manifest.json", "scores/baseline.json",
+            "scores/candidate.json"} <= paths
     # checkpoints are never uploaded wholesale
     assert not client.list_artifacts(result.run_id, "checkpoints")
 

@@ -44,3 +44,13 @@ def test_drift_families():
 def test_refusal_detector():
     assert is_refusal("I'm sorry, but I can't help with that request.")
     assert not is_refusal('{"patient_name": "Sorry Smith"}')
+
+
+def test_metric_name_clash_is_an_error_not_an_overwrite():
+    import pytest
+
+    from ftlineage.scoring import merge_metrics
+
+    assert merge_metrics({"a": 1.0}, {"b": 2.0}) == {"a": 1.0, "b": 2.0}
+    with pytest.raises(ValueError, match=r"metric names collide: \['a'\]"):
+        merge_metrics({"a": 1.0}, {"a": 2.0})
