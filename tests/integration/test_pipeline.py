@@ -74,3 +74,24 @@ def test_registered_version_exists_exactly_when_the_gate_passes(tiny_run):
     else:
         assert versions == []
         assert result.exit_code == 4
+
+
+def test_base_model_can_be_any_hf_model_path(tmp_path, tiny_recipe, store):
+    """`base_model.name` takes a local HF model folder (as it would a hub id when online)."""
+    from ftlineage.models import load_model, resolve_base
+    from ftlineage.recipe import load_recipe
+    from ftlineage.settings import Settings
+
+    recipe = load_recipe(tiny_recipe)
+    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
+    model.save_pretrained(tmp_path / "my-base")
+    tok.save_pretrained(tmp_path / "my-base")
+    text = tiny_recipe.read_text().replace("name: builtin:tiny-llama", f"name: {tmp_path / 'my-base'}")
+    path = tmp_path / "hf.yaml"
+    path.write_text(text)
+    result = run_job(str(path), None)
+    run = MlflowClient(store).get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["base_model"] == str(tmp_path / "my-base")
+    assert sorted(m.step for m in MlflowClient(store).get_metric_history(
+        result.run_id, "heldout/json_valid")) == [0, 2, 4, 6]
