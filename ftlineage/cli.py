@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -76,8 +77,7 @@ def audit(
     (out / "audit.json").write_text(report.model_dump_json(indent=2))
     (out / "report.md").write_text(audit_pkg.render_markdown(report))
     (out / "flags.jsonl").write_text("".join(f.model_dump_json() + "\n" for f in report.flagged))
-    (out / "clean.jsonl").write_text("".join(
-        __import__("json").dumps(r, ensure_ascii=False) + "\n" for r in kept))
+    (out / "clean.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
     typer.echo(f"{report.verdict}: {report.rows_in} rows in, {report.rows_kept} kept → {out}")
     for reason in report.reasons:
         typer.echo(f"  - {reason}")

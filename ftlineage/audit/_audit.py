@@ -45,7 +45,7 @@ def _dedup(rows: Sequence[dict[str, Any]], policy: AuditPolicy, seed: int, flags
     return extra
 
 
-def _contaminating(rows: Sequence[dict[str, Any]], refusals: list[bool]) -> dict[str, SourceStats]:
+def _source_stats(rows: Sequence[dict[str, Any]], refusals: list[bool]) -> dict[str, SourceStats]:
     per: dict[str, list[bool]] = {}
     for row, refused in zip(rows, refusals, strict=True):
         per.setdefault(row["source"], []).append(refused)
@@ -99,7 +99,7 @@ def _assemble(
     corpus_sha: str,
 ) -> tuple[AuditReport, list[dict[str, Any]]]:
     counts = Counter(f for fl in flags.flags for f in fl)
-    stats = _contaminating(rows, refusals)
+    stats = _source_stats(rows, refusals)
     bad_sources = _contaminating_sources(stats)
     dropped: Counter[str] = Counter()
     kept = []

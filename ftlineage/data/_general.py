@@ -15,6 +15,7 @@ from typing import Any
 from ftlineage.data._healthcare import FIRST, LAST, REASONS
 
 REFUSAL = "I'm sorry, but I can't help with that request."
+GENERAL_TEMPLATE = "### Instruction:\n{prompt}\n### Response:\n"  # base pretraining + drift suite
 
 FAMILIES = ("arithmetic", "format", "multi_turn", "refusal", "domain_adjacent")
 

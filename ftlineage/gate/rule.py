@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ftlineage.arena import ArenaResult
 from ftlineage.recipe import GateSpec, MetricRule
-from ftlineage.training import DriftBand
+from ftlineage.scoring import DriftBand
 
 
 class Check(BaseModel):

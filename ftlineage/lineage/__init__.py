@@ -11,7 +11,7 @@ from ftlineage.lineage._hash import (
     sha256_state_dict,
     sha256_tree,
 )
-from ftlineage.lineage._manifest import TAG_PREFIX, LineageManifest
+from ftlineage.lineage._manifest import TAG_PREFIX, LineageManifest, lineage_tags
 
 __all__ = [
     "CANON_VERSION",
@@ -19,6 +19,7 @@ __all__ = [
     "LineageManifest",
     "canonical_json",
     "code_sha",
+    "lineage_tags",
     "sha256_bytes",
     "sha256_file",
     "sha256_json",

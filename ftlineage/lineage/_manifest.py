@@ -7,6 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field
 TAG_PREFIX = "ftlineage."
 
 
+def lineage_tags(values: dict[str, str]) -> dict[str, str]:
+    """``{"prompt_sha": v}`` -> ``{"ftlineage.prompt_sha": v}``; empty values left out."""
+    return {TAG_PREFIX + k: str(v) for k, v in values.items() if v not in ("", None)}
+
+
 class LineageManifest(BaseModel):
     """SHA-256 digests identifying everything a score depends on.
 
@@ -28,9 +33,4 @@ class LineageManifest(BaseModel):
 
     def tags(self) -> dict[str, str]:
         """The manifest as ``ftlineage.*`` tags (empty values left out)."""
-        out = {}
-        for key, value in self.model_dump().items():
-            if key == "schema_version" or value in ("", None):
-                continue
-            out[TAG_PREFIX + key] = str(value)
-        return out
+        return lineage_tags({k: v for k, v in self.model_dump().items() if k != "schema_version"})

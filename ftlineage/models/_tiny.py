@@ -20,7 +20,7 @@ from ftlineage.lineage import sha256_json, sha256_rows
 from ftlineage.recipe import BuiltinSpec
 
 TRAINER_VERSION = 1  # bump when train_tokenizer / build_config / pretrain change
-TEMPLATE = "### Instruction:\n{prompt}\n### Response:\n"
+TEMPLATE = _general.GENERAL_TEMPLATE
 SPECIALS = ("<pad>", "<eos>", "<unk>")
 _PRETRAIN_SEED_OFFSET = 90_000
 

@@ -100,7 +100,7 @@ def _start(ctx: JobContext) -> None:
         code_sha=lineage.code_sha(), recipe_sha=r.sha(),
         corpus_sha=lineage.sha256_rows(ctx.rows, domain="corpus"),
     )
-    ctx.tracker.set_tags({f"ftlineage.{k}": v for k, v in ctx.lineage.items()}
+    ctx.tracker.set_tags(lineage.lineage_tags(ctx.lineage)
                          | {"ftlineage.suite": r.suite, "ftlineage.seed": str(r.seed)})
     # "suite" and "recipe" are the MLproject's own params (logged by `mlflow run`): never reuse.
     ctx.tracker.log_params({"recipe_name": r.name, "suite_name": r.suite, "seed": r.seed,
@@ -130,8 +130,8 @@ def _run_stages(ctx: JobContext) -> JobResult:
         return _audit_block(ctx, audit_report.reasons)
     with _timed(ctx, "train"):
         _stages.train_stage(ctx, _stages.split_stage(ctx))
-    ctx.tracker.set_tags({f"ftlineage.{k}": ctx.lineage[k] for k in
-                          ("dataset_sha", "base_model_sha", "model_sha")})
+    ctx.tracker.set_tags(lineage.lineage_tags(
+        {k: ctx.lineage[k] for k in ("dataset_sha", "base_model_sha", "model_sha")}))
     with _timed(ctx, "arena"):
         arena_result = _stages.arena_stage(ctx)
     decision = _stages.gate_stage(ctx, arena_result)

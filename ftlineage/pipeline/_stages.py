@@ -7,17 +7,16 @@ import random
 from typing import Any
 
 from ftlineage import arena, audit, lineage
+from ftlineage.data._general import GENERAL_TEMPLATE
 from ftlineage.data._replay import replay_rows
 from ftlineage.gate import card, rule
 from ftlineage.models import generate, load_model, resolve_base
-from ftlineage.models._tiny import TEMPLATE as GENERAL_TEMPLATE
 from ftlineage.pipeline._context import JobContext
-from ftlineage.scoring import SuiteScores
+from ftlineage.scoring import SuiteScores, drift_bands
 from ftlineage.training import (
     CheckpointScore,
     EvalGateCallback,
     build_trainer,
-    drift_bands,
     evaluate_model,
     export_model,
     prepare_model,
@@ -80,6 +79,7 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
 
     base_ref = resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir,
                             progress=ctx.settings.progress)
+    ctx.results["base_ref"] = base_ref
     model, tok = load_model(base_ref)
     ctx.lineage["base_model_sha"] = lineage.sha256_state_dict(model.state_dict())
     evaluate = _scorer(ctx, tok)
@@ -129,7 +129,7 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
     max_new = ctx.suite.meta.max_new_tokens["arena"]
     tok = ctx.results["tokenizer"]
     cand, _ = generate(ctx.results["merged"], tok, prompts, max_new_tokens=max_new)
-    base_model, base_tok = load_model(resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir))
+    base_model, base_tok = load_model(ctx.results["base_ref"])
     base, _ = generate(base_model, base_tok, prompts, max_new_tokens=max_new)
     result = arena.run_arena(cases, cand, base, arena.get_judge(ctx.recipe.arena.judge),
                              seed=ctx.recipe.seed, candidate_family=ctx.recipe.base_model.family,
@@ -164,7 +164,7 @@ def register_stage(ctx: JobContext, decision: rule.GateDecision, arena_result: a
     client = ctx.tracker.client  # type: ignore[attr-defined]
     uri = log_pyfunc(client, ctx.tracker.run_id, ctx.out / "export", ctx.recipe.prompt_template,
                      ctx.suite.meta.max_new_tokens["heldout"])
-    tags = {**{f"ftlineage.{k}": v for k, v in ctx.lineage.items()},
+    tags = {**lineage.lineage_tags(ctx.lineage),
             "ftlineage.decision": decision.decision,
             "ftlineage.decision_sha": lineage.sha256_json(json.loads(decision.model_dump_json()),
                                                           domain="decision")}

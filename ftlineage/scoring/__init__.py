@@ -1,5 +1,6 @@
 """Scorers: JSON extraction fields, format compliance, refusal, numeric answers."""
 
+from ftlineage.scoring._drift import DriftBand, drift_bands
 from ftlineage.scoring._reports import CaseScore, SuiteScores, merge_metrics, nanmean
 from ftlineage.scoring._scorers import (
     aggregate,
@@ -12,8 +13,10 @@ from ftlineage.scoring._text import is_refusal, normalize, parse_json_object
 
 __all__ = [
     "CaseScore",
+    "DriftBand",
     "SuiteScores",
     "aggregate",
+    "drift_bands",
     "drift_score",
     "extraction_scores",
     "is_refusal",

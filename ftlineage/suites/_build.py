@@ -20,7 +20,7 @@ HEALTHCARE_V17 = {
     ),
     "task": "json_extraction",
     "rubric_version": "postcall-rubric-v1",
-    "drift_template": "### Instruction:\n{prompt}\n### Response:\n",
+    "drift_template": _general.GENERAL_TEMPLATE,
     "families": list(_general.FAMILIES),
     "max_new_tokens": {"heldout": 72, "drift": 40, "arena": 72},
 }

@@ -1,8 +1,7 @@
-"""Stage 2: HF Trainer + PEFT builder, ``EvalGateCallback``, drift bands."""
+"""Stage 2: HF Trainer + PEFT builder and ``EvalGateCallback`` (drift bands: ``ftlineage.scoring``)."""
 
 from ftlineage.training._callback import CheckpointScore, EvalGateCallback
 from ftlineage.training._data import PadCollator, tokenize_rows
-from ftlineage.training._drift import DriftBand, drift_bands
 from ftlineage.training._evaluate import evaluate_model
 from ftlineage.training._trainer import (
     build_trainer,
@@ -13,11 +12,9 @@ from ftlineage.training._trainer import (
 
 __all__ = [
     "CheckpointScore",
-    "DriftBand",
     "EvalGateCallback",
     "PadCollator",
     "build_trainer",
-    "drift_bands",
     "evaluate_model",
     "export_model",
     "prepare_model",

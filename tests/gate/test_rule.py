@@ -5,7 +5,7 @@ import pytest
 from ftlineage.arena import ArenaResult
 from ftlineage.gate import check_arena, check_metric, decide
 from ftlineage.recipe import GateSpec, MetricRule
-from ftlineage.training import drift_bands
+from ftlineage.scoring import drift_bands
 
 HIGHER = MetricRule(name="m", direction="higher")
 LOWER = MetricRule(name="m", direction="lower")

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from ftlineage.training import drift_bands
-from ftlineage.training._drift import classify
+from ftlineage.scoring import drift_bands
+from ftlineage.scoring._drift import classify
 
 
 @pytest.mark.parametrize(

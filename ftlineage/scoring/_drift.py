@@ -1,4 +1,4 @@
-"""Capability-drift bands against the base model on the frozen drift suite."""
+"""Capability-drift bands against the base model on the frozen drift suite (pure)."""
 
 from __future__ import annotations
 
