@@ -55,30 +55,34 @@ def run(
 
 @app.command()
 def audit(
-    corpus: Annotated[list[Path], typer.Argument(help="JSONL corpus file(s)")],
-    suite: Annotated[str, typer.Option(help="suite whose cases must not leak")] = "healthcare_v17",
+    corpus: Annotated[list[Path], typer.Argument(help="JSONL or Parquet file(s), or a saved HF dataset dir")],
+    suite: Annotated[str, typer.Option(help="suite NAME or DIR whose cases must not leak")] = "healthcare_v17",
     recipe: Annotated[Optional[Path], typer.Option(help="recipe holding the audit policy")] = None,  # noqa: UP045
     out: Annotated[Path, typer.Option(help="output folder")] = Path("audit-out"),
+    engine: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data)")] = "local",
+    workers: Annotated[int, typer.Option(help="parallel workers (0: FTLINEAGE_NUM_THREADS)")] = 0,
+    seed: Annotated[int, typer.Option(help="seed for hashing and sampling (recorded)")] = 0,
+    semantic: Annotated[Optional[bool], typer.Option(help="embedding dedup (default: the policy's)")] = None,  # noqa: UP045
+    label_sample: Annotated[int, typer.Option(help="write a seeded sample of N labelled rows to relabel")] = 0,
+    relabels: Annotated[Optional[Path], typer.Option(help="a relabelled sample CSV to score")] = None,  # noqa: UP045
 ) -> None:
-    """Audit a corpus: dedup, leakage, secrets/PII, refusal contamination. Exit 3 if blocked."""
+    """Audit a corpus before training. Exit 0 clean, 3 blocked by policy, 2 bad input."""
     from ftlineage import audit as audit_pkg
-    from ftlineage import lineage, suites
-    from ftlineage.data import read_corpus
+    from ftlineage import suites
     from ftlineage.errors import EXIT_AUDIT_BLOCKED
+    from ftlineage.pipeline._stages import suite_prompts
     from ftlineage.recipe import AuditPolicy, load_recipe
 
     policy = load_recipe(recipe).audit if recipe else AuditPolicy()
-    s = suites.load(suite)
-    rows = read_corpus(corpus)
-    prompts = [c["prompt"] for part in (s.heldout, s.drift, s.arena) for c in part]
-    report, kept = audit_pkg.run_audit(rows, prompts, policy, seed=0,
-                                       corpus_sha=lineage.sha256_rows(rows, domain="corpus"))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "audit.json").write_text(report.model_dump_json(indent=2))
-    (out / "report.md").write_text(audit_pkg.render_markdown(report))
-    (out / "flags.jsonl").write_text("".join(f.model_dump_json() + "\n" for f in report.flagged))
-    (out / "clean.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
-    typer.echo(f"{report.verdict}: {report.rows_in} rows in, {report.rows_kept} kept → {out}")
+    if semantic is not None:
+        policy = policy.model_copy(update={"semantic": semantic})
+    noise = audit_pkg.read_relabels(relabels) if relabels else None
+    result = audit_pkg.audit_corpus(corpus, policy, suite_prompts=suite_prompts(suites.load(suite)), seed=seed,
+                                    engine=engine, workers=workers or None, label_noise=noise)
+    audit_pkg.write_outputs(result, out, label_sample=label_sample)
+    report = result.report
+    typer.echo(f"{report.verdict}: {report.rows_in} rows in, {report.rows_kept} kept, "
+               f"{report.rows_malformed} malformed → {out}/report.html")
     for reason in report.reasons:
         typer.echo(f"  - {reason}")
     raise typer.Exit(EXIT_AUDIT_BLOCKED if report.verdict == "blocked" else 0)

@@ -40,3 +40,15 @@ class SuiteError(BadInputError):
 
 class CorpusError(BadInputError):
     """A corpus file or row is malformed."""
+
+
+class MissingDependencyError(FtlineageError):
+    """An optional dependency a chosen feature needs is not installed."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+def missing_dependency(package: str, feature: str) -> MissingDependencyError:
+    """The error to raise when ``feature`` needs ``package``, with the install hint."""
+    return MissingDependencyError(f"{feature} needs {package!r}, which is not installed; "
+                                  f"pip install '{package}'")

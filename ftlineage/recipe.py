@@ -78,14 +78,61 @@ class TrainingSpec(_Strict):
     eval_limit: int | None = Field(None, gt=0, description="cases per part at each checkpoint")
 
 
-class AuditPolicy(_Strict):
-    """What the audit drops and what blocks training (fraction of rows above which to block)."""
+AUDIT_FLAGS = (
+    "exact_duplicate", "near_duplicate", "semantic_duplicate", "eval_leak", "secret", "pii_email",
+    "pii_phone", "invisible_char", "prompt_injection", "malicious_url", "code_injection", "label_conflict",
+    "refusal",
+)
+_BLOCKABLE = (*AUDIT_FLAGS, "refusal_contamination", "malformed")
 
-    near_duplicate_threshold: float = Field(0.85, gt=0, le=1)
-    shingle_size: int = Field(5, gt=0)
-    num_perm: int = Field(128, ge=16)
-    drop: tuple[str, ...] = ("exact_duplicate", "near_duplicate", "eval_leak", "secret")
-    block: dict[str, float] = {"secret": 0.01, "eval_leak": 0.02, "refusal_contamination": 0.0}
+
+class AuditPolicy(_Strict):
+    """What the audit looks for, what it drops, and what blocks training.
+
+    ``block`` maps a flag (or ``refusal_contamination``, ``malformed``) to the fraction of rows
+    above which training is blocked; for ``refusal_contamination`` it is the number of
+    contaminating sources allowed.
+    """
+
+    near_duplicate_threshold: float = Field(0.85, gt=0, le=1, description="MinHash-LSH Jaccard")
+    shingle_size: int = Field(5, gt=0, le=64, description="bytes per shingle of the normalized text")
+    num_perm: int = Field(128, ge=16, description="MinHash bins (a power of two)")
+    lsh_bands: int = Field(16, ge=1)
+    semantic: bool = True
+    semantic_threshold: float = Field(0.95, gt=0, le=1, description="embedding cosine")
+    semantic_max_rows: int = Field(100_000, ge=0, description="skip (with a finding) above this")
+    embedding_model: str = "all-MiniLM-L6-v2"
+    leak_cosine: float = Field(0.9, gt=0, le=1, description="paraphrased eval case")
+    max_row_bytes: int = Field(1_000_000, gt=0)
+    skew_ratio: float = Field(10.0, gt=1)
+    label_agreement_min: float = Field(0.9, ge=0, le=1)
+    drop: tuple[str, ...] = ("exact_duplicate", "near_duplicate", "semantic_duplicate", "eval_leak", "secret",
+                             "prompt_injection", "malicious_url", "code_injection", "invisible_char")
+    block: dict[str, float] = {"secret": 0.01, "eval_leak": 0.02, "refusal_contamination": 0.0,
+                               "prompt_injection": 0.01, "malicious_url": 0.01, "code_injection": 0.01}
+
+    @field_validator("num_perm")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError(f"must be a power of two (64, 128, 256), got {value}")
+        return value
+
+    @field_validator("drop")
+    @classmethod
+    def _known_drop(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for flag in value:
+            if flag not in AUDIT_FLAGS:
+                raise ValueError(f"unknown flag {flag!r}; valid flags: {', '.join(AUDIT_FLAGS)}")
+        return value
+
+    @field_validator("block")
+    @classmethod
+    def _known_block(cls, value: dict[str, float]) -> dict[str, float]:
+        for flag in value:
+            if flag not in _BLOCKABLE:
+                raise ValueError(f"unknown check {flag!r}; valid: {', '.join(_BLOCKABLE)}")
+        return value
 
 
 class MetricRule(_Strict):

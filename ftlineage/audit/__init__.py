@@ -1,24 +1,39 @@
-"""Stage 1: corpus audit before tokenization: dedup, leakage, scanners, contamination."""
+"""Stage 1: corpus audit before tokenization.
 
-from ftlineage.audit._audit import run_audit
-from ftlineage.audit._dedup import exact_groups, jaccard, near_groups, normalize, shingles
-from ftlineage.audit._leakage import leaked_rows
-from ftlineage.audit._report import FLAGS, AuditReport, FlaggedRow, render_markdown
+Dedup (exact, MinHash-LSH, embedding), eval leakage, secret / PII / injection / URL / code /
+invisible-Unicode scanners, label conflicts and noise, skew and refusal contamination. Pure
+functions return frozen, versioned reports; :func:`write_outputs` writes the files.
+"""
+
+from ftlineage.audit._audit import AuditResult, audit_corpus, files_sha
+from ftlineage.audit._engine import ENGINES
+from ftlineage.audit._labels import cohen_kappa, read_relabels, relabel_csv
+from ftlineage.audit._minhash import jaccard, normalize, shingle_set
+from ftlineage.audit._outputs import write_outputs
+from ftlineage.audit._report import FLAGS, AuditReport, LabelNoise, render_markdown
 from ftlineage.audit._scanners import Finding, redact, scan_text
+from ftlineage.audit._semantic import Embedder, SentenceTransformerEmbedder, get_embedder
 
 __all__ = [
+    "ENGINES",
     "FLAGS",
     "AuditReport",
+    "AuditResult",
+    "Embedder",
     "Finding",
-    "FlaggedRow",
-    "exact_groups",
+    "LabelNoise",
+    "SentenceTransformerEmbedder",
+    "audit_corpus",
+    "cohen_kappa",
+    "files_sha",
+    "get_embedder",
     "jaccard",
-    "leaked_rows",
-    "near_groups",
     "normalize",
+    "read_relabels",
     "redact",
+    "relabel_csv",
     "render_markdown",
-    "run_audit",
     "scan_text",
-    "shingles",
+    "shingle_set",
+    "write_outputs",
 ]

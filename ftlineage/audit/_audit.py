@@ -1,156 +1,112 @@
-"""Run the whole audit on a corpus: pure function from rows to (report, kept rows)."""
+"""Run the whole audit on a corpus: stream, check corpus-wide, decide.
+
+:func:`audit_corpus` returns an :class:`AuditResult` (the frozen report plus the per-record flags
+and the keep mask); writing files is :func:`ftlineage.audit.write_outputs`'s job.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import dataclasses
+import hashlib
+import time
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
-from ftlineage.audit._dedup import exact_groups, near_groups
-from ftlineage.audit._leakage import leaked_rows
-from ftlineage.audit._report import AuditReport, FlaggedRow, SourceStats
-from ftlineage.audit._scanners import scan_text
+import numpy as np
+from tqdm.auto import tqdm
+
+from ftlineage.settings import Settings
+from ftlineage.audit._engine import run_chunks
+from ftlineage.audit._facts import Facts, merge
+from ftlineage.audit._groups import assign_duplicates, exact_roots, label_conflicts, near_links
+from ftlineage.audit._io import Chunk, fetch_rows, plan_chunks
+from ftlineage.audit._report import AuditReport, LabelNoise
+from ftlineage.audit._rows import RowConfig, SuiteIndex, index_suite, norm_row_text
+from ftlineage.audit._scanners import prefilter
+from ftlineage.audit._semantic import Embedder
+from ftlineage.audit._semantic_pass import semantic_pass
+from ftlineage.audit._stats import decide
+from ftlineage.errors import CorpusError
 from ftlineage.recipe import AuditPolicy
-from ftlineage.scoring import is_refusal
-
-CONTAMINATION_MIN_RATE = 0.2
-CONTAMINATION_RATIO = 5.0
 
 
-class _Flags:
-    def __init__(self, n: int) -> None:
-        self.flags: list[dict[str, str]] = [{} for _ in range(n)]
+@dataclass
+class AuditResult:
+    """The report, plus what writing the outputs needs: flags per record and the keep mask."""
 
-    def add(self, row: int, flag: str, detail: str) -> None:
-        self.flags[row].setdefault(flag, detail)
-
-
-def _dedup(rows: Sequence[dict[str, Any]], policy: AuditPolicy, seed: int, flags: _Flags) -> set[int]:
-    """Flag every member of each duplicate group; return the rows that are not kept copies."""
-    extra: set[int] = set()
-    pairs = [(r["prompt"], r["completion"]) for r in rows]
-    for gid, group in enumerate(exact_groups(pairs)):
-        for i in group:
-            flags.add(i, "exact_duplicate", f"group x{gid} of {len(group)}")
-        extra.update(group[1:])
-    reps = [i for i in range(len(rows)) if i not in extra]
-    texts = [f"{rows[i]['prompt']}\n{rows[i]['completion']}" for i in reps]
-    groups = near_groups(texts, threshold=policy.near_duplicate_threshold,
-                         shingle_size=policy.shingle_size, num_perm=policy.num_perm, seed=seed)
-    for gid, group in enumerate(groups):
-        members = [reps[j] for j in group]
-        for i in members:
-            flags.add(i, "near_duplicate", f"group n{gid} of {len(members)}")
-        extra.update(members[1:])
-    return extra
+    report: AuditReport
+    facts: Facts
+    chunks: list[Chunk]
+    kept: np.ndarray
 
 
-def _source_stats(rows: Sequence[dict[str, Any]], refusals: list[bool]) -> dict[str, SourceStats]:
-    per: dict[str, list[bool]] = {}
-    for row, refused in zip(rows, refusals, strict=True):
-        per.setdefault(row["source"], []).append(refused)
-    return {s: SourceStats(rows=len(v), refusal_rate=sum(v) / len(v), flagged=0) for s, v in per.items()}
+def files_sha(chunks: Sequence[Chunk]) -> str:
+    """SHA-256 over the bytes of every corpus file, in order, each prefixed by its length."""
+    h = hashlib.sha256(b"ftlineage:corpus-files:v1\0")
+    for file in dict.fromkeys(c.file for c in chunks):
+        path = Path(file)
+        h.update(f"{path.stat().st_size}\0".encode())
+        with path.open("rb") as fh:
+            while piece := fh.read(1 << 20):
+                h.update(piece)
+    return h.hexdigest()
 
 
-def _contaminating_sources(stats: dict[str, SourceStats]) -> list[str]:
-    out = []
-    for name, s in stats.items():
-        rest = [o for n, o in stats.items() if n != name]
-        rest_rows = sum(o.rows for o in rest)
-        rest_rate = sum(o.refusal_rate * o.rows for o in rest) / rest_rows if rest_rows else 0.0
-        if s.refusal_rate >= CONTAMINATION_MIN_RATE and s.refusal_rate >= CONTAMINATION_RATIO * max(
-            rest_rate, 0.01
-        ):
-            out.append(name)
-    return sorted(out)
-
-
-def run_audit(
-    rows: Sequence[dict[str, Any]],
-    suite_prompts: Sequence[str],
+def audit_corpus(
+    paths: Sequence[Path],
     policy: AuditPolicy,
     *,
+    suite_prompts: dict[str, str],
     seed: int,
-    corpus_sha: str,
-) -> tuple[AuditReport, list[dict[str, Any]]]:
-    """Audit ``rows`` before tokenization; returns the report and the rows kept for training."""
-    flags = _Flags(len(rows))
-    not_kept_copy = _dedup(rows, policy, seed, flags)
-    leaks = leaked_rows([r["prompt"] for r in rows], suite_prompts,
-                        threshold=policy.near_duplicate_threshold,
-                        shingle_size=policy.shingle_size, num_perm=policy.num_perm, seed=seed)
-    for i, why in leaks.items():
-        flags.add(i, "eval_leak", why)
-    refusals = [is_refusal(r["completion"]) for r in rows]
-    for i, row in enumerate(rows):
-        for f in scan_text(f"{row['prompt']}\n{row['completion']}"):
-            flags.add(i, f.flag, f"{f.rule}: {f.redacted}")
-        if refusals[i]:
-            flags.add(i, "refusal", "completion is refusal boilerplate")
-    return _assemble(rows, flags, not_kept_copy, refusals, policy, corpus_sha)
+    engine: str = "local",
+    workers: int | None = None,
+    corpus_sha: str | None = None,
+    embedder: Embedder | None = None,
+    label_noise: LabelNoise | None = None,
+    progress: bool | None = None,
+) -> AuditResult:
+    """Audit the corpus at ``paths`` before tokenization (see the module docstring)."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    chunks = plan_chunks(paths)
+    sha = corpus_sha or files_sha(chunks)
+    base = RowConfig(policy.shingle_size, policy.num_perm, policy.lsh_bands, seed,
+                     policy.near_duplicate_threshold, policy.max_row_bytes, SuiteIndex())
+    cfg = dataclasses.replace(base, suite=index_suite(suite_prompts, base))
+    env = Settings.from_env()
+    show = env.progress if progress is None else progress
+    results = run_chunks(chunks, cfg, engine=engine, workers=workers or env.num_threads)
+    facts = merge(tqdm(results, total=len(chunks), desc="audit: scan rows", unit="chunk", disable=not show))
+    timings["scan_s"], clock = time.perf_counter() - clock, time.perf_counter()
+    if not facts.valid.any():
+        first = facts.errors[0][1] if facts.errors else "no rows"
+        raise CorpusError(f"{', '.join(map(str, paths))}: no valid row to audit (first problem: {first})")
+    roots = exact_roots(facts)
+    active = facts.valid & (roots == np.arange(facts.n))
+    near = near_links(facts, active, lambda idx: _texts(facts, chunks, idx, policy), policy, seed)
+    timings["near_dedup_s"], clock = time.perf_counter() - clock, time.perf_counter()
+    semantic = semantic_pass(facts, chunks, active, policy, suite_prompts, embedder, show)
+    timings["semantic_s"], clock = time.perf_counter() - clock, time.perf_counter()
+    dups = assign_duplicates(facts, roots, near, semantic.links, policy)
+    conflicts = label_conflicts(facts)
+    report, kept = decide(facts, dups, conflicts, policy, semantic.status, label_noise)
+    timings["decide_s"] = time.perf_counter() - clock
+    report = report.model_copy(update={
+        "corpus_sha": sha, "engine": engine, "scanner_engine": prefilter().engine, "seed": seed,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()}})
+    return AuditResult(report=report, facts=facts, chunks=chunks, kept=kept)
 
 
-def _assemble(
-    rows: Sequence[dict[str, Any]],
-    flags: _Flags,
-    copies: set[int],
-    refusals: list[bool],
-    policy: AuditPolicy,
-    corpus_sha: str,
-) -> tuple[AuditReport, list[dict[str, Any]]]:
-    counts = Counter(f for fl in flags.flags for f in fl)
-    stats = _source_stats(rows, refusals)
-    bad_sources = _contaminating_sources(stats)
-    dropped: Counter[str] = Counter()
-    kept = []
-    for i, row in enumerate(rows):
-        drop = [f for f in flags.flags[i] if f in policy.drop
-                and (f not in ("exact_duplicate", "near_duplicate") or i in copies)]
-        dropped.update(drop)
-        if not drop:
-            kept.append(row)
-    reasons, findings = _verdict(len(rows), counts, bad_sources, stats, policy)
-    flagged_per_source = Counter(rows[i]["source"] for i, fl in enumerate(flags.flags) if fl)
-    sources = {n: s.model_copy(update={"flagged": flagged_per_source[n]}) for n, s in stats.items()}
-    report = AuditReport(
-        corpus_sha=corpus_sha, rows_in=len(rows), rows_kept=len(kept), counts=dict(counts),
-        dropped=dict(dropped), sources=sources, contaminating_sources=tuple(bad_sources),
-        thresholds={"near_duplicate_jaccard": policy.near_duplicate_threshold,
-                    **{f"block.{k}": v for k, v in policy.block.items()}},
-        verdict="blocked" if reasons else "pass",
-        reasons=tuple(reasons) or ("every blocking check passed",), findings=tuple(findings),
-        flagged=tuple(FlaggedRow(id=rows[i]["id"], source=rows[i]["source"], flags=tuple(fl),
-                                 details=fl) for i, fl in enumerate(flags.flags) if fl),
-    )
-    return report, kept
-
-
-def _verdict(
-    n: int,
-    counts: Counter[str],
-    bad_sources: list[str],
-    stats: dict[str, SourceStats],
-    policy: AuditPolicy,
-) -> tuple[list[str], list[str]]:
-    reasons, findings = [], []
-    for flag, limit in sorted(policy.block.items()):
-        if flag == "refusal_contamination":
-            if len(bad_sources) > limit:
-                for s in bad_sources:
-                    reasons.append(
-                        f"source {s!r} is contaminated with refusal boilerplate: "
-                        f"{stats[s].refusal_rate:.0%} of its {stats[s].rows} completions refuse "
-                        "(the classic over-refusal accident); remove or fix that source"
-                    )
-            continue
-        frac = counts.get(flag, 0) / n if n else 0.0
-        if frac > limit:
-            reasons.append(f"{counts[flag]} rows ({frac:.2%}) flagged {flag}, above the "
-                           f"{limit:.2%} the policy allows")
-    for flag, c in sorted(counts.items()):
-        findings.append(f"{c} rows flagged {flag}")
-    big = max((s.rows for s in stats.values()), default=0)
-    small = min((s.rows for s in stats.values()), default=0)
-    if small and big / small > 10:
-        findings.append(f"source skew {big}:{small} exceeds 10:1")
-    return reasons, findings
+def _texts(f: Facts, chunks: Sequence[Chunk], idx: list[int], policy: AuditPolicy) -> dict[int, str]:
+    """Normalized dedup text of the records ``idx``, read back from the corpus."""
+    wanted: dict[int, list[int]] = {}
+    for i in idx:
+        wanted.setdefault(int(f.chunk[i]), []).append(int(f.locator[i]))
+    rows = fetch_rows(chunks, wanted, policy.max_row_bytes)
+    out = {}
+    for i in idx:
+        row = rows.get((int(f.chunk[i]), int(f.locator[i])))
+        if row is not None:
+            out[i] = norm_row_text(row)
+    return out

@@ -1,4 +1,4 @@
-"""The versioned audit report and its readable rendering."""
+"""The versioned audit report and its Markdown rendering."""
 
 from __future__ import annotations
 
@@ -6,51 +6,71 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-FLAGS = (
-    "exact_duplicate", "near_duplicate", "eval_leak", "secret", "pii_email", "pii_phone",
-    "refusal",
-)
+from ftlineage.recipe import AUDIT_FLAGS
+
+FLAGS = AUDIT_FLAGS
 
 
-class FlaggedRow(BaseModel):
-    """One flagged row. ``details`` never hold a secret or PII value in clear."""
-
+class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    id: str
-    source: str
-    flags: tuple[str, ...]
-    details: dict[str, str]
 
-
-class SourceStats(BaseModel):
+class SourceStats(_Frozen):
     """Per-source counts."""
-
-    model_config = ConfigDict(frozen=True)
 
     rows: int
     refusal_rate: float
     flagged: int
+    flags: dict[str, int] = {}
 
 
-class AuditReport(BaseModel):
+class LengthStats(_Frozen):
+    """Character-length distribution of one field, with a histogram on log-spaced bins."""
+
+    mean: float
+    p50: float
+    p95: float
+    max: int
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+
+
+class LabelNoise(_Frozen):
+    """Agreement between corpus labels and an independent relabelling of a seeded sample."""
+
+    sample_size: int
+    agreement: float
+    kappa: float
+    relabeled_by: str
+
+
+class AuditReport(_Frozen):
     """Stage 1 verdict on a corpus. Written to disk: bump ``schema_version`` on field changes."""
 
-    model_config = ConfigDict(frozen=True)
-
-    schema_version: int = 1
+    schema_version: int = 2
     corpus_sha: str
+    engine: str
+    scanner_engine: str
+    records: int
     rows_in: int
     rows_kept: int
+    rows_malformed: int
+    malformed_examples: tuple[str, ...]
     counts: dict[str, int]
     dropped: dict[str, int]
+    duplicate_groups: dict[str, int]
     sources: dict[str, SourceStats]
+    labels: dict[str, int]
+    lengths: dict[str, LengthStats]
     contaminating_sources: tuple[str, ...]
-    thresholds: dict[str, float]
+    semantic: str
+    label_noise: LabelNoise | None = None
+    thresholds: dict[str, float | int | str]
+    seed: int
     verdict: Literal["pass", "blocked"]
     reasons: tuple[str, ...]
     findings: tuple[str, ...]
-    flagged: tuple[FlaggedRow, ...]
+    timings_s: dict[str, float]
 
 
 def render_markdown(report: AuditReport) -> str:
@@ -58,8 +78,8 @@ def render_markdown(report: AuditReport) -> str:
     lines = [
         "# Corpus audit",
         "",
-        f"**Verdict: {report.verdict.upper()}** — {report.rows_in} rows in, "
-        f"{report.rows_kept} kept for training. Corpus SHA-256 `{report.corpus_sha}`.",
+        f"**Verdict: {report.verdict.upper()}** — {report.rows_in} rows in, {report.rows_kept} kept for "
+        f"training, {report.rows_malformed} malformed. Corpus SHA-256 `{report.corpus_sha}`.",
         "",
     ]
     lines += [f"- {r}" for r in report.reasons] + [""]
@@ -69,7 +89,10 @@ def render_markdown(report: AuditReport) -> str:
     for name, s in sorted(report.sources.items()):
         mark = " ⚠ contaminating" if name in report.contaminating_sources else ""
         lines.append(f"| {name}{mark} | {s.rows} | {s.refusal_rate:.1%} | {s.flagged} |")
+    if report.labels:
+        lines += ["", "## Labels", "", "| label | rows |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in sorted(report.labels.items())]
     if report.findings:
         lines += ["", "## Notes", ""] + [f"- {f}" for f in report.findings]
-    lines += ["", f"Thresholds: {report.thresholds}", ""]
+    lines += ["", f"Semantic dedup: {report.semantic}", "", f"Thresholds: {report.thresholds}", ""]
     return "\n".join(lines)

@@ -1,30 +1,26 @@
-"""Secret and PII scanners. Findings never carry the matched value in clear."""
+"""Run the scanner rules over text. Findings never carry a secret or PII value in clear.
+
+Every row first goes through one multi-pattern pass over all rule triggers (Hyperscan when it is
+installed, which scans at hundreds of thousands of rows per second; plain ``re`` otherwise, with
+the same results, only slower); only the rules whose trigger fired run their exact pattern.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-SECRET_PATTERNS: dict[str, re.Pattern[str]] = {
-    "aws_access_key": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "github_token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
-    "slack_token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"),
-    "stripe_key": re.compile(r"\b[sr]k_live_[A-Za-z0-9]{16,}\b"),
-    "openai_key": re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}\b"),
-    "private_key": re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA )?PRIVATE KEY-----"),
-    "jwt": re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-    "url_credentials": re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:[^\s@/]{3,}@[\w.-]+"),
-}
-PII_PATTERNS: dict[str, re.Pattern[str]] = {
-    "pii_email": re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
-    "pii_phone": re.compile(r"(?<![\w-])(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w-])"),
-}
+from ftlineage.audit._rules import RULES, Rule, invisible_chars
+
+SNIPPET_CHARS = 60
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One scanner hit: its kind, rule and a redacted preview (prefix + hash)."""
+    """One scanner hit: its flag, the rule that fired and a safe preview of the match."""
 
     flag: str
     rule: str
@@ -37,11 +33,61 @@ def redact(value: str) -> str:
     return f"{value[:4]}…[{len(value)} chars, sha256:{digest}]"
 
 
+def _preview(rule: Rule, match: str) -> str:
+    if rule.sensitive:
+        return redact(match)
+    return match if len(match) <= SNIPPET_CHARS else match[: SNIPPET_CHARS - 1] + "…"
+
+
+class _Prefilter:
+    """Which rules' triggers occur in a text."""
+
+    def __init__(self) -> None:
+        self._db: Any = None
+        try:
+            import hyperscan
+        except ImportError:
+            self._res = [re.compile(r.trigger, re.I if r.caseless_trigger else 0) for r in RULES]
+            return
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        flags = [hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if r.caseless_trigger else 0)
+                 for r in RULES]
+        db.compile(expressions=[r.trigger.encode() for r in RULES], ids=list(range(len(RULES))), flags=flags)
+        self._db, self._scratch = db, hyperscan.Scratch(db)
+
+    @property
+    def engine(self) -> str:
+        return "hyperscan" if self._db is not None else "re"
+
+    def hits(self, text: str) -> list[int]:
+        if self._db is None:
+            return [i for i, r in enumerate(self._res) if r.search(text)]
+        found: list[int] = []
+
+        def on_match(rule_id: int, start: int, end: int, flags: int, context: Any) -> None:
+            found.append(rule_id)
+
+        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=on_match,
+                      scratch=self._scratch)
+        return sorted(found)
+
+
+@lru_cache(maxsize=1)
+def prefilter() -> _Prefilter:
+    """The process-wide trigger matcher (built once per process)."""
+    return _Prefilter()
+
+
 def scan_text(text: str) -> list[Finding]:
-    """Run every secret and PII pattern over ``text``."""
-    found = []
-    for rule, pattern in SECRET_PATTERNS.items():
-        found += [Finding("secret", rule, redact(m.group(0))) for m in pattern.finditer(text)]
-    for flag, pattern in PII_PATTERNS.items():
-        found += [Finding(flag, flag, redact(m.group(0))) for m in pattern.finditer(text)]
+    """Every scanner over ``text``: secrets, PII, injection, malicious URLs, code, invisible chars."""
+    found: list[Finding] = []
+    for i in prefilter().hits(text):
+        rule = RULES[i]
+        for m in rule.pattern.finditer(text):
+            if rule.veto is None or not rule.veto(m):
+                found.append(Finding(rule.flag, rule.name, _preview(rule, m.group(0))))
+                break
+    chars = invisible_chars(text)
+    if chars:
+        found.append(Finding("invisible_char", "invisible_unicode", ", ".join(sorted(set(chars)))))
     return found

@@ -13,7 +13,7 @@ REQUIRED = ("prompt", "completion")
 OPTIONAL = ("id", "source", "label")
 
 
-def _check_row(row: Any, file: Path, lineno: int) -> dict[str, Any]:
+def check_row(row: Any, file: Path, lineno: int) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise CorpusError(
             f"{file}:{lineno}: row is {type(row).__name__}, expected a JSON object "
@@ -53,7 +53,7 @@ def read_jsonl(file: Path) -> list[dict[str, Any]]:
                     f"{file}:{lineno}: invalid JSON ({exc.msg} at column {exc.colno}); "
                     "each line must be one JSON object"
                 ) from None
-            rows.append(_check_row(row, file, lineno))
+            rows.append(check_row(row, file, lineno))
     if not rows:
         raise CorpusError(f"{file}: corpus is empty; add rows with 'prompt' and 'completion'")
     return rows

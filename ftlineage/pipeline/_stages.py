@@ -26,19 +26,26 @@ from ftlineage.training import (
 from ftlineage.training._plot import plot_checkpoints
 
 
+def suite_prompts(suite: Any) -> dict[str, str]:
+    """Every prompt of a suite, named ``part#index``: what must not leak into training."""
+    return {f"{part}#{i}": c["prompt"] for part in ("heldout", "drift", "arena")
+            for i, c in enumerate(getattr(suite, part))}
+
+
 def audit_stage(ctx: JobContext) -> audit.AuditReport:
     """Stage 1: audit the whole corpus before any split or tokenization."""
-    suite_prompts = [c["prompt"] for part in (ctx.suite.heldout, ctx.suite.drift, ctx.suite.arena)
-                     for c in part]
-    report, kept = audit.run_audit(ctx.rows, suite_prompts, ctx.recipe.audit,
-                                   seed=ctx.recipe.seed, corpus_sha=ctx.lineage["corpus_sha"])
-    ctx.write("audit", "audit.json", report.model_dump_json(indent=2))
-    ctx.write("audit", "report.md", audit.render_markdown(report))
-    ctx.write("audit", "flags.jsonl", "".join(f.model_dump_json() + "\n" for f in report.flagged))
-    metrics = {"audit/rows_in": report.rows_in, "audit/rows_kept": report.rows_kept}
+    result = audit.audit_corpus(ctx.recipe.corpus, ctx.recipe.audit, suite_prompts=suite_prompts(ctx.suite),
+                                seed=ctx.recipe.seed, corpus_sha=ctx.lineage["corpus_sha"])
+    files = audit.write_outputs(result, ctx.stage_dir("audit"))
+    for path in files.values():
+        ctx.tracker.log_artifact(path, "audit")
+    report = result.report
+    metrics = {"audit/rows_in": report.rows_in, "audit/rows_kept": report.rows_kept,
+               "audit/rows_malformed": report.rows_malformed}
     metrics.update({f"audit/{k}": v for k, v in report.counts.items()})
     ctx.tracker.log_metrics({k: float(v) for k, v in metrics.items()}, step=0)
-    ctx.results["kept"] = kept
+    keep = result.kept[result.facts.valid]
+    ctx.results["kept"] = [row for row, k in zip(ctx.rows, keep.tolist(), strict=True) if k]
     return report
 
 

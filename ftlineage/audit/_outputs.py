@@ -1,0 +1,69 @@
+"""Write an audit's files: audit.json, flags.jsonl, clean.jsonl, report.md, report.html.
+
+The corpus is streamed a second time; flags and clean rows are written as they go.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ftlineage.audit._audit import AuditResult
+from ftlineage.audit._html import render_html
+from ftlineage.audit._io import read_chunk
+from ftlineage.audit._labels import SAMPLE_COLUMNS, sample_indices
+from ftlineage.audit._report import FLAGS, render_markdown
+
+_ORDER = {flag: i for i, flag in enumerate(FLAGS)}
+
+
+def flag_line(row_id: str, flags: dict[str, str]) -> str:
+    """One flags.jsonl line: id, flags in vocabulary order, duplicate group id, details."""
+    names = sorted(flags, key=lambda f: _ORDER.get(f, len(_ORDER)))
+    entry: dict[str, object] = {"id": row_id, "flags": names}
+    group = next((flags[f].split()[1] for f in names if f.endswith("_duplicate")), None)
+    if group:
+        entry["group"] = group
+    entry["details"] = {f: flags[f] for f in names}
+    return json.dumps(entry, ensure_ascii=False) + "\n"
+
+
+def write_outputs(result: AuditResult, out: Path, *, label_sample: int = 0) -> dict[str, Path]:
+    """Write every audit output under ``out``; returns them by name."""
+    out.mkdir(parents=True, exist_ok=True)
+    f, files = result.facts, {name: out / name for name in ("audit.json", "flags.jsonl", "clean.jsonl",
+                                                              "report.md", "report.html")}
+    labeled = np.nonzero(f.valid & (f.label >= 0))[0]
+    sample = sample_indices(labeled, label_sample, result.report.seed) if label_sample else set()
+    sample_rows: list[dict[str, str]] = []
+    starts = np.searchsorted(f.chunk, np.arange(len(result.chunks)))
+    with files["flags.jsonl"].open("w", encoding="utf-8") as flags_fh, \
+            files["clean.jsonl"].open("w", encoding="utf-8") as clean_fh:
+        for ci, chunk in enumerate(result.chunks):
+            for k, rec in enumerate(read_chunk(chunk, _max_row_bytes(result))):
+                i = int(starts[ci]) + k
+                if rec.row is None:
+                    continue
+                if i in f.flags:
+                    flags_fh.write(flag_line(rec.row["id"], f.flags[i]))
+                if result.kept[i]:
+                    clean_fh.write(json.dumps(rec.row, ensure_ascii=False) + "\n")
+                if i in sample:
+                    sample_rows.append({**{c: rec.row.get(c, "") for c in SAMPLE_COLUMNS}, "relabel": ""})
+    if label_sample:
+        files["label_sample.csv"] = out / "label_sample.csv"
+        with files["label_sample.csv"].open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=SAMPLE_COLUMNS)
+            writer.writeheader()
+            writer.writerows(sample_rows)
+    files["audit.json"].write_text(result.report.model_dump_json(indent=2), encoding="utf-8")
+    files["report.md"].write_text(render_markdown(result.report), encoding="utf-8")
+    files["report.html"].write_text(render_html(result.report), encoding="utf-8")
+    return files
+
+
+def _max_row_bytes(result: AuditResult) -> int:
+    return int(result.report.thresholds.get("max_row_bytes", 1_000_000))
