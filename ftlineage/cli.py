@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -12,8 +11,12 @@ import typer
 
 from ftlineage.errors import EXIT_BAD_INPUT, FtlineageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Eval-gated, traceable LLM fine-tuning.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Eval-gated, traceable LLM fine-tuning.",
+)
 suite_app = typer.Typer(no_args_is_help=True, help="Inspect, verify and build eval suites.")
 app.add_typer(suite_app, name="suite")
 
@@ -56,14 +59,18 @@ def run(
 @app.command()
 def audit(
     corpus: Annotated[list[Path], typer.Argument(help="JSONL or Parquet file(s), or a saved HF dataset dir")],
-    suite: Annotated[str, typer.Option(help="suite NAME or DIR whose cases must not leak")] = "healthcare_v17",
+    suite: Annotated[
+        str, typer.Option(help="suite NAME or DIR whose cases must not leak")
+    ] = "healthcare_v17",
     recipe: Annotated[Optional[Path], typer.Option(help="recipe holding the audit policy")] = None,  # noqa: UP045
     out: Annotated[Path, typer.Option(help="output folder")] = Path("audit-out"),
     engine: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data)")] = "local",
     workers: Annotated[int, typer.Option(help="parallel workers (0: FTLINEAGE_NUM_THREADS)")] = 0,
     seed: Annotated[int, typer.Option(help="seed for hashing and sampling (recorded)")] = 0,
     semantic: Annotated[Optional[bool], typer.Option(help="embedding dedup (default: the policy's)")] = None,  # noqa: UP045
-    label_sample: Annotated[int, typer.Option(help="write a seeded sample of N labelled rows to relabel")] = 0,
+    label_sample: Annotated[
+        int, typer.Option(help="write a seeded sample of N labelled rows to relabel")
+    ] = 0,
     relabels: Annotated[Optional[Path], typer.Option(help="a relabelled sample CSV to score")] = None,  # noqa: UP045
 ) -> None:
     """Audit a corpus before training. Exit 0 clean, 3 blocked by policy, 2 bad input."""
@@ -77,12 +84,21 @@ def audit(
     if semantic is not None:
         policy = policy.model_copy(update={"semantic": semantic})
     noise = audit_pkg.read_relabels(relabels) if relabels else None
-    result = audit_pkg.audit_corpus(corpus, policy, suite_prompts=suite_prompts(suites.load(suite)), seed=seed,
-                                    engine=engine, workers=workers or None, label_noise=noise)
+    result = audit_pkg.audit_corpus(
+        corpus,
+        policy,
+        suite_prompts=suite_prompts(suites.load(suite)),
+        seed=seed,
+        engine=engine,
+        workers=workers or None,
+        label_noise=noise,
+    )
     audit_pkg.write_outputs(result, out, label_sample=label_sample)
     report = result.report
-    typer.echo(f"{report.verdict}: {report.rows_in} rows in, {report.rows_kept} kept, "
-               f"{report.rows_malformed} malformed → {out}/report.html")
+    typer.echo(
+        f"{report.verdict}: {report.rows_in} rows in, {report.rows_kept} kept, "
+        f"{report.rows_malformed} malformed → {out}/report.html"
+    )
     for reason in report.reasons:
         typer.echo(f"  - {reason}")
     raise typer.Exit(EXIT_AUDIT_BLOCKED if report.verdict == "blocked" else 0)

@@ -35,6 +35,7 @@ training:
   eval_limit: 4
   replay_fraction: 0.2
 arena: {{limit: 12}}
+audit: {{semantic: false}}
 """
 
 

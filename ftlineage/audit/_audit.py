@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ftlineage.settings import Settings
 from ftlineage.audit._engine import run_chunks
 from ftlineage.audit._facts import Facts, merge
 from ftlineage.audit._groups import assign_duplicates, exact_roots, label_conflicts, near_links
@@ -29,6 +28,7 @@ from ftlineage.audit._semantic_pass import semantic_pass
 from ftlineage.audit._stats import decide
 from ftlineage.errors import CorpusError
 from ftlineage.recipe import AuditPolicy
+from ftlineage.settings import Settings
 
 
 @dataclass

@@ -20,7 +20,9 @@ Engine = Literal["local", "ray"]
 ENGINES: tuple[str, ...] = ("local", "ray")
 
 
-def run_chunks(chunks: Sequence[Chunk], cfg: RowConfig, *, engine: str, workers: int) -> Iterator[ChunkResult]:
+def run_chunks(
+    chunks: Sequence[Chunk], cfg: RowConfig, *, engine: str, workers: int
+) -> Iterator[ChunkResult]:
     """Results of :func:`process_chunk` for every chunk, in order."""
     if engine == "ray":
         yield from _ray(chunks, cfg, workers)
@@ -47,8 +49,9 @@ def _ray(chunks: Sequence[Chunk], cfg: RowConfig, workers: int) -> Iterator[Chun
     except ImportError:
         raise missing_dependency("ray[data]", "the ray audit engine") from None
     if not ray.is_initialized():
-        ray.init(num_cpus=max(workers, 1), include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        ray.init(
+            num_cpus=max(workers, 1), include_dashboard=False, log_to_driver=False, configure_logging=False
+        )
     plan = list(chunks)
 
     def task(item: dict[str, int]) -> dict[str, object]:

@@ -25,6 +25,7 @@ class Facts:
     exact: np.ndarray
     prompt_key: np.ndarray
     bands: np.ndarray
+    sketch: np.ndarray
     refusal: np.ndarray
     sources: list[str]
     labels: list[str]
@@ -56,7 +57,7 @@ def merge(results: Iterable[ChunkResult]) -> Facts:
     sources, labels = _Codes(), _Codes()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in (
         "chunk", "locator", "valid", "source", "label", "id_hash", "prompt_chars", "completion_chars",
-        "exact", "prompt_key", "bands", "refusal")}
+        "exact", "prompt_key", "bands", "sketch", "refusal")}
     errors: list[tuple[str, str]] = []
     flags: dict[int, dict[str, str]] = {}
     offset = 0
@@ -74,6 +75,7 @@ def merge(results: Iterable[ChunkResult]) -> Facts:
         parts["exact"].append(np.array(r.exact, dtype="S32"))
         parts["prompt_key"].append(np.array(r.prompt_keys, dtype="S32"))
         parts["bands"].append(r.bands)
+        parts["sketch"].append(r.sketch)
         parts["refusal"].append(r.refusal)
         errors += r.errors
         flags.update({offset + i: f for i, f in r.findings.items()})
@@ -81,4 +83,5 @@ def merge(results: Iterable[ChunkResult]) -> Facts:
     arrays = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in parts.items()}
     if not parts["bands"]:
         arrays["bands"] = np.zeros((0, 1), dtype=np.uint64)
+        arrays["sketch"] = np.zeros((0, 1), dtype=np.uint8)
     return Facts(**arrays, sources=sources.names, labels=labels.names, errors=errors, flags=flags)

@@ -42,9 +42,10 @@ def exact_roots(f: Facts) -> np.ndarray:
 def near_links(f: Facts, active: np.ndarray, texts_of: TextsOf, policy: AuditPolicy,
                seed: int) -> list[tuple[int, int]]:
     """Verified MinHash-LSH pairs among ``active`` records (Jaccard ≥ the policy threshold)."""
-    pairs = sorted(candidate_pairs(f.bands, active))
-    if not pairs:
+    found = candidate_pairs(f.bands, active, f.sketch, min_estimate=policy.near_duplicate_threshold - 0.15)
+    if not len(found):
         return []
+    pairs = [(int(i), int(j)) for i, j in found.tolist()]
     texts = texts_of(sorted({i for p in pairs for i in p}))
     sets = {i: shingle_set(t, shingle_size=policy.shingle_size, seed=seed) for i, t in texts.items()}
     return [(i, j) for i, j in pairs if i in sets and j in sets

@@ -67,29 +67,47 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
 def render_html(report: AuditReport) -> str:
     """The corpus report a reviewer opens in a browser."""
     esc = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Corpus audit</title>"
-             f"<style>{_CSS}</style></head><body><h1>Corpus audit</h1>",
-             f"<p class='{report.verdict}'><b>Verdict: {report.verdict.upper()}</b> — {report.rows_in:,} rows in, "
-             f"{report.rows_kept:,} kept, {report.rows_malformed:,} malformed.</p>",
-             "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in report.reasons) + "</ul>",
-             f"<p>Corpus SHA-256 <code>{report.corpus_sha}</code> · engine {esc(report.engine)} · scanners "
-             f"{esc(report.scanner_engine)} · seed {report.seed}</p>",
-             "<div class='grid'>" + "".join(_plots(report)) + "</div>",
-             "<h2>Per category</h2>",
-             _table(["flag", "rows", "dropped"], [[f, report.counts.get(f, 0), report.dropped.get(f, 0)]
-                                                   for f in FLAGS]),
-             "<h2>Per source</h2>",
-             _table(["source", "rows", "refusal rate", "flagged"],
-                    [[n + (" ⚠ contaminating" if n in report.contaminating_sources else ""), s.rows,
-                      f"{s.refusal_rate:.1%}", s.flagged] for n, s in sorted(report.sources.items())])]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Corpus audit</title>"
+        f"<style>{_CSS}</style></head><body><h1>Corpus audit</h1>",
+        f"<p class='{report.verdict}'><b>Verdict: {report.verdict.upper()}</b> — {report.rows_in:,} rows in, "
+        f"{report.rows_kept:,} kept, {report.rows_malformed:,} malformed.</p>",
+        "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in report.reasons) + "</ul>",
+        f"<p>Corpus SHA-256 <code>{report.corpus_sha}</code> · engine {esc(report.engine)} · scanners "
+        f"{esc(report.scanner_engine)} · seed {report.seed}</p>",
+        "<div class='grid'>" + "".join(_plots(report)) + "</div>",
+        "<h2>Per category</h2>",
+        _table(
+            ["flag", "rows", "dropped"],
+            [[f, report.counts.get(f, 0), report.dropped.get(f, 0)] for f in FLAGS],
+        ),
+        "<h2>Per source</h2>",
+        _table(
+            ["source", "rows", "refusal rate", "flagged"],
+            [
+                [
+                    n + (" ⚠ contaminating" if n in report.contaminating_sources else ""),
+                    s.rows,
+                    f"{s.refusal_rate:.1%}",
+                    s.flagged,
+                ]
+                for n, s in sorted(report.sources.items())
+            ],
+        ),
+    ]
     if report.labels:
         parts += ["<h2>Per label</h2>", _table(["label", "rows"], sorted(map(list, report.labels.items())))]
     if report.label_noise:
         ln = report.label_noise
-        parts.append(f"<p>Label noise: {ln.sample_size} relabelled, agreement {ln.agreement:.1%}, "
-                     f"Cohen's kappa {ln.kappa:.2f}.</p>")
-    parts += ["<h2>Notes</h2><ul>" + "".join(f"<li>{esc(x)}</li>" for x in report.findings) + "</ul>",
-              f"<p>Semantic dedup: {esc(report.semantic)}</p>",
-              "<h2>Thresholds</h2>", _table(["setting", "value"], sorted(map(list, report.thresholds.items()))),
-              "</body></html>"]
+        parts.append(
+            f"<p>Label noise: {ln.sample_size} relabelled, agreement {ln.agreement:.1%}, "
+            f"Cohen's kappa {ln.kappa:.2f}.</p>"
+        )
+    parts += [
+        "<h2>Notes</h2><ul>" + "".join(f"<li>{esc(x)}</li>" for x in report.findings) + "</ul>",
+        f"<p>Semantic dedup: {esc(report.semantic)}</p>",
+        "<h2>Thresholds</h2>",
+        _table(["setting", "value"], sorted(map(list, report.thresholds.items()))),
+        "</body></html>",
+    ]
     return "\n".join(parts)

@@ -48,8 +48,10 @@ def corpus_files(path: Path) -> list[tuple[Path, Kind]]:
     if path.is_dir():
         state = path / "state.json"
         if not state.is_file():
-            raise CorpusError(f"{path}: a directory corpus must be a saved Hugging Face dataset "
-                              "(Dataset.save_to_disk) with a state.json; pass a .jsonl or .parquet file")
+            raise CorpusError(
+                f"{path}: a directory corpus must be a saved Hugging Face dataset "
+                "(Dataset.save_to_disk) with a state.json; pass a .jsonl or .parquet file"
+            )
         files = [path / f["filename"] for f in json.loads(state.read_text())["_data_files"]]
         return [(f, "arrow") for f in files]
     if not path.is_file():
@@ -58,8 +60,10 @@ def corpus_files(path: Path) -> list[tuple[Path, Kind]]:
         return [(path, "parquet")]
     if path.suffix in (".jsonl", ".json", ".ndjson"):
         return [(path, "jsonl")]
-    raise CorpusError(f"{path}: unknown corpus format {path.suffix!r}; use .jsonl, .parquet or a saved "
-                      "Hugging Face dataset directory")
+    raise CorpusError(
+        f"{path}: unknown corpus format {path.suffix!r}; use .jsonl, .parquet or a saved "
+        "Hugging Face dataset directory"
+    )
 
 
 def plan_chunks(paths: Sequence[Path], chunk_bytes: int = CHUNK_BYTES) -> list[Chunk]:
@@ -79,7 +83,9 @@ def _plan_file(file: Path, kind: Kind, chunk_bytes: int) -> list[Chunk]:
         return [Chunk(str(file), kind, g, g + 1) for g in range(groups)]
     if kind == "arrow":
         n = _arrow_table(str(file)).num_rows
-        return [Chunk(str(file), kind, s, min(s + ARROW_CHUNK_ROWS, n)) for s in range(0, n, ARROW_CHUNK_ROWS)]
+        return [
+            Chunk(str(file), kind, s, min(s + ARROW_CHUNK_ROWS, n)) for s in range(0, n, ARROW_CHUNK_ROWS)
+        ]
     chunks: list[Chunk] = []
     with file.open("rb") as fh:
         start = lines = 0
@@ -164,9 +170,13 @@ def _read_jsonl(chunk: Chunk, max_row_bytes: int) -> Iterator[Record]:
             pos += len(line)
             if len(line) > max_row_bytes and not line.endswith(b"\n"):
                 pos += _skip_line(fh)
-                yield Record(f"{file}:{lineno}", start, None,
-                             f"{file}:{lineno}: row is over {max_row_bytes:,} bytes ({pos - start:,}); split "
-                             "it or raise the audit's max_row_bytes")
+                yield Record(
+                    f"{file}:{lineno}",
+                    start,
+                    None,
+                    f"{file}:{lineno}: row is over {max_row_bytes:,} bytes ({pos - start:,}); split "
+                    "it or raise the audit's max_row_bytes",
+                )
                 continue
             if not line.strip():
                 continue
@@ -178,13 +188,18 @@ def _parse_line(line: bytes, file: Path, lineno: int, start: int) -> Record:
         obj = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         msg = getattr(exc, "msg", "not UTF-8")
-        return Record(f"{file}:{lineno}", start, None,
-                      f"{file}:{lineno}: invalid JSON ({msg}); each line must be one JSON object")
+        return Record(
+            f"{file}:{lineno}",
+            start,
+            None,
+            f"{file}:{lineno}: invalid JSON ({msg}); each line must be one JSON object",
+        )
     return _validate(obj, file, lineno, start, "line")
 
 
-def fetch_rows(chunks: Sequence[Chunk], wanted: dict[int, list[int]], max_row_bytes: int) -> dict[
-        tuple[int, int], dict[str, Any]]:
+def fetch_rows(
+    chunks: Sequence[Chunk], wanted: dict[int, list[int]], max_row_bytes: int
+) -> dict[tuple[int, int], dict[str, Any]]:
     """Rows by ``(chunk index, locator)``; ``wanted`` maps a chunk index to locators."""
     out: dict[tuple[int, int], dict[str, Any]] = {}
     for ci, locators in wanted.items():

@@ -57,6 +57,7 @@ class ChunkResult:
     exact: list[bytes]
     prompt_keys: list[bytes]
     bands: np.ndarray
+    sketch: np.ndarray
     refusal: np.ndarray
     findings: dict[int, dict[str, str]]
 
@@ -98,8 +99,11 @@ def process_chunk(index: int, chunk: Chunk, cfg: RowConfig) -> ChunkResult:
     norm_text = [norm_row_text(r, p) for p, r in zip(norm_prompt, rows, strict=True)]
     sig_args = {"shingle_size": cfg.shingle_size, "num_perm": cfg.num_perm, "seed": cfg.seed}
     bands = np.zeros((len(records), cfg.bands), dtype=np.uint64)
+    sketch = np.zeros((len(records), cfg.num_perm), dtype=np.uint8)
     if rows:
-        bands[valid] = band_keys(signatures(norm_text, **sig_args), cfg.bands)
+        sigs = signatures(norm_text, **sig_args)
+        bands[valid] = band_keys(sigs, cfg.bands)
+        sketch[valid] = (sigs & 0xFF).astype(np.uint8)
     findings = _scan(rows, norm_prompt, cfg)
     where = np.nonzero(valid)[0]
     n = len(records)
@@ -116,6 +120,7 @@ def process_chunk(index: int, chunk: Chunk, cfg: RowConfig) -> ChunkResult:
         exact=_spread(where, [digest(t) for t in norm_text], n, b""),
         prompt_keys=_spread(where, [digest(p) for p in norm_prompt], n, b""),
         bands=bands,
+        sketch=sketch,
         refusal=_dense(where, [is_refusal(r["completion"]) for r in rows], n).astype(bool),
         findings={int(where[i]): f for i, f in findings.items()},
     )

@@ -22,15 +22,24 @@ class SemanticOutcome:
     links: list[tuple[int, int]] = field(default_factory=list)
 
 
-def semantic_pass(f: Facts, chunks: Sequence[Chunk], active: np.ndarray, policy: AuditPolicy,
-                  suite_prompts: dict[str, str], embedder: Embedder | None, show: bool) -> SemanticOutcome:
+def semantic_pass(
+    f: Facts,
+    chunks: Sequence[Chunk],
+    active: np.ndarray,
+    policy: AuditPolicy,
+    suite_prompts: dict[str, str],
+    embedder: Embedder | None,
+    show: bool,
+) -> SemanticOutcome:
     """Embed the surviving rows and every prompt; link pairs and flag paraphrased leaks."""
     if not policy.semantic:
         return SemanticOutcome("off (policy.semantic is false)")
     n_active = int(active.sum())
     if n_active > policy.semantic_max_rows:
-        return SemanticOutcome(f"skipped: {n_active:,} rows exceed semantic_max_rows="
-                               f"{policy.semantic_max_rows:,}; raise it to embed them all")
+        return SemanticOutcome(
+            f"skipped: {n_active:,} rows exceed semantic_max_rows="
+            f"{policy.semantic_max_rows:,}; raise it to embed them all"
+        )
     model = embedder or get_embedder(policy.embedding_model)
     suite_names = list(suite_prompts)
     suite_vecs = model.encode(list(suite_prompts.values())) if suite_names else np.zeros((0, 1), np.float32)
@@ -54,12 +63,19 @@ def semantic_pass(f: Facts, chunks: Sequence[Chunk], active: np.ndarray, policy:
         return SemanticOutcome(f"done with {model.name}: no rows")
     pairs = similar_pairs(np.concatenate(vecs), policy.semantic_threshold)
     links = [(owners[i], owners[j]) for i, j, _ in pairs]
-    return SemanticOutcome(f"done with {model.name} on {n_active:,} rows (cosine ≥ {policy.semantic_threshold})",
-                           links)
+    return SemanticOutcome(
+        f"done with {model.name} on {n_active:,} rows (cosine ≥ {policy.semantic_threshold})", links
+    )
 
 
-def _flag_leaks(f: Facts, idx: list[int], prompt_vecs: np.ndarray, suite_vecs: np.ndarray,
-                suite_names: list[str], policy: AuditPolicy) -> None:
+def _flag_leaks(
+    f: Facts,
+    idx: list[int],
+    prompt_vecs: np.ndarray,
+    suite_vecs: np.ndarray,
+    suite_names: list[str],
+    policy: AuditPolicy,
+) -> None:
     for k, (j, cos) in best_matches(prompt_vecs, suite_vecs, policy.leak_cosine).items():
         flags = f.flags.setdefault(idx[k], {})
         flags.setdefault("eval_leak", f"paraphrase (cosine {cos:.2f}) of suite case {suite_names[j]}")

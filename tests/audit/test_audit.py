@@ -8,8 +8,13 @@ from .conftest import DATA, run
 
 def test_every_planted_problem_is_found_in_the_demo_corpus(tmp_path):
     result, flags, clean = run([DATA / "healthcare_postcall_train.jsonl"], tmp_path)
-    planted = {"dup": ("exact_duplicate", 20), "near": ("near_duplicate", 15), "leak": ("eval_leak", 8),
-               "sec": ("secret", 2), "pii": ("pii_email", 5)}
+    planted = {
+        "dup": ("exact_duplicate", 20),
+        "near": ("near_duplicate", 15),
+        "leak": ("eval_leak", 8),
+        "sec": ("secret", 2),
+        "pii": ("pii_email", 5),
+    }
     for prefix, (flag, expected) in planted.items():
         ids = [i for i in flags if i.startswith(prefix + "-")]
         assert sum(flag in flags[i]["flags"] for i in ids) == expected, prefix
@@ -25,9 +30,18 @@ def test_every_planted_problem_is_found_in_the_demo_corpus(tmp_path):
 
 def test_no_false_positive_leaks_or_secrets_on_generated_clean_rows(tmp_path):
     path = tmp_path / "clean.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in _healthcare.make_rows(99, 300, prefix="c", source="s")))
+    path.write_text(
+        "".join(json.dumps(r) + "\n" for r in _healthcare.make_rows(99, 300, prefix="c", source="s"))
+    )
     result, _, clean = run([path], tmp_path / "out")
-    for flag in ("eval_leak", "secret", "exact_duplicate", "prompt_injection", "malicious_url", "code_injection"):
+    for flag in (
+        "eval_leak",
+        "secret",
+        "exact_duplicate",
+        "prompt_injection",
+        "malicious_url",
+        "code_injection",
+    ):
         assert result.report.counts[flag] == 0, flag
     assert len(clean) == 300
 
@@ -39,7 +53,8 @@ def test_secret_values_never_appear_in_clear_in_any_output(tmp_path):
         row = json.loads(line)
         if row["id"].startswith("sec-"):
             key = row["prompt"].rsplit("key ", 1)[1].rstrip(".")
-            assert key not in text and key[4:] not in text
+            assert key not in text
+            assert key[4:] not in text
 
 
 def test_contaminated_source_blocks_and_is_named(tmp_path):
@@ -53,12 +68,16 @@ def test_report_html_has_tables_and_embedded_plots(tmp_path):
     run([DATA / "healthcare_postcall_train.jsonl"], tmp_path)
     page = (tmp_path / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 3
-    assert "Per source" in page and "clinic_a_calls" in page and "exact_duplicate" in page
+    assert "Per source" in page
+    assert "clinic_a_calls" in page
+    assert "exact_duplicate" in page
 
 
 def test_label_conflicts_skew_and_label_noise(tmp_path):
-    rows = [{"prompt": f"case {i}", "completion": f"answer {i}", "label": "a" if i % 20 else "b"}
-            for i in range(120)]
+    rows = [
+        {"prompt": f"case {i}", "completion": f"answer {i}", "label": "a" if i % 20 else "b"}
+        for i in range(120)
+    ]
     rows.append({"prompt": "CASE 5", "completion": "other answer", "label": "b"})
     path = tmp_path / "c.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -71,7 +90,8 @@ def test_label_conflicts_skew_and_label_noise(tmp_path):
     filled = [sample[0]] + [ln[: ln.rindex(",")] + ",a" for ln in sample[1:]]
     (tmp_path / "relabel.csv").write_text("\n".join(filled) + "\n")
     noise = audit.read_relabels(tmp_path / "relabel.csv")
-    assert noise.sample_size == 40 and noise.agreement < 1.0
+    assert noise.sample_size == 40
+    assert noise.agreement < 1.0
 
 
 def test_cohen_kappa_matches_the_textbook_example():
@@ -79,4 +99,5 @@ def test_cohen_kappa_matches_the_textbook_example():
     a = ["y"] * 20 + ["n"] * 15 + ["y"] * 5 + ["n"] * 10
     b = ["y"] * 20 + ["n"] * 15 + ["n"] * 5 + ["y"] * 10
     po, kappa = audit.cohen_kappa(a, b)
-    assert round(po, 3) == 0.7 and round(kappa, 3) == 0.4
+    assert round(po, 3) == 0.7
+    assert round(kappa, 3) == 0.4

@@ -19,7 +19,8 @@ def test_process_pool_matches_in_process(corpus, tmp_path):
     planted, path = corpus
     one = run([path], tmp_path / "a", suite=planted.suite, workers=1)[1]
     two = run([path], tmp_path / "b", suite=planted.suite, workers=2)[1]
-    assert one == two and len(one) > 500
+    assert one == two
+    assert len(one) > 500
 
 
 @pytest.mark.integration
@@ -31,7 +32,8 @@ def test_ray_engine_matches_local_on_20k_rows(corpus, tmp_path):
     ray_res, ray_flags, ray_clean = run([path], tmp_path / "b", suite=planted.suite, engine="ray", workers=2)
     assert ray_flags == run([path], tmp_path / "c", suite=planted.suite, workers=1)[1]
     assert ray_clean == local_clean
-    assert ray_res.report.counts == local.report.counts and ray_res.report.engine == "ray"
+    assert ray_res.report.counts == local.report.counts
+    assert ray_res.report.engine == "ray"
 
 
 def test_unknown_engine_lists_the_valid_ones(corpus):

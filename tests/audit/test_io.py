@@ -22,11 +22,15 @@ def test_malformed_rows_are_skipped_counted_and_line_numbered(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     result, _, clean = run([path], tmp_path / "out", suite={})
     rep = result.report
-    assert rep.rows_malformed == 5 and rep.rows_in == 2 and sorted(clean) == ["bad-1", "bad-7"]
+    assert rep.rows_malformed == 5
+    assert rep.rows_in == 2
+    assert sorted(clean) == ["bad-1", "bad-7"]
     where = " | ".join(rep.malformed_examples)
     for ln in (2, 3, 4, 5, 6):
         assert f"bad.jsonl:{ln}:" in where
-    assert "invalid JSON" in where and "over 1,000,000 bytes" in where and "must be a string" in where
+    assert "invalid JSON" in where
+    assert "over 1,000,000 bytes" in where
+    assert "must be a string" in where
 
 
 def test_a_50_mb_row_is_skipped_without_reading_it_whole(tmp_path):
@@ -36,7 +40,8 @@ def test_a_50_mb_row_is_skipped_without_reading_it_whole(tmp_path):
         fh.write('{"prompt": "' + "a" * (50 << 20) + '", "completion": "c"}\n')
         fh.write(json.dumps(GOOD | {"prompt": "q"}) + "\n")
     result, _, clean = run([path], tmp_path / "out", suite={})
-    assert result.report.rows_malformed == 1 and len(clean) == 2
+    assert result.report.rows_malformed == 1
+    assert len(clean) == 2
 
 
 def test_nothing_valid_is_a_bad_input_error_naming_the_file(tmp_path):
@@ -58,14 +63,25 @@ def test_parquet_and_saved_hf_dataset_give_the_same_flags_as_jsonl(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = [{"id": f"r{i}", "prompt": f"question number {i % 7} about the invoice", "completion": "ok",
-             "source": "s", "label": None} for i in range(40)]
+    rows = [
+        {
+            "id": f"r{i}",
+            "prompt": f"question number {i % 7} about the invoice",
+            "completion": "ok",
+            "source": "s",
+            "label": None,
+        }
+        for i in range(40)
+    ]
     rows[3]["prompt"] += " mail ann.lee@corp.com"
     jl = tmp_path / "c.jsonl"
     jl.write_text("".join(json.dumps(r) + "\n" for r in rows))
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "c.parquet", row_group_size=16)
     datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "hf"))
-    outs = [run([p], tmp_path / f"o{i}", suite={})[1]
-            for i, p in enumerate((jl, tmp_path / "c.parquet", tmp_path / "hf"))]
+    outs = [
+        run([p], tmp_path / f"o{i}", suite={})[1]
+        for i, p in enumerate((jl, tmp_path / "c.parquet", tmp_path / "hf"))
+    ]
     assert outs[0] == outs[1] == outs[2]
-    assert "pii_email" in outs[0]["r3"]["flags"] and sum("exact_duplicate" in e["flags"] for e in outs[0].values()) == 39
+    assert "pii_email" in outs[0]["r3"]["flags"]
+    assert sum("exact_duplicate" in e["flags"] for e in outs[0].values()) == 39

@@ -13,8 +13,9 @@ from .conftest import run
 def scored(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pr")
     planted = plant(n_base=500, per_category=20, seed=11)
-    _, flags, _ = run([planted.write_jsonl(tmp / "corpus.jsonl")], tmp / "out", policy=AuditPolicy(),
-                      suite=planted.suite)
+    _, flags, _ = run(
+        [planted.write_jsonl(tmp / "corpus.jsonl")], tmp / "out", policy=AuditPolicy(), suite=planted.suite
+    )
     predicted: dict[str, set[str]] = {}
     for row_id, entry in flags.items():
         for flag in entry["flags"]:
