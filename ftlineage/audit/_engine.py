@@ -10,13 +10,11 @@ import multiprocessing
 import pickle
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Literal
 
 from ftlineage.audit._io import Chunk
 from ftlineage.audit._rows import ChunkResult, RowConfig, process_chunk
 from ftlineage.errors import BadInputError, missing_dependency
 
-Engine = Literal["local", "ray"]
 ENGINES: tuple[str, ...] = ("local", "ray")
 
 

@@ -8,7 +8,6 @@ the corpus. Records carry a locator (byte offset or row number) to fetch them ag
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,8 +216,3 @@ def fetch_rows(
             if rec.locator in want and rec.row is not None:
                 out[(ci, rec.locator)] = rec.row
     return out
-
-
-def file_size(chunks: Sequence[Chunk]) -> int:
-    """Bytes on disk behind the chunks' files."""
-    return sum(os.path.getsize(f) for f in {c.file for c in chunks})
