@@ -43,7 +43,13 @@ def part_full(path: str, workers: int, semantic: bool) -> dict:
     policy = AuditPolicy(semantic=semantic, semantic_max_rows=10**9)
     t = time.perf_counter()
     res = audit.audit_corpus([Path(path)], policy, suite_prompts={}, seed=0, workers=workers, progress=False)
-    return {"seconds": time.perf_counter() - t, "timings": res.report.timings_s, "rows": res.report.rows_in}
+    seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        audit.write_outputs(res, Path(out))
+    workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": seconds, "timings": res.report.timings_s, "rows": res.report.rows_in,
+            "outputs_s": time.perf_counter() - t, "workers_peak_rss_mb": workers_mb}
 
 
 def part_scanners(path: str, limit: int) -> dict:
@@ -163,9 +169,11 @@ def main() -> None:
         full = run_part(part_full, str(path), args.workers, False)
         print(
             f"full audit ({args.workers} workers): {full['seconds']:.1f}s, {args.rows / full['seconds']:,.0f} rows/s, "
-            f"peak RSS {full['peak_rss_mb']:,.0f} MB (driver)  stages {full['timings']}",
+            f"peak RSS {full['peak_rss_mb']:,.0f} MB driver + {full['workers_peak_rss_mb']:,.0f} MB "
+            f"largest worker  stages {full['timings']}",
             flush=True,
         )
+        print(f"  then writing audit.json, flags.jsonl, clean.jsonl, report.md/html: {full['outputs_s']:.1f}s")
         sub = min(args.rows, 200_000)
         rows_s = {}
         for name, fn, n in (

@@ -11,13 +11,11 @@ exact shingle sets, so no pair below the threshold is ever reported.
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
 
-_WS = re.compile(r"\s+")
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
 _M3 = np.uint64(0x94D049BB133111EB)
@@ -26,7 +24,7 @@ _EMPTY = np.uint32(0xFFFFFFFF)
 
 def normalize(text: str) -> str:
     """Unicode NFKC, case-fold, collapse whitespace."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
 def digest(norm_text: str) -> bytes:
@@ -124,23 +122,31 @@ def candidate_pairs(keys: np.ndarray, active: np.ndarray, sketch: np.ndarray, *,
         same = (sorted_keys[1:] == sorted_keys[:-1]) & (sorted_keys[1:] != 0)
         starts = np.nonzero(np.r_[True, ~same])[0]
         sizes = np.diff(np.r_[starts, len(sorted_keys)])
-        two = starts[sizes == 2]
-        found.append(np.stack([idx[order[two]], idx[order[two + 1]]], axis=1))
-        for s, m in zip(starts[sizes > 2], sizes[sizes > 2], strict=True):
-            members = np.sort(idx[order[s : s + m]]).tolist()
-            found.append(np.array(_bucket_pairs(members, full_bucket, window), dtype=np.int64).reshape(-1, 2))
+        members = idx[order]
+        for size in np.unique(sizes[(sizes > 1) & (sizes <= full_bucket)]).tolist():
+            first = starts[sizes == size]
+            a, c = np.triu_indices(size, 1)
+            left, right = members[first[:, None] + a], members[first[:, None] + c]
+            found.append(np.stack([left.ravel(), right.ravel()], axis=1))
+        for s, m in zip(starts[sizes > full_bucket], sizes[sizes > full_bucket], strict=True):
+            big = np.sort(members[s : s + m]).tolist()
+            found.append(np.array(_bucket_pairs(big, full_bucket, window), dtype=np.int64).reshape(-1, 2))
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(found)
-    pairs = np.sort(pairs, axis=1)
-    pairs = np.unique(pairs, axis=0)
-    keep = np.zeros(len(pairs), dtype=bool)
-    bits = sketch.shape[1]
-    for s in range(0, len(pairs), 1 << 18):
-        p = pairs[s : s + (1 << 18)]
-        agree = (sketch[p[:, 0]] == sketch[p[:, 1]]).sum(axis=1) / bits
-        keep[s : s + len(p)] = (agree - 1 / 256) / (1 - 1 / 256) >= min_estimate
-    return pairs[keep]
+    pairs = np.sort(np.concatenate(found), axis=1)
+    pairs = pairs[_estimate(sketch, pairs) >= min_estimate]
+    codes = np.unique(pairs[:, 0] * np.int64(len(keys)) + pairs[:, 1])
+    return np.stack([codes // len(keys), codes % len(keys)], axis=1)
+
+
+def _estimate(sketch: np.ndarray, pairs: np.ndarray, step: int = 1 << 18) -> np.ndarray:
+    """Jaccard estimated from 8-bit MinHash values (chance agreement 1/256 removed)."""
+    out = np.empty(len(pairs), dtype=np.float64)
+    for s in range(0, len(pairs), step):
+        p = pairs[s : s + step]
+        agree = (sketch[p[:, 0]] == sketch[p[:, 1]]).mean(axis=1)
+        out[s : s + len(p)] = (agree - 1 / 256) / (1 - 1 / 256)
+    return out
 
 
 def _bucket_pairs(members: list[int], full_bucket: int, window: int) -> list[tuple[int, int]]:

@@ -121,7 +121,8 @@ def process_chunk(index: int, chunk: Chunk, cfg: RowConfig) -> ChunkResult:
         prompt_keys=_spread(where, [digest(p) for p in norm_prompt], n, b""),
         bands=bands,
         sketch=sketch,
-        refusal=_dense(where, [is_refusal(r["completion"]) for r in rows], n).astype(bool),
+        refusal=_dense(where, [i in findings and "refusal" in findings[i] for i in range(len(rows))],
+                       n).astype(bool),
         findings={int(where[i]): f for i, f in findings.items()},
     )
 

@@ -30,8 +30,8 @@ def check_row(row: Any, file: Path, lineno: int) -> dict[str, Any]:
                 f"{file}:{lineno}: {key!r} must be a string but got {type(row[key]).__name__}"
             )
     out = {k: row[k] for k in REQUIRED}
-    out["id"] = str(row.get("id", f"{file.stem}-{lineno}"))
-    out["source"] = str(row.get("source", file.stem))
+    out["id"] = str(row["id"]) if "id" in row else f"{file.stem}-{lineno}"
+    out["source"] = str(row["source"]) if "source" in row else file.stem
     if row.get("label") is not None:
         out["label"] = str(row["label"])
     return out

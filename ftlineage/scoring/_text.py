@@ -11,17 +11,22 @@ _REFUSAL = re.compile(
     r"i'?m (?:not able|unable) to|as an ai\b|i won'?t be able to|i must decline)",
     re.IGNORECASE,
 )
-_WS = re.compile(r"\s+")
+
+
+# Every alternative of _REFUSAL contains one of these; checking them first skips the regex for
+# almost all text (the audit calls this on every row of a million-row corpus).
+_REFUSAL_HINTS = ("sorry", "i can", "unable", "not able", "as an ai", "be able", "decline")
 
 
 def is_refusal(text: str) -> bool:
     """Whether ``text`` reads as refusal boilerplate."""
-    return bool(_REFUSAL.search(text))
+    low = text.lower()
+    return any(h in low for h in _REFUSAL_HINTS) and bool(_REFUSAL.search(text))
 
 
 def normalize(text: str) -> str:
     """Case-fold and collapse whitespace for lenient exact comparison."""
-    return _WS.sub(" ", text).strip().casefold()
+    return " ".join(text.split()).casefold()
 
 
 def parse_json_object(text: str) -> dict[str, Any] | None:
