@@ -197,7 +197,8 @@ def main() -> None:
             s = run_part(part_semantic, str(path), args.rows)
             print(
                 f"semantic: {s['embed_rows'] / s['embed_s']:,.0f} embeddings/s (all-MiniLM-L6-v2, 128 tokens, "
-                f"{s['embed_rows']:,} rows); exact cosine search over {s['search_rows']:,} rows: "
+                f"{s['embed_rows']:,} rows); exact cosine search over {s['search_rows']:,} vectors "
+            f"(those embeddings tiled with noise): "
                 f"{s['search_s']:.1f}s ({s['pairs']:,} pairs ≥ 0.95), peak RSS {s['peak_rss_mb']:,.0f} MB"
             )
     sys.stdout.flush()

@@ -77,7 +77,6 @@ def audit(
     from ftlineage import audit as audit_pkg
     from ftlineage import suites
     from ftlineage.errors import EXIT_AUDIT_BLOCKED
-    from ftlineage.pipeline._stages import suite_prompts
     from ftlineage.recipe import AuditPolicy, load_recipe
 
     policy = load_recipe(recipe).audit if recipe else AuditPolicy()
@@ -87,7 +86,7 @@ def audit(
     result = audit_pkg.audit_corpus(
         corpus,
         policy,
-        suite_prompts=suite_prompts(suites.load(suite)),
+        suite_prompts=suites.load(suite).prompts(),
         seed=seed,
         engine=engine,
         workers=workers or None,

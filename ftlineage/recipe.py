@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ftlineage.errors import RecipeError
 from ftlineage.lineage import sha256_json
@@ -117,6 +125,12 @@ class AuditPolicy(_Strict):
         if value & (value - 1):
             raise ValueError(f"must be a power of two (64, 128, 256), got {value}")
         return value
+
+    @model_validator(mode="after")
+    def _bands_divide_bins(self) -> AuditPolicy:
+        if self.num_perm % self.lsh_bands:
+            raise ValueError(f"lsh_bands ({self.lsh_bands}) must divide num_perm ({self.num_perm})")
+        return self
 
     @field_validator("drop")
     @classmethod

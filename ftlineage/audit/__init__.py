@@ -5,7 +5,7 @@ invisible-Unicode scanners, label conflicts and noise, skew and refusal contamin
 functions return frozen, versioned reports; :func:`write_outputs` writes the files.
 """
 
-from ftlineage.audit._audit import AuditResult, audit_corpus, files_sha
+from ftlineage.audit._audit import AuditResult, audit_corpus
 from ftlineage.audit._engine import ENGINES
 from ftlineage.audit._labels import cohen_kappa, read_relabels, relabel_csv
 from ftlineage.audit._minhash import jaccard, normalize, shingle_set
@@ -25,7 +25,6 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "audit_corpus",
     "cohen_kappa",
-    "files_sha",
     "get_embedder",
     "jaccard",
     "normalize",

@@ -7,7 +7,6 @@ and the keep mask); writing files is :func:`ftlineage.audit.write_outputs`'s job
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,14 +18,15 @@ from tqdm.auto import tqdm
 from ftlineage.audit._engine import run_chunks
 from ftlineage.audit._facts import Facts, merge
 from ftlineage.audit._groups import assign_duplicates, exact_roots, label_conflicts, near_links
-from ftlineage.audit._io import Chunk, fetch_rows, plan_chunks
 from ftlineage.audit._report import AuditReport, LabelNoise
 from ftlineage.audit._rows import RowConfig, SuiteIndex, index_suite, norm_row_text
 from ftlineage.audit._scanners import prefilter
 from ftlineage.audit._semantic import Embedder
 from ftlineage.audit._semantic_pass import semantic_pass
 from ftlineage.audit._stats import decide
+from ftlineage.data._stream import Chunk, fetch_rows, plan_chunks
 from ftlineage.errors import CorpusError
+from ftlineage.lineage import sha256_files
 from ftlineage.recipe import AuditPolicy
 from ftlineage.settings import Settings
 
@@ -39,18 +39,6 @@ class AuditResult:
     facts: Facts
     chunks: list[Chunk]
     kept: np.ndarray
-
-
-def files_sha(chunks: Sequence[Chunk]) -> str:
-    """SHA-256 over the bytes of every corpus file, in order, each prefixed by its length."""
-    h = hashlib.sha256(b"ftlineage:corpus-files:v1\0")
-    for file in dict.fromkeys(c.file for c in chunks):
-        path = Path(file)
-        h.update(f"{path.stat().st_size}\0".encode())
-        with path.open("rb") as fh:
-            while piece := fh.read(1 << 20):
-                h.update(piece)
-    return h.hexdigest()
 
 
 def audit_corpus(
@@ -70,7 +58,7 @@ def audit_corpus(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     chunks = plan_chunks(paths)
-    sha = corpus_sha or files_sha(chunks)
+    sha = corpus_sha or sha256_files(Path(f) for f in dict.fromkeys(c.file for c in chunks))
     base = RowConfig(policy.shingle_size, policy.num_perm, policy.lsh_bands, seed,
                      policy.near_duplicate_threshold, policy.max_row_bytes, SuiteIndex())
     cfg = dataclasses.replace(base, suite=index_suite(suite_prompts, base))

@@ -13,9 +13,9 @@ import numpy as np
 
 from ftlineage.audit._audit import AuditResult
 from ftlineage.audit._html import render_html
-from ftlineage.audit._io import read_chunk
 from ftlineage.audit._labels import SAMPLE_COLUMNS, sample_indices
 from ftlineage.audit._report import FLAGS, render_markdown
+from ftlineage.data._stream import read_chunk
 
 _ORDER = {flag: i for i, flag in enumerate(FLAGS)}
 

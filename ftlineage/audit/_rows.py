@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ftlineage.audit._io import Chunk, read_chunk
 from ftlineage.audit._minhash import band_keys, digest, jaccard, normalize, shingle_set, signatures
 from ftlineage.audit._scanners import scan_text
+from ftlineage.data._stream import Chunk, read_chunk
 from ftlineage.scoring import is_refusal
 
 
@@ -22,8 +22,7 @@ class SuiteIndex:
     """The eval suite's prompts, prepared for the per-row leakage check."""
 
     names: tuple[str, ...] = ()
-    exact: frozenset[bytes] = frozenset()
-    exact_names: dict[bytes, str] = field(default_factory=dict)
+    exact: dict[bytes, str] = field(default_factory=dict)
     buckets: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
     sets: tuple[np.ndarray, ...] = ()
 
@@ -87,7 +86,7 @@ def index_suite(named_prompts: dict[str, str], cfg: RowConfig) -> SuiteIndex:
                 if k:
                     buckets.setdefault((b, k), []).append(i)
     sets = tuple(shingle_set(t, shingle_size=cfg.shingle_size, seed=cfg.seed) for t in norm)
-    return SuiteIndex(names, frozenset(exact), exact, {k: tuple(v) for k, v in buckets.items()}, sets)
+    return SuiteIndex(names, exact, {k: tuple(v) for k, v in buckets.items()}, sets)
 
 
 def process_chunk(index: int, chunk: Chunk, cfg: RowConfig) -> ChunkResult:
@@ -163,7 +162,7 @@ def _leaks(norm_prompt: list[str], cfg: RowConfig) -> dict[int, str]:
     for i, text in enumerate(norm_prompt):
         key = digest(text)
         if key in suite.exact:
-            out[i] = f"verbatim copy of suite case {suite.exact_names[key]}"
+            out[i] = f"verbatim copy of suite case {suite.exact[key]}"
             continue
         cands = {j for b, k in enumerate(keys[i]) if k for j in suite.buckets.get((b, k), ())}
         mine = shingle_set(text, shingle_size=cfg.shingle_size, seed=cfg.seed) if cands else None

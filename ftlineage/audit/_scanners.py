@@ -42,12 +42,14 @@ def _preview(rule: Rule, match: str) -> str:
 class _Prefilter:
     """Which rules' triggers occur in a text."""
 
-    def __init__(self) -> None:
+    def __init__(self, use_hyperscan: bool = True) -> None:
         self._db: Any = None
+        self._res = [re.compile(r.trigger, re.I if r.caseless_trigger else 0) for r in RULES]
         try:
             import hyperscan
         except ImportError:
-            self._res = [re.compile(r.trigger, re.I if r.caseless_trigger else 0) for r in RULES]
+            return
+        if not use_hyperscan:
             return
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         flags = [hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if r.caseless_trigger else 0)

@@ -50,6 +50,17 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def sha256_files(paths: Iterable[Path], *, domain: str = "files") -> str:
+    """Digest of several files' bytes, in order, each prefixed by its size (streamed)."""
+    h = _hasher(domain)
+    for path in paths:
+        h.update(path.stat().st_size.to_bytes(8, "big"))
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023 - consumed at once
+                h.update(block)
+    return h.hexdigest()
+
+
 def sha256_rows(rows: Iterable[Mapping[str, Any]], *, domain: str = "rows") -> str:
     """Digest of an ordered sequence of rows; each row is canonical JSON, length-prefixed."""
     h = _hasher(domain)

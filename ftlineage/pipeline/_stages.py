@@ -26,15 +26,9 @@ from ftlineage.training import (
 from ftlineage.training._plot import plot_checkpoints
 
 
-def suite_prompts(suite: Any) -> dict[str, str]:
-    """Every prompt of a suite, named ``part#index``: what must not leak into training."""
-    return {f"{part}#{i}": c["prompt"] for part in ("heldout", "drift", "arena")
-            for i, c in enumerate(getattr(suite, part))}
-
-
 def audit_stage(ctx: JobContext) -> audit.AuditReport:
     """Stage 1: audit the whole corpus before any split or tokenization."""
-    result = audit.audit_corpus(ctx.recipe.corpus, ctx.recipe.audit, suite_prompts=suite_prompts(ctx.suite),
+    result = audit.audit_corpus(ctx.recipe.corpus, ctx.recipe.audit, suite_prompts=ctx.suite.prompts(),
                                 seed=ctx.recipe.seed, corpus_sha=ctx.lineage["corpus_sha"])
     files = audit.write_outputs(result, ctx.stage_dir("audit"))
     for path in files.values():

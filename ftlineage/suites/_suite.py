@@ -68,6 +68,10 @@ class Suite(BaseModel):
         """The suite digest (same function as the lock)."""
         return self.lock.suite_sha
 
+    def prompts(self) -> dict[str, str]:
+        """Every prompt of every part, named ``part#index``: what must not leak into training."""
+        return {f"{part}#{i}": case["prompt"] for part in PARTS for i, case in enumerate(getattr(self, part))}
+
 
 def bundled_root() -> Path:
     """Directory holding the suites shipped inside the package."""

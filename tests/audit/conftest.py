@@ -2,7 +2,6 @@ import json
 from pathlib import Path
 
 from ftlineage import audit, suites
-from ftlineage.pipeline._stages import suite_prompts
 from ftlineage.recipe import AuditPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -11,7 +10,7 @@ FAST = AuditPolicy(semantic=False)
 
 
 def demo_suite():
-    return suite_prompts(suites.load("healthcare_v17"))
+    return suites.load("healthcare_v17").prompts()
 
 
 def run(paths, tmp_path, policy=FAST, suite=None, **kw):

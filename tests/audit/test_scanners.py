@@ -40,10 +40,7 @@ def test_sensitive_matches_are_redacted_with_prefix_and_hash():
 def test_plain_re_fallback_gives_the_same_findings(monkeypatch):
     texts = [t for t, _ in POSITIVES] + list(HARD_NEGATIVES)
     fast = [audit.scan_text(t) for t in texts]
-    slow_pref = _scanners._Prefilter.__new__(_scanners._Prefilter)
-    slow_pref._db = None
-    import re
-
-    slow_pref._res = [re.compile(r.trigger, re.I if r.caseless_trigger else 0) for r in _scanners.RULES]
+    slow_pref = _scanners._Prefilter(use_hyperscan=False)
+    assert slow_pref.engine == "re"
     monkeypatch.setattr(_scanners, "prefilter", lambda: slow_pref)
     assert [audit.scan_text(t) for t in texts] == fast

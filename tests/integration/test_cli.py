@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "ftlineage", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ftlineage", *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _external_run(uri: str) -> str:
@@ -32,8 +38,11 @@ def _external_run(uri: str) -> str:
 @pytest.mark.parametrize(
     ("setup", "args", "pattern"),
     [
-        ("bad_recipe", ["run", "--recipe", "bad.yaml"],
-         r"bad\.yaml:\d+ \(training\.max_steps\): .*got 'lots'"),
+        (
+            "bad_recipe",
+            ["run", "--recipe", "bad.yaml"],
+            r"bad\.yaml:\d+ \(training\.max_steps\): .*got 'lots'",
+        ),
         ("none", ["run", "--suite", "nope"], r"unknown suite 'nope'"),
         ("no_prompt", ["run", "--recipe", "r.yaml"], r"c\.jsonl:2: row has no 'prompt'"),
     ],
@@ -59,19 +68,18 @@ def test_bad_input_is_one_line_exit_2_and_no_running_run(tmp_path, store, setup,
     assert re.search(pattern, lines[0]), proc.stderr
     client = MlflowClient(store)
     assert client.get_run(run_id).info.status == "FAILED"
-    statuses = {r.info.status for r in client.search_runs([e.experiment_id for e in
-                                                            client.search_experiments()])}
+    statuses = {
+        r.info.status for r in client.search_runs([e.experiment_id for e in client.search_experiments()])
+    }
     assert "RUNNING" not in statuses
 
 
 def test_contaminated_recipe_is_blocked_by_the_audit(tmp_path, store):
-    proc = _cli("run", "--recipe", str(ROOT / "recipes/healthcare_v17_contaminated.yaml"),
-                cwd=tmp_path)
+    proc = _cli("run", "--recipe", str(ROOT / "recipes/healthcare_v17_contaminated.yaml"), cwd=tmp_path)
     assert proc.returncode == EXIT_AUDIT_BLOCKED, proc.stderr[-2000:]
     assert "vendor_batch_7" in proc.stdout
     client = MlflowClient(store)
-    [run] = client.search_runs([client.get_experiment_by_name(
-        "healthcare_v17_contaminated").experiment_id])
+    [run] = client.search_runs([client.get_experiment_by_name("healthcare_v17_contaminated").experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.tags["ftlineage.decision"] == "blocked"
     assert run.data.tags["ftlineage.blocked_at"] == "audit"
@@ -88,10 +96,23 @@ def test_mlflow_run_reuses_its_run(tmp_path, store):
     """`mlflow run` creates the run; the job must log into it, not a new one."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "mlflow"), "run", str(ROOT), "-P",
-         f"recipe={ROOT / 'recipes/healthcare_v17_contaminated.yaml'}", "--env-manager", "local",
-         "--experiment-name", "proj"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "run",
+            str(ROOT),
+            "-P",
+            f"recipe={ROOT / 'recipes/healthcare_v17_contaminated.yaml'}",
+            "--env-manager",
+            "local",
+            "--experiment-name",
+            "proj",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode != 0  # blocked → non-zero
     client = MlflowClient(store)
     runs = client.search_runs([client.get_experiment_by_name("proj").experiment_id])
@@ -100,3 +121,32 @@ def test_mlflow_run_reuses_its_run(tmp_path, store):
     # `mlflow run` marks any non-zero exit FAILED (3.17 compares the status string with enum
     # ints, so it overrides our FINISHED); either way the run is terminated, never RUNNING.
     assert runs[0].info.status in ("FINISHED", "FAILED")
+
+
+def test_audit_cli_contract_exit_codes_and_files(tmp_path):
+    data = ROOT / "recipes" / "data"
+    ok = _cli(
+        "audit", str(data / "healthcare_postcall_train.jsonl"), "--no-semantic", "--out", "a", cwd=tmp_path
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert {p.name for p in (tmp_path / "a").iterdir()} >= {
+        "audit.json",
+        "flags.jsonl",
+        "clean.jsonl",
+        "report.html",
+    }
+    blocked = _cli(
+        "audit",
+        str(data / "healthcare_postcall_train.jsonl"),
+        str(data / "vendor_batch_7.jsonl"),
+        "--recipe",
+        str(ROOT / "recipes" / "healthcare_v17.yaml"),
+        "--out",
+        "b",
+        cwd=tmp_path,
+    )
+    assert blocked.returncode == EXIT_AUDIT_BLOCKED
+    assert "vendor_batch_7" in blocked.stdout
+    bad = _cli("audit", "missing.jsonl", "--out", "c", cwd=tmp_path)
+    assert bad.returncode == EXIT_BAD_INPUT
+    assert re.fullmatch(r"ftlineage: error: missing\.jsonl: corpus not found.*\n", bad.stderr)

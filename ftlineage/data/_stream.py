@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ftlineage.data._corpus import check_row
 from ftlineage.errors import CorpusError
 
+REQUIRED = ("prompt", "completion")
+OPTIONAL = ("id", "source", "label")
+DEFAULT_MAX_ROW_BYTES = 1_000_000
 CHUNK_BYTES = 4 << 20
 ARROW_CHUNK_ROWS = 8192
 Kind = Literal["jsonl", "parquet", "arrow"]
@@ -40,6 +42,30 @@ class Record:
     locator: int
     row: dict[str, Any] | None
     error: str | None
+
+
+def check_row(row: Any, file: Path, lineno: int) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise CorpusError(
+            f"{file}:{lineno}: row is {type(row).__name__}, expected a JSON object "
+            "with 'prompt' and 'completion'"
+        )
+    for key in REQUIRED:
+        if key not in row:
+            raise CorpusError(
+                f"{file}:{lineno}: row has no {key!r}; every row needs string fields "
+                f"'prompt' and 'completion' (got keys {sorted(row)})"
+            )
+        if not isinstance(row[key], str):
+            raise CorpusError(
+                f"{file}:{lineno}: {key!r} must be a string but got {type(row[key]).__name__}"
+            )
+    out = {k: row[k] for k in REQUIRED}
+    out["id"] = str(row["id"]) if "id" in row else f"{file.stem}-{lineno}"
+    out["source"] = str(row["source"]) if "source" in row else file.stem
+    if row.get("label") is not None:
+        out["label"] = str(row["label"])
+    return out
 
 
 def corpus_files(path: Path) -> list[tuple[Path, Kind]]:
@@ -186,7 +212,7 @@ def _parse_line(line: bytes, file: Path, lineno: int, start: int) -> Record:
     try:
         obj = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = getattr(exc, "msg", "not UTF-8")
+        msg = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         return Record(
             f"{file}:{lineno}",
             start,
