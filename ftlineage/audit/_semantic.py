@@ -69,7 +69,7 @@ def get_embedder(model: str) -> Embedder:
     return SentenceTransformerEmbedder(model)
 
 
-def similar_pairs(vecs: np.ndarray, threshold: float, *, block: int = 4096) -> list[tuple[int, int, float]]:
+def similar_pairs(vecs: np.ndarray, threshold: float, *, block: int = 1024) -> list[tuple[int, int, float]]:
     """All pairs ``(i, j, cosine)``, ``i < j``, with cosine ≥ ``threshold`` (exact search)."""
     import torch
 
