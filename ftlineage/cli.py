@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 suite_app = typer.Typer(no_args_is_help=True, help="Inspect, verify and build eval suites.")
 app.add_typer(suite_app, name="suite")
+arena_app = typer.Typer(no_args_is_help=True, help="Plan paired arena comparisons.")
+app.add_typer(arena_app, name="arena")
 
 
 def _fail_external_run(message: str) -> None:
@@ -101,6 +103,27 @@ def audit(
     for reason in report.reasons:
         typer.echo(f"  - {reason}")
     raise typer.Exit(EXIT_AUDIT_BLOCKED if report.verdict == "blocked" else 0)
+
+
+@arena_app.command("plan")
+def arena_plan(
+    effect: Annotated[float, typer.Option(help="smallest win-rate edge over 0.5 worth detecting")] = 0.1,
+    confidence: Annotated[float, typer.Option(help="interval level the gate uses")] = 0.95,
+    power: Annotated[float, typer.Option(help="chance to detect an edge of that size")] = 0.8,
+    undecided: Annotated[float, typer.Option(help="expected share of ties and unscored pairs")] = 0.0,
+    pairs: Annotated[int, typer.Option(help="pairs you plan to run (warns when too few)")] = 0,
+) -> None:
+    """How many arena comparisons an effect floor needs; warns when PAIRS is too few."""
+    from ftlineage.arena import plan_comparisons
+
+    try:
+        need = plan_comparisons(effect, confidence=confidence, power=power, undecided=undecided)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"{need} pairs detect a win rate of {0.5 + effect:.2f} (interval above 0.5 at "
+               f"{confidence:.0%}) with {power:.0%} power, allowing {undecided:.0%} ties/unscored")
+    if pairs and pairs < need:
+        typer.echo(f"warning: {pairs} pairs are too few to decide; run at least {need}", err=True)
 
 
 @suite_app.command("verify")

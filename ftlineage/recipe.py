@@ -176,8 +176,15 @@ class ArenaSpec(_Strict):
     """Paired arena settings."""
 
     judge: str = "rubric"
+    judge_options: dict[str, Any] = {}
     limit: int | None = Field(None, gt=0)
     confidence: float = Field(0.95, gt=0.5, lt=1)
+    both_orders: bool = False
+    concurrency: int = Field(8, ge=1)
+    allow_same_family: bool = False
+    effect_floor: float = Field(0.1, gt=0, lt=0.5, description="smallest win-rate edge worth detecting")
+    max_unscored: float = Field(0.05, ge=0, lt=1)
+    cache: bool = True
 
 
 class RegistrySpec(_Strict):

@@ -1,17 +1,33 @@
-"""Stage 3: paired arena vs the base, judges, position randomization, intervals."""
+"""Stage 3: paired arena vs the base: judges, position control, intervals, verdict cache."""
 
-from ftlineage.arena._arena import ArenaResult, PairResult, run_arena
-from ftlineage.arena._judge import Judge, Judgement, RubricJudge, get_judge, rubric_score
-from ftlineage.arena._stats import wilson_interval
+from ftlineage.arena._arena import ArenaOptions, run_arena
+from ftlineage.arena._backends import Backend, HFChat, JudgeCallError, OpenAIChat
+from ftlineage.arena._cache import VerdictCache, verdict_key
+from ftlineage.arena._judge import Judge, Judgement, RubricJudge, available_judges, get_judge, rubric_score
+from ftlineage.arena._llm import LLMJudge, parse_pick
+from ftlineage.arena._report import ArenaResult, PairResult
+from ftlineage.arena._stats import bootstrap_interval, plan_comparisons, wilson_interval
 
 __all__ = [
+    "ArenaOptions",
     "ArenaResult",
+    "Backend",
+    "HFChat",
     "Judge",
+    "JudgeCallError",
     "Judgement",
+    "LLMJudge",
+    "OpenAIChat",
     "PairResult",
     "RubricJudge",
+    "VerdictCache",
+    "available_judges",
+    "bootstrap_interval",
     "get_judge",
+    "parse_pick",
+    "plan_comparisons",
     "rubric_score",
     "run_arena",
+    "verdict_key",
     "wilson_interval",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from ftlineage.data._healthcare import FIELDS
 from ftlineage.scoring import extraction_scores
@@ -26,10 +26,12 @@ class Judge(Protocol):
     Contract:
         * ``judge`` sees answers only as "first" and "second"; it is never told which model
           wrote which. The caller randomizes the order.
-        * A judge that cannot decide returns ``"unscored"``, never a guess; unscored pairs
-          are excluded from the win rate, never counted as losses.
-        * ``name``, ``version`` and ``family`` identify the judge in reports and cache keys;
-          ``family`` must differ from the candidate's model family.
+        * A judge that cannot decide (unparsable reply, timeout, error) returns ``"unscored"``,
+          never a guess and never an exception; unscored pairs are excluded from the win rate.
+        * ``name``, ``version``, ``family`` and ``params`` identify the judge in reports and
+          cache keys: any change to how it judges must change one of them.
+        * ``family`` must differ from the candidate's model family.
+        * ``judge`` may be called from several threads at once.
     """
 
     @property
@@ -43,6 +45,10 @@ class Judge(Protocol):
     @property
     def family(self) -> str:
         """Model family of the judge."""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Everything else that changes verdicts (model id, temperature, ...); part of the cache key."""
 
     def judge(self, prompt: str, first: str, second: str) -> Judgement:
         """Pick the better answer to ``prompt``."""
@@ -70,6 +76,11 @@ class RubricJudge:
     version: str = "postcall-rubric-v1"
     family: str = "programmatic"
 
+    @property
+    def params(self) -> dict[str, Any]:
+        """The tie margin."""
+        return {"margin": self.margin}
+
     def judge(self, prompt: str, first: str, second: str) -> Judgement:
         """Compare rubric scores of the two answers."""
         a, b = rubric_score(prompt, first), rubric_score(prompt, second)
@@ -79,13 +90,28 @@ class RubricJudge:
         return Judgement("first" if a > b else "second", reason)
 
 
-JUDGES = {"rubric": RubricJudge}
+ENTRY_POINT_GROUP = "ftlineage.judges"
 
 
-def get_judge(name: str) -> Judge:
-    """Instantiate a judge by name; an unknown name lists the valid ones."""
+def available_judges() -> dict[str, Any]:
+    """Judge factories by name, from the ``ftlineage.judges`` entry-point group."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def get_judge(name: str, **options: Any) -> Judge:
+    """Build a judge by name with ``options``; an unknown name lists the valid ones."""
     from ftlineage.errors import BadInputError
 
-    if name not in JUDGES:
-        raise BadInputError(f"unknown judge {name!r}: valid judges are {', '.join(sorted(JUDGES))}")
-    return JUDGES[name]()
+    found = available_judges()
+    if name not in found:
+        raise BadInputError(f"unknown judge {name!r}: valid judges are {', '.join(sorted(found))}")
+    factory = found[name].load()
+    try:
+        judge = factory(**options)
+    except TypeError as exc:
+        raise BadInputError(f"judge {name!r} does not accept options {sorted(options)}: {exc}") from None
+    if not isinstance(judge, Judge):
+        raise BadInputError(f"entry point {name!r} in {ENTRY_POINT_GROUP} did not build a Judge")
+    return judge

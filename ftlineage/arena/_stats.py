@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
 
 
@@ -23,3 +24,37 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_interval(
+    outcomes: Sequence[int], confidence: float = 0.95, *, samples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Seeded percentile-bootstrap interval of the mean of 0/1 ``outcomes`` (``nan`` when empty)."""
+    if not outcomes:
+        return math.nan, math.nan
+    import numpy as np
+
+    data = np.asarray(outcomes, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(samples, len(data)))].mean(axis=1)
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def plan_comparisons(
+    effect: float, *, confidence: float = 0.95, power: float = 0.8, undecided: float = 0.0
+) -> int:
+    """Pairs needed so that a true win rate of ``0.5 + effect`` puts the interval above 0.5.
+
+    Normal approximation of a one-sided test of p = 0.5 at the interval's level, with the given
+    power; ``undecided`` is the expected share of ties and unscored pairs, which carry no signal.
+    """
+    if not 0 < effect < 0.5:
+        raise ValueError(f"effect must lie in (0, 0.5) but got {effect}")
+    if not 0 <= undecided < 1:
+        raise ValueError(f"undecided must lie in [0, 1) but got {undecided}")
+    z_a = NormalDist().inv_cdf(0.5 + confidence / 2)
+    z_b = NormalDist().inv_cdf(power)
+    p1 = 0.5 + effect
+    decisive = ((z_a * 0.5 + z_b * math.sqrt(p1 * (1 - p1))) / effect) ** 2
+    return math.ceil(math.ceil(decisive) / (1 - undecided))

@@ -6,6 +6,7 @@ Edge cases, decided explicitly:
       there is nothing to regress against (e.g. a base model that produced no values).
     * baseline 0 and the candidate worse: relative regression is unbounded, the check fails.
     * arena with no decisive pair: the interval is undefined and the check fails.
+    * arena with more unscored pairs than allowed (default 5%): inconclusive, the check fails.
 """
 
 from __future__ import annotations
@@ -98,15 +99,18 @@ def check_drift(band: DriftBand, fail_points: float) -> Check:
 
 def check_arena(arena: ArenaResult, lower_bound: float) -> Check:
     """The arena interval's lower bound must lie above ``lower_bound``."""
-    ok = not math.isnan(arena.ci_low) and arena.ci_low > lower_bound
+    ok = not arena.inconclusive and not math.isnan(arena.ci_low) and arena.ci_low > lower_bound
     pct = int(round(arena.confidence * 100))
+    verdict = "lies above" if ok else "does not lie above"
+    if arena.inconclusive:
+        verdict = f"is inconclusive: {arena.unscored_rate:.1%} of pairs unscored"
     return Check(
         name="arena/win_rate", kind="arena", passed=ok, candidate=arena.win_rate,
         threshold=lower_bound, interval=(arena.ci_low, arena.ci_high),
         reason=f"arena W/L/T {arena.wins}/{arena.losses}/{arena.ties} "
                f"({arena.unscored} unscored): win rate {arena.win_rate:.3f}, {pct}% Wilson "
                f"[{arena.ci_low:.3f}, {arena.ci_high:.3f}] "
-               f"{'lies above' if ok else 'does not lie above'} {lower_bound}",
+               f"{verdict} {lower_bound}",
     )
 
 

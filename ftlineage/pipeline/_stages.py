@@ -13,6 +13,7 @@ from ftlineage.gate import card, rule
 from ftlineage.models import generate, load_model, resolve_base
 from ftlineage.pipeline._context import JobContext
 from ftlineage.scoring import SuiteScores, drift_bands
+from ftlineage.settings import Settings
 from ftlineage.training import (
     CheckpointScore,
     EvalGateCallback,
@@ -28,14 +29,22 @@ from ftlineage.training._plot import plot_checkpoints
 
 def audit_stage(ctx: JobContext) -> audit.AuditReport:
     """Stage 1: audit the whole corpus before any split or tokenization."""
-    result = audit.audit_corpus(ctx.recipe.corpus, ctx.recipe.audit, suite_prompts=ctx.suite.prompts(),
-                                seed=ctx.recipe.seed, corpus_sha=ctx.lineage["corpus_sha"])
+    result = audit.audit_corpus(
+        ctx.recipe.corpus,
+        ctx.recipe.audit,
+        suite_prompts=ctx.suite.prompts(),
+        seed=ctx.recipe.seed,
+        corpus_sha=ctx.lineage["corpus_sha"],
+    )
     files = audit.write_outputs(result, ctx.stage_dir("audit"))
     for path in files.values():
         ctx.tracker.log_artifact(path, "audit")
     report = result.report
-    metrics = {"audit/rows_in": report.rows_in, "audit/rows_kept": report.rows_kept,
-               "audit/rows_malformed": report.rows_malformed}
+    metrics = {
+        "audit/rows_in": report.rows_in,
+        "audit/rows_kept": report.rows_kept,
+        "audit/rows_malformed": report.rows_malformed,
+    }
     metrics.update({f"audit/{k}": v for k, v in report.counts.items()})
     ctx.tracker.log_metrics({k: float(v) for k, v in metrics.items()}, step=0)
     keep = result.kept[result.facts.valid]
@@ -51,13 +60,22 @@ def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
     train, val = rows[n_val:], rows[:n_val]
     spec = ctx.recipe.training
     n_replay = int(len(train) * spec.replay_fraction / (1 - spec.replay_fraction))
-    replay = replay_rows(n_replay, seed=ctx.recipe.seed, template=GENERAL_TEMPLATE,
-                         exclude=[c["prompt"] for c in ctx.suite.drift])
+    replay = replay_rows(
+        n_replay,
+        seed=ctx.recipe.seed,
+        template=GENERAL_TEMPLATE,
+        exclude=[c["prompt"] for c in ctx.suite.drift],
+    )
     ctx.lineage["dataset_sha"] = lineage.sha256_rows(
-        [{"part": "train", **r} for r in train] + [{"part": "replay", **r} for r in replay]
-        + [{"part": "validation", **r} for r in val], domain="dataset")
-    ctx.tracker.log_metrics({"data/train_rows": len(train), "data/validation_rows": len(val),
-                             "data/replay_rows": len(replay)}, step=0)
+        [{"part": "train", **r} for r in train]
+        + [{"part": "replay", **r} for r in replay]
+        + [{"part": "validation", **r} for r in val],
+        domain="dataset",
+    )
+    ctx.tracker.log_metrics(
+        {"data/train_rows": len(train), "data/validation_rows": len(val), "data/replay_rows": len(replay)},
+        step=0,
+    )
     ctx.results["replay"] = replay
     return train
 
@@ -66,8 +84,7 @@ def _scorer(ctx: JobContext, tokenizer: Any) -> Any:
     limit = ctx.recipe.training.eval_limit
 
     def evaluate(model: Any) -> dict[str, float]:
-        metrics, cases = evaluate_model(model, tokenizer, ctx.suite, ctx.recipe.prompt_template,
-                                        limit=limit)
+        metrics, cases = evaluate_model(model, tokenizer, ctx.suite, ctx.recipe.prompt_template, limit=limit)
         ctx.results.setdefault("case_scores", []).append(cases)
         return metrics
 
@@ -78,8 +95,7 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     """Stage 2: score the base, fine-tune with the callback, restore the best checkpoint."""
     import torch
 
-    base_ref = resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir,
-                            progress=ctx.settings.progress)
+    base_ref = resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir, progress=ctx.settings.progress)
     ctx.results["base_ref"] = base_ref
     model, tok = load_model(base_ref)
     ctx.lineage["base_model_sha"] = lineage.sha256_state_dict(model.state_dict())
@@ -93,15 +109,29 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     torch.manual_seed(ctx.recipe.seed)  # adapter init must not depend on what ran before
     peft_model = prepare_model(model, spec)
     callback = EvalGateCallback(evaluate=evaluate, sink=lambda m, s: ctx.tracker.log_metrics(m, step=s))
-    trainer = build_trainer(peft_model, tok, examples, spec, output_dir=ctx.stage_dir("checkpoints"),
-                            seed=ctx.recipe.seed, callbacks=[callback], progress=ctx.settings.progress)
+    trainer = build_trainer(
+        peft_model,
+        tok,
+        examples,
+        spec,
+        output_dir=ctx.stage_dir("checkpoints"),
+        seed=ctx.recipe.seed,
+        callbacks=[callback],
+        progress=ctx.settings.progress,
+    )
     trainer.train()
     best = callback.best()
     restore_checkpoint(peft_model, best.path, spec)
     merged = export_model(peft_model, tok, ctx.stage_dir("export"), spec)
     ctx.lineage["model_sha"] = lineage.sha256_state_dict(merged.state_dict())
-    ctx.results.update(baseline=baseline, candidate=best.metrics, best_step=best.step,
-                       checkpoints=callback.checkpoints, merged=merged, tokenizer=tok)
+    ctx.results.update(
+        baseline=baseline,
+        candidate=best.metrics,
+        best_step=best.step,
+        checkpoints=callback.checkpoints,
+        merged=merged,
+        tokenizer=tok,
+    )
     ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
     ctx.tracker.set_tags({"ftlineage.best_step": str(best.step)})
     _training_outputs(ctx, callback, best)
@@ -110,14 +140,21 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
 def _training_outputs(ctx: JobContext, callback: EvalGateCallback, best: CheckpointScore) -> None:
     """Per-case scores of base and chosen checkpoint, and the checkpoint plot, as artifacts."""
     scored = ctx.results["case_scores"]  # base first, then one list per checkpoint
-    for label, cases in (("baseline", scored[0]),
-                         ("candidate", scored[1 + callback.checkpoints.index(best)])):
-        report = SuiteScores(suite_sha=ctx.suite.sha, model_label=label,
-                             metrics=ctx.results[label], cases=tuple(cases))
+    for label, cases in (
+        ("baseline", scored[0]),
+        ("candidate", scored[1 + callback.checkpoints.index(best)]),
+    ):
+        report = SuiteScores(
+            suite_sha=ctx.suite.sha, model_label=label, metrics=ctx.results[label], cases=tuple(cases)
+        )
         ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))
-    png = plot_checkpoints(ctx.results["baseline"], callback.checkpoints,
-                           ctx.stage_dir("plots") / "checkpoints.png",
-                           fail_points=ctx.recipe.gate.drift_fail_points, best_step=best.step)
+    png = plot_checkpoints(
+        ctx.results["baseline"],
+        callback.checkpoints,
+        ctx.stage_dir("plots") / "checkpoints.png",
+        fail_points=ctx.recipe.gate.drift_fail_points,
+        best_step=best.step,
+    )
     ctx.tracker.log_artifact(png, "plots")
 
 
@@ -132,43 +169,119 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
     cand, _ = generate(ctx.results["merged"], tok, prompts, max_new_tokens=max_new)
     base_model, base_tok = load_model(ctx.results["base_ref"])
     base, _ = generate(base_model, base_tok, prompts, max_new_tokens=max_new)
-    result = arena.run_arena(cases, cand, base, arena.get_judge(ctx.recipe.arena.judge),
-                             seed=ctx.recipe.seed, candidate_family=ctx.recipe.base_model.family,
-                             confidence=ctx.recipe.arena.confidence)
+    spec = ctx.recipe.arena
+    opts = arena.ArenaOptions(
+        seed=ctx.recipe.seed,
+        candidate_family=ctx.recipe.base_model.family,
+        confidence=spec.confidence,
+        both_orders=spec.both_orders,
+        concurrency=spec.concurrency,
+        allow_same_family=spec.allow_same_family,
+        effect_floor=spec.effect_floor,
+        max_unscored=spec.max_unscored,
+    )
+    cache = arena.VerdictCache(Settings.from_env().cache_dir / "verdicts.sqlite") if spec.cache else None
+    records: list[dict[str, Any]] = []
+    try:
+        result = arena.run_arena(
+            cases,
+            cand,
+            base,
+            arena.get_judge(spec.judge, **spec.judge_options),
+            opts,
+            cache=cache,
+            lineage=lineage.lineage_tags(ctx.lineage),
+            on_judgement=records.append,
+        )
+    finally:
+        if cache:
+            cache.close()
     ctx.write("arena", "arena.json", result.model_dump_json(indent=2))
-    ctx.tracker.log_metrics({f"arena/{k}": float(getattr(result, k)) for k in
-                             ("wins", "losses", "ties", "unscored", "win_rate", "ci_low", "ci_high")},
-                            step=0)
+    ctx.write("arena", "judgements.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    ctx.tracker.log_trace(
+        "arena", records, {**lineage.lineage_tags(ctx.lineage), "ftlineage.judge": result.judge}
+    )
+    ctx.tracker.log_metrics(
+        {
+            f"arena/{k}": float(getattr(result, k))
+            for k in (
+                "wins",
+                "losses",
+                "ties",
+                "unscored",
+                "win_rate",
+                "ci_low",
+                "ci_high",
+                "bootstrap_low",
+                "bootstrap_high",
+                "position_bias",
+                "cache_hits",
+                "judge_calls",
+            )
+        },
+        step=0,
+    )
     return result
 
 
 def gate_stage(ctx: JobContext, arena_result: arena.ArenaResult) -> rule.GateDecision:
     """Apply the promotion rule; write ``gate/decision.json``."""
     g = ctx.recipe.gate
-    bands = drift_bands(ctx.results["baseline"], ctx.results["candidate"],
-                        noise=g.drift_noise_points, fail=g.drift_fail_points)
-    decision = rule.decide(g, ctx.results["candidate"], ctx.results["baseline"], bands,
-                           arena_result, dict(ctx.lineage))
+    bands = drift_bands(
+        ctx.results["baseline"],
+        ctx.results["candidate"],
+        noise=g.drift_noise_points,
+        fail=g.drift_fail_points,
+    )
+    decision = rule.decide(
+        g, ctx.results["candidate"], ctx.results["baseline"], bands, arena_result, dict(ctx.lineage)
+    )
     ctx.write("gate", "decision.json", decision.model_dump_json(indent=2))
     ctx.tracker.log_metrics({"gate/passed": float(decision.decision == "pass")}, step=0)
     return decision
 
 
-def register_stage(ctx: JobContext, decision: rule.GateDecision, arena_result: arena.ArenaResult,
-                   audit_report: audit.AuditReport) -> str:
+def register_stage(
+    ctx: JobContext,
+    decision: rule.GateDecision,
+    arena_result: arena.ArenaResult,
+    audit_report: audit.AuditReport,
+) -> str:
     """On a pass only: log the pyfunc, register a version with lineage tags, card and alias."""
     from ftlineage.tracking._registry import log_pyfunc, register
 
-    text = card.render_card(ctx.recipe, ctx.suite, ctx.lineage, decision, arena_result,
-                            audit_report, ctx.results["baseline"], ctx.results["candidate"])
+    text = card.render_card(
+        ctx.recipe,
+        ctx.suite,
+        ctx.lineage,
+        decision,
+        arena_result,
+        audit_report,
+        ctx.results["baseline"],
+        ctx.results["candidate"],
+    )
     ctx.write("gate", "model_card.md", text)
     client = ctx.tracker.client  # type: ignore[attr-defined]
-    uri = log_pyfunc(client, ctx.tracker.run_id, ctx.out / "export", ctx.recipe.prompt_template,
-                     ctx.suite.meta.max_new_tokens["heldout"])
-    tags = {**lineage.lineage_tags(ctx.lineage),
-            "ftlineage.decision": decision.decision,
-            "ftlineage.decision_sha": lineage.sha256_json(json.loads(decision.model_dump_json()),
-                                                          domain="decision")}
-    return register(client, name=ctx.recipe.registry.model_name, model_uri=uri,
-                    run_id=ctx.tracker.run_id, tags=tags, description=text,
-                    alias=ctx.recipe.registry.alias)
+    uri = log_pyfunc(
+        client,
+        ctx.tracker.run_id,
+        ctx.out / "export",
+        ctx.recipe.prompt_template,
+        ctx.suite.meta.max_new_tokens["heldout"],
+    )
+    tags = {
+        **lineage.lineage_tags(ctx.lineage),
+        "ftlineage.decision": decision.decision,
+        "ftlineage.decision_sha": lineage.sha256_json(
+            json.loads(decision.model_dump_json()), domain="decision"
+        ),
+    }
+    return register(
+        client,
+        name=ctx.recipe.registry.model_name,
+        model_uri=uri,
+        run_id=ctx.tracker.run_id,
+        tags=tags,
+        description=text,
+        alias=ctx.recipe.registry.alias,
+    )

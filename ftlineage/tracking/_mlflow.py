@@ -67,6 +67,36 @@ class MlflowTracker:
         else:
             self.client.log_artifact(self.run_id, str(path), artifact_path)
 
+    def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
+        """One trace linked to the run, with one child span per record (attributes = the record)."""
+        import mlflow
+
+        # MLflow exports spans through the process-wide tracking URI, not the client's.
+        if mlflow.get_tracking_uri() != self.client.tracking_uri:
+            mlflow.set_tracking_uri(self.client.tracking_uri)
+        exp_id = self.client.get_run(self.run_id).info.experiment_id
+        root = self.client.start_trace(
+            name,
+            inputs={"spans": len(spans)},
+            attributes=attributes,
+            tags=attributes,
+            experiment_id=exp_id,
+            run_id=self.run_id,
+        )
+        for record in spans:
+            child = self.client.start_span(
+                str(record.get("id", "span")),
+                trace_id=root.trace_id,
+                parent_id=root.span_id,
+                span_type="LLM",
+                inputs={k: record[k] for k in ("id", "candidate_first") if k in record},
+                attributes={k: v for k, v in record.items() if v is not None},
+            )
+            self.client.end_span(root.trace_id, child.span_id, outputs={"pick": record.get("pick")})
+        self.client.end_trace(root.trace_id)
+        mlflow.flush_trace_async_logging()
+        return str(root.trace_id)
+
     def finish(self, status: str) -> None:
         """Terminate the run (so ``mlflow run`` leaves our status in place)."""
         self.client.set_terminated(self.run_id, status)

@@ -32,5 +32,9 @@ class Tracker(Protocol):
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         """Upload a local file or directory as a run artifact."""
 
+    def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
+        """Record one trace of ``spans`` (e.g. arena judgements), each carrying its attributes."""
+        ...
+
     def finish(self, status: str) -> None:
         """Mark the run terminated: ``FINISHED`` or ``FAILED``."""

@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from ftlineage.arena import ArenaResult
+from ftlineage.arena import ArenaOptions, PairResult, RubricJudge
+from ftlineage.arena._report import summarize
 from ftlineage.gate import check_arena, check_metric, decide
 from ftlineage.recipe import GateSpec, MetricRule
 from ftlineage.scoring import drift_bands
@@ -14,17 +15,17 @@ LOWER = MetricRule(name="m", direction="lower")
 @pytest.mark.parametrize(
     ("rule", "cand", "base", "passed"),
     [
-        (HIGHER, 0.995, 1.0, True),   # 0.5% regression
-        (HIGHER, 0.99, 1.0, True),    # exactly 1%
+        (HIGHER, 0.995, 1.0, True),  # 0.5% regression
+        (HIGHER, 0.99, 1.0, True),  # exactly 1%
         (HIGHER, 0.985, 1.0, False),  # 1.5%
         (LOWER, 1.005, 1.0, True),
         (LOWER, 1.01, 1.0, True),
         (LOWER, 1.015, 1.0, False),
-        (HIGHER, 2.0, 1.0, True),     # improvement
-        (HIGHER, 0.0, 0.0, True),     # baseline 0, no change
-        (LOWER, 0.1, 0.0, False),     # baseline 0 and worse: unbounded
+        (HIGHER, 2.0, 1.0, True),  # improvement
+        (HIGHER, 0.0, 0.0, True),  # baseline 0, no change
+        (LOWER, 0.1, 0.0, False),  # baseline 0 and worse: unbounded
         (HIGHER, math.nan, 0.5, False),  # missing candidate
-        (HIGHER, 0.5, math.nan, True),   # missing baseline
+        (HIGHER, 0.5, math.nan, True),  # missing baseline
     ],
 )
 def test_metric_rule_table(rule, cand, base, passed):
@@ -33,19 +34,45 @@ def test_metric_rule_table(rule, cand, base, passed):
     assert check.reason
 
 
-def _arena(wins, losses, ties=0):
-    from ftlineage.arena import wilson_interval
-
-    lo, hi = wilson_interval(wins, wins + losses)
-    return ArenaResult(judge="rubric", judge_version="v", judge_family="p", candidate_family="l",
-                       seed=0, confidence=0.95, n=wins + losses + ties, wins=wins, losses=losses,
-                       ties=ties, unscored=0, win_rate=wins / max(1, wins + losses), ci_low=lo,
-                       ci_high=hi, pairs=())
+def _arena(wins, losses, ties=0, unscored=0):
+    outcomes = ["win"] * wins + ["loss"] * losses + ["tie"] * ties + ["unscored"] * unscored
+    pairs = tuple(
+        PairResult(
+            id=str(i),
+            candidate_first=True,
+            outcome=o,
+            judgements=(o,),
+            reason="",
+            candidate_chars=1,
+            baseline_chars=1,
+        )
+        for i, o in enumerate(outcomes)
+    )
+    return summarize(
+        pairs,
+        RubricJudge(),
+        ArenaOptions(seed=0, candidate_family="llama"),
+        position_bias=0.5,
+        cache_hits=0,
+        judge_calls=len(pairs),
+        warnings=[],
+    )
 
 
 @pytest.mark.parametrize(("wins", "losses", "passed"), [(60, 40, True), (59, 41, False), (0, 0, False)])
 def test_arena_interval_must_lie_above_half(wins, losses, passed):
     assert check_arena(_arena(wins, losses), 0.5).passed is passed
+
+
+def test_arena_with_too_many_unscored_is_inconclusive_and_blocks():
+    ok = _arena(90, 5, unscored=5)  # 5% unscored: allowed
+    assert not ok.inconclusive
+    assert check_arena(ok, 0.5).passed
+    bad = _arena(90, 4, unscored=6)
+    check = check_arena(bad, 0.5)
+    assert bad.inconclusive
+    assert not check.passed
+    assert "inconclusive" in check.reason
 
 
 def test_decision_passes_only_when_every_check_passes():

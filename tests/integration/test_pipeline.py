@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -57,13 +59,37 @@ def test_every_checkpoint_is_scored_with_its_step(tiny_run):
 
 def test_stage_artifacts_are_logged(tiny_run):
     result, client = tiny_run
-    paths = {a.path for d in ("audit", "arena", "gate", "plots", "lineage", "scores")
-             for a in client.list_artifacts(result.run_id, d)}
-    assert {"audit/audit.json", "audit/report.md", "arena/arena.json", "gate/decision.json",
-            "plots/checkpoints.png", "lineage/manifest.json", "scores/baseline.json",
-            "scores/candidate.json"} <= paths
+    paths = {
+        a.path
+        for d in ("audit", "arena", "gate", "plots", "lineage", "scores")
+        for a in client.list_artifacts(result.run_id, d)
+    }
+    assert {
+        "audit/audit.json",
+        "audit/report.md",
+        "arena/arena.json",
+        "gate/decision.json",
+        "plots/checkpoints.png",
+        "lineage/manifest.json",
+        "scores/baseline.json",
+        "scores/candidate.json",
+    } <= paths
     # checkpoints are never uploaded wholesale
     assert not client.list_artifacts(result.run_id, "checkpoints")
+
+
+def test_every_arena_judgement_is_a_span_carrying_the_lineage_shas(tiny_run):
+    result, client = tiny_run
+    exp = client.get_run(result.run_id).info.experiment_id
+    traces = client.search_traces(locations=[exp], run_id=result.run_id, flush=True)
+    (trace,) = [t for t in traces if t.info.tags.get("ftlineage.judge") == "rubric"]
+    children = [s for s in trace.data.spans if s.parent_id]
+    arena_json = json.loads(Path(client.download_artifacts(result.run_id, "arena/arena.json")).read_text())
+    assert len(children) == arena_json["judge_calls"] + arena_json["cache_hits"] == arena_json["n"]
+    run_tags = client.get_run(result.run_id).data.tags
+    for span in children:
+        assert span.attributes["ftlineage.prompt_sha"] == run_tags["ftlineage.prompt_sha"]
+        assert span.attributes["pick"] in ("first", "second", "tie", "unscored")
 
 
 def test_registered_version_exists_exactly_when_the_gate_passes(tiny_run):
@@ -93,5 +119,6 @@ def test_base_model_can_be_any_hf_model_path(tmp_path, tiny_recipe, store):
     run = MlflowClient(store).get_run(result.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.params["base_model"] == str(tmp_path / "my-base")
-    assert sorted(m.step for m in MlflowClient(store).get_metric_history(
-        result.run_id, "heldout/json_valid")) == [0, 2, 4, 6]
+    assert sorted(
+        m.step for m in MlflowClient(store).get_metric_history(result.run_id, "heldout/json_valid")
+    ) == [0, 2, 4, 6]

@@ -1,0 +1,101 @@
+"""Model judges against real backends: a loopback OpenAI-compatible server and a local HF model."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ftlineage.arena import ArenaOptions, get_judge, run_arena
+from ftlineage.errors import BadInputError
+from ftlineage.models import resolve_base
+from ftlineage.recipe import load_recipe
+
+pytestmark = pytest.mark.integration
+CASES = [{"id": str(i), "prompt": f"Caller: this is Ann {i}."} for i in range(8)]
+CAND = ['{"patient_name": "Ann"}'] * 8
+BASE = ["I do not know"] * 8
+
+
+@pytest.fixture
+def base_path(tiny_recipe, model_cache):
+    return resolve_base(load_recipe(tiny_recipe).base_model, model_cache, progress=False)
+
+
+@pytest.fixture
+def server(base_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ftlineage.models._serve", base_path, "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FTLINEAGE_NUM_THREADS": "1"},
+    )
+    url = proc.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:")
+    yield proc, url
+    proc.kill()
+    proc.wait()
+
+
+def _judge(url, **kw):
+    return get_judge(
+        "openai",
+        base_url=url,
+        model="tiny",
+        family="tiny-judge",
+        max_tokens=8,
+        timeout=20,
+        retries=2,
+        backoff=0.05,
+        **kw,
+    )
+
+
+def test_openai_judge_talks_to_a_real_model_server(server):
+    _, url = server
+    judge = _judge(url)
+    reply = judge.backend.complete("Verdict:")
+    assert isinstance(reply, str)  # a real generation came back over HTTP
+    r = run_arena(CASES, CAND, BASE, judge, ArenaOptions(seed=1, candidate_family="llama", concurrency=4))
+    assert r.n == 8
+    assert r.judge == "openai"
+    assert r.judge_calls == 8
+    assert r.wins + r.losses + r.ties + r.unscored == 8
+    # every pair was judged by the model: no transport failure reasons
+    assert not any("attempts failed" in p.reason for p in r.pairs)
+
+
+def test_killing_the_server_mid_run_leaves_unscored_pairs_and_a_finished_report(server):
+    proc, url = server
+    seen = []
+
+    def kill_after_three(record):
+        seen.append(record)
+        if len(seen) == 3:
+            proc.kill()
+            proc.wait()
+
+    r = run_arena(
+        CASES,
+        CAND,
+        BASE,
+        _judge(url),
+        ArenaOptions(seed=1, candidate_family="llama", concurrency=1),
+        on_judgement=kill_after_three,
+    )
+    failed = [p for p in r.pairs if "3 attempts failed" in p.reason]
+    assert len(failed) == 5
+    assert all(p.outcome == "unscored" for p in failed)
+    assert r.unscored >= 5
+    assert r.inconclusive
+    assert r.losses + r.wins + r.ties + r.unscored == 8
+
+
+def test_hf_judge_reads_its_family_from_the_model_config(base_path):
+    judge = get_judge("hf", model=base_path, max_new_tokens=4)
+    assert judge.family == "llama"
+    with pytest.raises(BadInputError, match="same as the candidate"):
+        run_arena(CASES[:2], CAND[:2], BASE[:2], judge, ArenaOptions(seed=0, candidate_family="llama"))
+    r = run_arena(CASES[:2], CAND[:2], BASE[:2], judge, ArenaOptions(seed=0, candidate_family="mistral"))
+    assert r.n == 2
+    assert r.judge == "hf"
