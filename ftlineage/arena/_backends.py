@@ -114,10 +114,9 @@ class HFChat:
 
     def _load(self) -> Any:
         if self._loaded is None:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from ftlineage.models import load_model
 
-            tok = AutoTokenizer.from_pretrained(self.model)
-            self._loaded = (AutoModelForCausalLM.from_pretrained(self.model).eval(), tok)
+            self._loaded = load_model(self.model)
         return self._loaded
 
     def complete(self, prompt: str) -> str:

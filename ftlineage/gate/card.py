@@ -47,7 +47,10 @@ def render_card(
         f"Judge `{arena.judge}` ({arena.judge_version}, family {arena.judge_family}), seed "
         f"{arena.seed}: W/L/T {arena.wins}/{arena.losses}/{arena.ties}, unscored {arena.unscored}; "
         f"win rate {arena.win_rate:.3f}, {arena.confidence:.0%} Wilson "
-        f"[{arena.ci_low:.3f}, {arena.ci_high:.3f}].",
+        f"[{arena.ci_low:.3f}, {arena.ci_high:.3f}], bootstrap [{arena.bootstrap_low:.3f}, "
+        f"{arena.bootstrap_high:.3f}]; judge first-position pick rate {arena.position_bias:.2f}"
+        f"{' (both orders judged)' if arena.both_orders else ''}.",
+        *[f"- {w}" for w in arena.warnings],
         "",
         "## Data audit",
         "",
