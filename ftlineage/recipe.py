@@ -48,7 +48,7 @@ class BaseModelSpec(_Strict):
     """``builtin:tiny-llama`` (built offline by our recipe) or any HF model id or path."""
 
     name: str = "builtin:tiny-llama"
-    family: str = "llama"
+    family: str | None = Field(None, description="model family; read from the model config when absent")
     builtin: BuiltinSpec = BuiltinSpec()
 
     @property

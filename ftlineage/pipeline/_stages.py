@@ -172,7 +172,7 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
     spec = ctx.recipe.arena
     opts = arena.ArenaOptions(
         seed=ctx.recipe.seed,
-        candidate_family=ctx.recipe.base_model.family,
+        candidate_family=ctx.recipe.base_model.family or str(ctx.results["merged"].config.model_type),
         confidence=spec.confidence,
         both_orders=spec.both_orders,
         concurrency=spec.concurrency,

@@ -113,6 +113,8 @@ def test_base_model_can_be_any_hf_model_path(tmp_path, tiny_recipe, store):
     model.save_pretrained(tmp_path / "my-base")
     tok.save_pretrained(tmp_path / "my-base")
     text = tiny_recipe.read_text().replace("name: builtin:tiny-llama", f"name: {tmp_path / 'my-base'}")
+    text = text.replace("  family: llama\n", "")  # undeclared: read from the model config
+    assert "family:" not in text
     path = tmp_path / "hf.yaml"
     path.write_text(text)
     result = run_job(str(path), None)
@@ -122,3 +124,5 @@ def test_base_model_can_be_any_hf_model_path(tmp_path, tiny_recipe, store):
     assert sorted(
         m.step for m in MlflowClient(store).get_metric_history(result.run_id, "heldout/json_valid")
     ) == [0, 2, 4, 6]
+    arena_json = Path(MlflowClient(store).download_artifacts(result.run_id, "arena/arena.json")).read_text()
+    assert json.loads(arena_json)["candidate_family"] == "llama"
