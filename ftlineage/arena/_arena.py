@@ -123,12 +123,12 @@ def run_arena(
         stats["hits" if hit else "calls"] += 1
         per_pair.setdefault(i, []).append((cand_first, verdict))
     pairs = tuple(_pair(cases[i]["id"], per_pair[i], candidate[i], baseline[i]) for i in range(len(cases)))
-    firsts = [v.pick for _, v in (x for i in per_pair for x in per_pair[i]) if v.pick in ("first", "second")]
+    picks = [v.pick for judged in per_pair.values() for _, v in judged if v.pick in ("first", "second")]
     return summarize(
         pairs,
         judge,
         opts,
-        position_bias=firsts.count("first") / len(firsts) if firsts else math.nan,
+        position_bias=picks.count("first") / len(picks) if picks else math.nan,
         cache_hits=stats["hits"],
         judge_calls=stats["calls"],
         warnings=warnings,
