@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 suite_app = typer.Typer(no_args_is_help=True, help="Inspect, verify and build eval suites.")
 app.add_typer(suite_app, name="suite")
+baseline_app = typer.Typer(no_args_is_help=True, help="Pin CI-gate baselines.")
+app.add_typer(baseline_app, name="baseline")
 arena_app = typer.Typer(no_args_is_help=True, help="Plan paired arena comparisons.")
 app.add_typer(arena_app, name="arena")
 
@@ -120,10 +122,45 @@ def arena_plan(
         need = plan_comparisons(effect, confidence=confidence, power=power, undecided=undecided)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    typer.echo(f"{need} pairs detect a win rate of {0.5 + effect:.2f} (interval above 0.5 at "
-               f"{confidence:.0%}) with {power:.0%} power, allowing {undecided:.0%} ties/unscored")
+    typer.echo(
+        f"{need} pairs detect a win rate of {0.5 + effect:.2f} (interval above 0.5 at "
+        f"{confidence:.0%}) with {power:.0%} power, allowing {undecided:.0%} ties/unscored"
+    )
     if pairs and pairs < need:
         typer.echo(f"warning: {pairs} pairs are too few to decide; run at least {need}", err=True)
+
+
+@baseline_app.command("pin")
+def baseline_pin(
+    model: Annotated[str, typer.Option(help="the champion: models:/name@alias or a model folder")] = (
+        "models:/healthcare-postcall@champion"
+    ),
+    suite: Annotated[str, typer.Option(help="suite NAME or DIR")] = "healthcare_v17",
+    slice_n: Annotated[
+        int, typer.Option("--slice", help="seeded slice size (0 = all), as the gate runs it")
+    ] = 50,
+    recipe: Annotated[
+        Path | None, typer.Option(help="recipe (prompt template for a model folder)")
+    ] = None,  # noqa: UP045
+    out: Annotated[
+        Path | None, typer.Option(help="baseline file (default baselines/<suite>.json)")
+    ] = None,  # noqa: UP045
+) -> None:
+    """Score the champion on the suite slice and write the baseline the CI gate compares with."""
+    from ftlineage import suites
+    from ftlineage.ci import pin, slice_suite
+    from ftlineage.ci._candidate import load_candidate, score
+    from ftlineage.recipe import load_recipe
+
+    full = suites.load(suite)
+    template = load_recipe(recipe).prompt_template if recipe else None
+    metrics, _ = score(load_candidate(model, template), slice_suite(full, slice_n))
+    target = out or Path("baselines") / f"{full.meta.name}.json"
+    pin(full, metrics, slice_n=slice_n, model=model, out=target)
+    typer.echo(
+        f"pinned {len(metrics)} metrics of {model} on {full.meta.name} "
+        f"(digest {full.sha[:12]}, slice {slice_n}) → {target}"
+    )
 
 
 @suite_app.command("verify")

@@ -16,6 +16,8 @@ os.environ["FTLINEAGE_NUM_THREADS"] = "1"
 os.environ["FTLINEAGE_PROGRESS"] = "0"
 os.environ.pop("MLFLOW_RUN_ID", None)
 
+pytest_plugins = ["pytester"]
+
 TINY_RECIPE = """\
 name: tiny
 suite: healthcare_v17
@@ -66,3 +68,28 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("FTLINEAGE_WORK_DIR", str(tmp_path / "work"))
     monkeypatch.chdir(tmp_path)
     return uri
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, model_cache):
+    """Run the tiny job once for the session (about 20 s)."""
+    import os
+
+    tmp = tmp_path_factory.mktemp("job")
+    src = (ROOT / "recipes/data/healthcare_postcall_train.jsonl").read_text().splitlines(True)
+    (tmp / "corpus.jsonl").write_text("".join(src[:150]))
+    (tmp / "tiny.yaml").write_text(TINY_RECIPE.format(corpus=tmp / "corpus.jsonl"))
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    old = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "FTLINEAGE_WORK_DIR")}
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    os.environ["FTLINEAGE_WORK_DIR"] = str(tmp / "work")
+    try:
+        from mlflow.tracking import MlflowClient
+
+        from ftlineage.pipeline import run_job
+
+        result = run_job(str(tmp / "tiny.yaml"), None)
+        yield result, MlflowClient(uri)
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)

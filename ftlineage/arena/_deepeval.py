@@ -7,13 +7,12 @@ comparison and deepeval's rewrite of the reason. ArenaGEval never declares a tie
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from ftlineage.arena._backends import Backend, HFChat, OpenAIChat
 from ftlineage.arena._judge import Judgement
 from ftlineage.arena._llm import RUBRIC
-from ftlineage.errors import BadInputError, missing_dependency
+from ftlineage.errors import BadInputError
 
 STEPS = (
     "Check whether each answer is one valid JSON object.",
@@ -22,43 +21,15 @@ STEPS = (
 )
 
 
-def _wrapper(backend: Backend) -> Any:
-    from deepeval.models.base_model import DeepEvalBaseLLM
-
-    class BackendModel(DeepEvalBaseLLM):
-        """deepeval's model interface over an ftlineage backend."""
-
-        def __init__(self) -> None:
-            self.backend = backend
-            super().__init__(model=str(backend.params.get("model", "backend")))
-
-        def load_model(self, *args: Any, **kwargs: Any) -> Any:
-            return self.backend
-
-        def generate(self, prompt: str, *args: Any, **kwargs: Any) -> str:
-            return self.backend.complete(prompt)
-
-        async def a_generate(self, prompt: str, *args: Any, **kwargs: Any) -> str:
-            return self.backend.complete(prompt)
-
-        def get_model_name(self, *args: Any, **kwargs: Any) -> str:
-            return f"ftlineage:{self.name}"
-
-    return BackendModel()
-
-
 class DeepEvalJudge:
     """ArenaGEval over ``backend`` ("openai" or "hf" with that backend's options, or a Backend)."""
 
     name = "deepeval"
 
     def __init__(self, backend: str | Backend = "openai", **options: Any) -> None:
-        os.environ.setdefault("DEEPEVAL_TELEMETRY_OPT_OUT", "1")
-        os.environ.setdefault("DEEPEVAL_UPDATE_WARNING_OPT_IN", "0")
-        try:
-            import deepeval
-        except ImportError:
-            raise missing_dependency("deepeval", "the deepeval judge") from None
+        from ftlineage.interop.deepeval import _deepeval, offline_model
+
+        deepeval = _deepeval()
         if isinstance(backend, str):
             kinds: dict[str, Any] = {"openai": OpenAIChat, "hf": HFChat}
             if backend not in kinds:
@@ -67,7 +38,7 @@ class DeepEvalJudge:
         else:
             self.backend = backend
         self.version = f"arena-geval-{getattr(deepeval, '__version__', '?')}-steps-v1"
-        self._model = _wrapper(self.backend)
+        self._model = offline_model(self.backend)
 
     @property
     def family(self) -> str:

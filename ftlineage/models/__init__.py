@@ -1,5 +1,5 @@
 """Offline tiny base model builder (cached by spec hash) and batched generation."""
 
-from ftlineage.models._load import generate, load_model, resolve_base
+from ftlineage.models._load import PROMPT_TEMPLATE_FILE, generate, load_model, resolve_base
 
-__all__ = ["generate", "load_model", "resolve_base"]
+__all__ = ["PROMPT_TEMPLATE_FILE", "generate", "load_model", "resolve_base"]

@@ -9,6 +9,9 @@ from typing import Any
 
 from ftlineage.recipe import BaseModelSpec
 
+PROMPT_TEMPLATE_FILE = "ftlineage_prompt_template.txt"
+"""Written beside an exported model: the prompt template it was fine-tuned with."""
+
 
 def resolve_base(spec: BaseModelSpec, cache_dir: Path, *, progress: bool = True) -> str:
     """Path (builtin, built on demand) or HF id/path of the base model."""

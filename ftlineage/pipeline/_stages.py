@@ -10,7 +10,7 @@ from ftlineage import arena, audit, lineage
 from ftlineage.data._general import GENERAL_TEMPLATE
 from ftlineage.data._replay import replay_rows
 from ftlineage.gate import card, rule
-from ftlineage.models import generate, load_model, resolve_base
+from ftlineage.models import PROMPT_TEMPLATE_FILE, generate, load_model, resolve_base
 from ftlineage.pipeline._context import JobContext
 from ftlineage.scoring import SuiteScores, drift_bands
 from ftlineage.settings import Settings
@@ -123,6 +123,7 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     best = callback.best()
     restore_checkpoint(peft_model, best.path, spec)
     merged = export_model(peft_model, tok, ctx.stage_dir("export"), spec)
+    (ctx.stage_dir("export") / PROMPT_TEMPLATE_FILE).write_text(ctx.recipe.prompt_template, encoding="utf-8")
     ctx.lineage["model_sha"] = lineage.sha256_state_dict(merged.state_dict())
     ctx.results.update(
         baseline=baseline,

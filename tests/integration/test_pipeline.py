@@ -16,29 +16,6 @@ pytestmark = pytest.mark.integration
 SHA_TAGS = ("prompt_sha", "dataset_sha", "base_model_sha", "model_sha", "suite_sha", "code_sha")
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, model_cache):
-    """Run the tiny job once for this module (about 20 s)."""
-    import os
-
-    import tests.conftest as c
-
-    tmp = tmp_path_factory.mktemp("job")
-    src = (c.ROOT / "recipes/data/healthcare_postcall_train.jsonl").read_text().splitlines(True)
-    (tmp / "corpus.jsonl").write_text("".join(src[:150]))
-    (tmp / "tiny.yaml").write_text(c.TINY_RECIPE.format(corpus=tmp / "corpus.jsonl"))
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    old = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "FTLINEAGE_WORK_DIR")}
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    os.environ["FTLINEAGE_WORK_DIR"] = str(tmp / "work")
-    try:
-        result = run_job(str(tmp / "tiny.yaml"), None)
-        yield result, MlflowClient(uri)
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-
-
 def test_run_finishes_with_every_lineage_sha(tiny_run):
     result, client = tiny_run
     run = client.get_run(result.run_id)

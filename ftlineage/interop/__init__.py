@@ -1,0 +1,1 @@
+"""Interop with other eval tools (deepeval)."""
