@@ -114,3 +114,33 @@ def test_changed_since_runs_only_when_a_prompt_feeding_file_changed(pytester, mo
     recipe.write_text(recipe.read_text().replace("Extract as JSON.", "Extract as JSON, please."))
     changed = _gate(pytester, model_dir, pinned, f"--recipe={recipe}", "--changed-since=HEAD")
     assert changed.parseoutcomes().get("skipped", 0) == 0
+
+
+def test_registry_uri_works_as_the_model(pytester, model_dir, pinned, tiny_run, monkeypatch):
+    from ftlineage.tracking._registry import log_pyfunc, register
+
+    result, client = tiny_run
+    template = (model_dir / "ftlineage_prompt_template.txt").read_text()
+    uri = log_pyfunc(client, result.run_id, model_dir, template, 96)
+    register(
+        client,
+        name="ci-gate-demo",
+        model_uri=uri,
+        run_id=result.run_id,
+        tags={},
+        description="test",
+        alias="champion",
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", client.tracking_uri)
+    path = pytester.path / "baseline.json"
+    path.write_text(json.dumps(pinned))
+    res = pytester.runpytest_subprocess(
+        "--eval-suite=healthcare_v17",
+        "--model=models:/ci-gate-demo@champion",
+        f"--slice={SLICE}",
+        f"--baseline={path}",
+        "--strict-regression",
+        "-p",
+        "no:cacheprovider",
+    )
+    res.assert_outcomes(passed=19)
