@@ -60,6 +60,10 @@ class EvalSession:
         from ftlineage.recipe import GateSpec, load_recipe
 
         self.config = config
+        if not config.getoption("--model"):
+            raise FtlineageError(
+                "--eval-suite needs --model (models:/name@alias, runs:/..., or a model folder)"
+            )
         name = config.getoption("--eval-suite")
         recipe_path = config.getoption("--recipe")
         self.recipe = load_recipe(Path(recipe_path)) if recipe_path else None
@@ -84,8 +88,6 @@ class EvalSession:
             from ftlineage.ci._candidate import load_candidate, score
 
             uri = self.config.getoption("--model")
-            if not uri:
-                raise FtlineageError("--eval-suite needs --model (models:/name@alias or a model folder)")
             template = self.recipe.prompt_template if self.recipe else None
             self.metrics, cases = score(load_candidate(uri, template), self.suite)
             self._scores = {f"{c.part}/{c.id}": c.scores for c in cases}

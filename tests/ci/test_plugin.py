@@ -144,3 +144,16 @@ def test_registry_uri_works_as_the_model(pytester, model_dir, pinned, tiny_run, 
         "no:cacheprovider",
     )
     res.assert_outcomes(passed=19)
+
+
+def test_missing_model_or_bad_baseline_is_a_usage_error(pytester, model_dir):
+    res = pytester.runpytest_subprocess("--eval-suite=healthcare_v17", "-p", "no:cacheprovider")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*--eval-suite needs --model*"])
+    bad = pytester.path / "b.json"
+    bad.write_text("{}")
+    res = pytester.runpytest_subprocess(
+        "--eval-suite=healthcare_v17", f"--model={model_dir}", f"--baseline={bad}", "-p", "no:cacheprovider"
+    )
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*b.json: not a baseline file*"])
