@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -107,6 +107,63 @@ def audit(
     raise typer.Exit(EXIT_AUDIT_BLOCKED if report.verdict == "blocked" else 0)
 
 
+def _read_model(path: Path, model: Any, what: str) -> Any:
+    from pydantic import ValidationError
+
+    from ftlineage.errors import BadInputError
+
+    try:
+        return model.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInputError(f"{path}: {what} file not found") from None
+    except ValidationError as exc:
+        first = str(exc).splitlines()[:2]
+        raise BadInputError(f"{path}: not a valid {what} file ({' '.join(first)})") from None
+
+
+@app.command()
+def gate(
+    candidate: Annotated[Path, typer.Option(help="candidate scores (scores/candidate.json of a run)")],
+    baseline: Annotated[Path, typer.Option(help="baseline scores on the same suite digest")],
+    arena: Annotated[Path, typer.Option(help="arena result (arena/arena.json)")],
+    rule: Annotated[Optional[Path], typer.Option(help="gate rule YAML, or a recipe")] = None,  # noqa: UP045
+    out: Annotated[Path, typer.Option(help="where to write the decision")] = Path("decision.json"),
+) -> None:
+    """Apply the promotion rule to score files. Exit 0 pass, 4 blocked, 2 bad input."""
+    import yaml
+    from pydantic import ValidationError
+
+    from ftlineage.arena import ArenaResult
+    from ftlineage.errors import EXIT_GATE_BLOCKED, BadInputError
+    from ftlineage.gate import decide_scores
+    from ftlineage.gate.evidence import decision_digest
+    from ftlineage.recipe import GateSpec
+    from ftlineage.scoring import SuiteScores
+
+    spec = GateSpec()
+    if rule:
+        raw = yaml.safe_load(rule.read_text(encoding="utf-8")) or {}
+        try:
+            spec = GateSpec.model_validate(raw.get("gate", raw) if isinstance(raw, dict) else raw)
+        except ValidationError as exc:
+            raise BadInputError(f"{rule}: not a gate rule ({str(exc).splitlines()[1].strip()})") from None
+    decision = decide_scores(
+        spec,
+        _read_model(candidate, SuiteScores, "scores"),
+        _read_model(baseline, SuiteScores, "scores"),
+        _read_model(arena, ArenaResult, "arena"),
+        {},
+    )
+    out.write_text(decision.model_dump_json(indent=2), encoding="utf-8")
+    typer.echo(
+        f"{decision.decision}: {sum(c.passed for c in decision.checks)}/{len(decision.checks)} checks "
+        f"passed; decision sha256 {decision_digest(decision)} → {out}"
+    )
+    for check in decision.failed:
+        typer.echo(f"  - {check.reason}")
+    raise typer.Exit(EXIT_GATE_BLOCKED if decision.decision == "blocked" else 0)
+
+
 @arena_app.command("plan")
 def arena_plan(
     effect: Annotated[float, typer.Option(help="smallest win-rate edge over 0.5 worth detecting")] = 0.1,
@@ -139,12 +196,8 @@ def baseline_pin(
     slice_n: Annotated[
         int, typer.Option("--slice", help="seeded slice size (0 = all), as the gate runs it")
     ] = 50,
-    recipe: Annotated[
-        Path | None, typer.Option(help="recipe (prompt template for a model folder)")
-    ] = None,  # noqa: UP045
-    out: Annotated[
-        Path | None, typer.Option(help="baseline file (default baselines/<suite>.json)")
-    ] = None,  # noqa: UP045
+    recipe: Annotated[Path | None, typer.Option(help="recipe (prompt template for a model folder)")] = None,  # noqa: UP045
+    out: Annotated[Path | None, typer.Option(help="baseline file (default baselines/<suite>.json)")] = None,  # noqa: UP045
 ) -> None:
     """Score the champion on the suite slice and write the baseline the CI gate compares with."""
     from ftlineage import suites

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from ftlineage.arena._cache import jsonable
 from ftlineage.arena._judge import Judge
 from ftlineage.arena._stats import bootstrap_interval, plan_comparisons, wilson_interval
+from ftlineage.scoring import Score
 
 if TYPE_CHECKING:
     from ftlineage.arena._arena import ArenaOptions
@@ -53,16 +54,16 @@ class ArenaResult(BaseModel):
     losses: int
     ties: int
     unscored: int
-    unscored_rate: float
+    unscored_rate: Score
     inconclusive: bool
-    win_rate: float
-    ci_low: float
-    ci_high: float
-    bootstrap_low: float
-    bootstrap_high: float
+    win_rate: Score
+    ci_low: Score
+    ci_high: Score
+    bootstrap_low: Score
+    bootstrap_high: Score
     bootstrap_samples: int
-    position_bias: float
-    length: dict[str, float]
+    position_bias: Score
+    length: dict[str, Score]
     pairs_needed: int
     cache_hits: int
     judge_calls: int

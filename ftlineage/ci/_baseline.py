@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ftlineage.errors import BadInputError, SuiteError
 from ftlineage.lineage import sha256_json
+from ftlineage.scoring import Score
 from ftlineage.suites import Suite
 
 DEFAULT_SLICE = 50
@@ -23,7 +24,7 @@ DEFAULT_SLICE = 50
 class Baseline(BaseModel):
     """Scores the candidate is compared with. Written to disk: bump ``schema_version`` on changes."""
 
-    model_config = ConfigDict(frozen=True, ser_json_inf_nan="constants")  # unscored stays NaN
+    model_config = ConfigDict(frozen=True)
 
     schema_version: int = 1
     suite: str
@@ -31,7 +32,7 @@ class Baseline(BaseModel):
     suite_sha: str
     slice: int
     model: str
-    metrics: dict[str, float]
+    metrics: dict[str, Score]  # NaN (unscored) is written as null
     case_shas: dict[str, str]
 
 

@@ -1,14 +1,25 @@
 """The promotion rule (checks with reasons) and the model card."""
 
 from ftlineage.gate.card import render_card
-from ftlineage.gate.rule import Check, GateDecision, check_arena, check_drift, check_metric, decide
+from ftlineage.gate.rule import (
+    Check,
+    GateDecision,
+    check_arena,
+    check_digest,
+    check_drift,
+    check_metric,
+    decide,
+    decide_scores,
+)
 
 __all__ = [
     "Check",
     "GateDecision",
     "check_arena",
+    "check_digest",
     "check_drift",
     "check_metric",
     "decide",
+    "decide_scores",
     "render_card",
 ]

@@ -6,6 +6,7 @@ Edge cases, decided explicitly:
       there is nothing to regress against (e.g. a base model that produced no values).
     * baseline 0 and the candidate worse: relative regression is unbounded, the check fails.
     * arena with no decisive pair: the interval is undefined and the check fails.
+    * candidate and baseline scored on different suite digests: nothing compares, the check fails;
     * arena with more unscored pairs than allowed (default 5%): inconclusive, the check fails.
 """
 
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ftlineage.arena import ArenaResult
 from ftlineage.recipe import GateSpec, MetricRule
-from ftlineage.scoring import DriftBand
+from ftlineage.scoring import DriftBand, SuiteScores, drift_bands
 
 
 class Check(BaseModel):
@@ -27,7 +28,7 @@ class Check(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
-    kind: Literal["metric", "drift", "arena", "audit"]
+    kind: Literal["metric", "drift", "arena", "audit", "suite"]
     passed: bool
     candidate: float | None = None
     baseline: float | None = None
@@ -60,41 +61,60 @@ def _nan(x: float | None) -> bool:
 def check_metric(rule: MetricRule, cand: float | None, base: float | None, max_rel: float) -> Check:
     """Relative-regression check of one tracked metric."""
     sign = 1.0 if rule.direction == "higher" else -1.0
+
     def make(passed: bool, reason: str, **values: float | None) -> Check:
-        return Check(name=rule.name, kind="metric", threshold=max_rel, passed=passed,
-                     reason=reason, **values)
+        return Check(name=rule.name, kind="metric", threshold=max_rel, passed=passed, reason=reason, **values)
 
     if _nan(cand):
-        return make(False, baseline=base,
-                    reason=f"{rule.name} is missing for the candidate (unscored); cannot pass")
+        return make(
+            False, baseline=base, reason=f"{rule.name} is missing for the candidate (unscored); cannot pass"
+        )
     if _nan(base):
-        return make(True, candidate=cand,
-                    reason=f"{rule.name}={cand:.4f}; no baseline value to regress against")
+        return make(
+            True, candidate=cand, reason=f"{rule.name}={cand:.4f}; no baseline value to regress against"
+        )
     assert cand is not None
     assert base is not None
     worse_by = sign * (base - cand)
     if worse_by <= 0:
-        return make(True, candidate=cand, baseline=base,
-                    reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: no regression")
+        return make(
+            True,
+            candidate=cand,
+            baseline=base,
+            reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: no regression",
+        )
     if base == 0:
-        return make(False, candidate=cand, baseline=base,
-                    reason=f"{rule.name} {cand:.4f} is worse than a baseline of 0; "
-                           "relative regression is unbounded")
+        return make(
+            False,
+            candidate=cand,
+            baseline=base,
+            reason=f"{rule.name} {cand:.4f} is worse than a baseline of 0; relative regression is unbounded",
+        )
     rel = worse_by / abs(base)
     ok = rel <= max_rel + 1e-12  # exactly at the threshold passes (float-safe)
-    return make(ok, candidate=cand, baseline=base,
-                reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: regressed {rel:.2%} "
-                       f"({'within' if ok else 'beyond'} the {max_rel:.2%} allowed)")
+    return make(
+        ok,
+        candidate=cand,
+        baseline=base,
+        reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: regressed {rel:.2%} "
+        f"({'within' if ok else 'beyond'} the {max_rel:.2%} allowed)",
+    )
 
 
 def check_drift(band: DriftBand, fail_points: float) -> Check:
     """A drift family passes unless it dropped more than ``fail_points`` (or is unscored)."""
     ok = band.band not in ("fail", "unscored")
-    return Check(name=f"drift/{band.family}", kind="drift", passed=ok, candidate=band.candidate,
-                 baseline=band.base, threshold=fail_points,
-                 reason=f"drift/{band.family} {band.candidate:.3f} vs base {band.base:.3f}: "
-                        f"{-band.drop_points:+.1f} points ({band.band}; losing more than "
-                        f"{fail_points:g} fails)")
+    return Check(
+        name=f"drift/{band.family}",
+        kind="drift",
+        passed=ok,
+        candidate=band.candidate,
+        baseline=band.base,
+        threshold=fail_points,
+        reason=f"drift/{band.family} {band.candidate:.3f} vs base {band.base:.3f}: "
+        f"{-band.drop_points:+.1f} points ({band.band}; losing more than "
+        f"{fail_points:g} fails)",
+    )
 
 
 def check_arena(arena: ArenaResult, lower_bound: float) -> Check:
@@ -105,13 +125,42 @@ def check_arena(arena: ArenaResult, lower_bound: float) -> Check:
     if arena.inconclusive:
         verdict = f"is inconclusive: {arena.unscored_rate:.1%} of pairs unscored"
     return Check(
-        name="arena/win_rate", kind="arena", passed=ok, candidate=arena.win_rate,
-        threshold=lower_bound, interval=(arena.ci_low, arena.ci_high),
+        name="arena/win_rate",
+        kind="arena",
+        passed=ok,
+        candidate=arena.win_rate,
+        threshold=lower_bound,
+        interval=(arena.ci_low, arena.ci_high),
         reason=f"arena W/L/T {arena.wins}/{arena.losses}/{arena.ties} "
-               f"({arena.unscored} unscored): win rate {arena.win_rate:.3f}, {pct}% Wilson "
-               f"[{arena.ci_low:.3f}, {arena.ci_high:.3f}] "
-               f"{verdict} {lower_bound}",
+        f"({arena.unscored} unscored): win rate {arena.win_rate:.3f}, {pct}% Wilson "
+        f"[{arena.ci_low:.3f}, {arena.ci_high:.3f}] "
+        f"{verdict} {lower_bound}",
     )
+
+
+def check_digest(candidate_sha: str, baseline_sha: str) -> Check:
+    """Candidate and baseline must be scored on the same suite digest, or nothing compares."""
+    ok = candidate_sha == baseline_sha
+    reason = (
+        f"candidate and baseline scored on the same suite digest {candidate_sha[:12]}"
+        if ok
+        else f"suite digest mismatch: candidate {candidate_sha[:12]}, baseline {baseline_sha[:12]}; "
+        "re-score the baseline on the candidate's suite"
+    )
+    return Check(name="suite/digest", kind="suite", passed=ok, reason=reason)
+
+
+def decide_scores(
+    rule: GateSpec, candidate: SuiteScores, baseline: SuiteScores, arena: ArenaResult, lineage: dict[str, str]
+) -> GateDecision:
+    """The whole rule on two score files and an arena result, digest check first."""
+    bands = drift_bands(
+        baseline.metrics, candidate.metrics, noise=rule.drift_noise_points, fail=rule.drift_fail_points
+    )
+    decision = decide(rule, candidate.metrics, baseline.metrics, bands, arena, lineage)
+    checks = (check_digest(candidate.suite_sha, baseline.suite_sha), *decision.checks)
+    verdict: Literal["pass", "blocked"] = "pass" if all(c.passed for c in checks) else "blocked"
+    return decision.model_copy(update={"checks": checks, "decision": verdict})
 
 
 def decide(
@@ -123,8 +172,10 @@ def decide(
     lineage: dict[str, str],
 ) -> GateDecision:
     """Apply the whole rule; the decision passes only if every check passes."""
-    checks = [check_metric(m, candidate.get(m.name), baseline.get(m.name), rule.max_regression)
-              for m in rule.metrics]
+    checks = [
+        check_metric(m, candidate.get(m.name), baseline.get(m.name), rule.max_regression)
+        for m in rule.metrics
+    ]
     checks += [check_drift(b, rule.drift_fail_points) for b in bands]
     checks.append(check_arena(arena, rule.arena_lower_bound))
     verdict: Literal["pass", "blocked"] = "pass" if all(c.passed for c in checks) else "blocked"

@@ -9,7 +9,7 @@ from typing import Any
 from ftlineage import arena, audit, lineage
 from ftlineage.data._general import GENERAL_TEMPLATE
 from ftlineage.data._replay import replay_rows
-from ftlineage.gate import card, rule
+from ftlineage.gate import card, evidence, rule
 from ftlineage.models import PROMPT_TEMPLATE_FILE, generate, load_model, resolve_base
 from ftlineage.pipeline._context import JobContext
 from ftlineage.scoring import SuiteScores, drift_bands
@@ -270,19 +270,15 @@ def register_stage(
         ctx.recipe.prompt_template,
         ctx.suite.meta.max_new_tokens["heldout"],
     )
-    tags = {
-        **lineage.lineage_tags(ctx.lineage),
-        "ftlineage.decision": decision.decision,
-        "ftlineage.decision_sha": lineage.sha256_json(
-            json.loads(decision.model_dump_json()), domain="decision"
-        ),
-    }
+    name = ctx.recipe.registry.model_name
+    tags = {**lineage.lineage_tags(ctx.lineage), **evidence.evidence_tags(decision)}
     return register(
         client,
-        name=ctx.recipe.registry.model_name,
+        name=name,
         model_uri=uri,
         run_id=ctx.tracker.run_id,
         tags=tags,
         description=text,
         alias=ctx.recipe.registry.alias,
+        signed_tags=evidence.signer(decision, name, evidence.gate_key()),
     )

@@ -1,7 +1,7 @@
 """Scorers: JSON extraction fields, format compliance, refusal, numeric answers."""
 
 from ftlineage.scoring._drift import DriftBand, drift_bands
-from ftlineage.scoring._reports import CaseScore, SuiteScores, merge_metrics, nanmean
+from ftlineage.scoring._reports import CaseScore, Score, SuiteScores, merge_metrics, nanmean
 from ftlineage.scoring._scorers import (
     aggregate,
     drift_score,
@@ -13,6 +13,7 @@ from ftlineage.scoring._text import is_refusal, normalize, parse_json_object
 
 __all__ = [
     "CaseScore",
+    "Score",
     "DriftBand",
     "SuiteScores",
     "aggregate",

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+
+def _null_is_nan(value: Any) -> Any:
+    return math.nan if value is None else value
+
+
+Score = Annotated[float, BeforeValidator(_null_is_nan)]
+"""A float that may be NaN (unscored). JSON has no NaN, so it is written as null and read back as NaN."""
 
 
 class CaseScore(BaseModel):
@@ -15,7 +24,7 @@ class CaseScore(BaseModel):
     id: str
     part: str
     family: str
-    scores: dict[str, float]
+    scores: dict[str, Score]
     output: str
 
 
@@ -30,7 +39,7 @@ class SuiteScores(BaseModel):
     schema_version: int = 1
     suite_sha: str
     model_label: str
-    metrics: dict[str, float]
+    metrics: dict[str, Score]
     cases: tuple[CaseScore, ...]
 
 

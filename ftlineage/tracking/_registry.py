@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -43,6 +44,7 @@ def register(
     tags: dict[str, str],
     description: str,
     alias: str,
+    signed_tags: Callable[[str], dict[str, str]] | None = None,
 ) -> str:
     """Create a registry version carrying every tag and the card, then set the alias.
 
@@ -58,5 +60,7 @@ def register(
     version = client.create_model_version(
         name=name, source=model_uri, run_id=run_id, tags=tags, description=description
     )
+    for key, value in (signed_tags(str(version.version)) if signed_tags else {}).items():
+        client.set_model_version_tag(name, version.version, key, value)  # needs the version number
     client.set_registered_model_alias(name, alias, version.version)
     return str(version.version)

@@ -88,3 +88,26 @@ def test_decision_passes_only_when_every_check_passes():
     assert d.decision == "blocked"
     assert [c.name for c in d.failed] == ["drift/arithmetic"]
     assert "-10.0 points (fail" in d.failed[0].reason
+
+
+@pytest.mark.parametrize(("ci_low", "passed"), [(0.5001, True), (0.5, False), (0.4999, False)])
+def test_interval_just_above_and_below_half(ci_low, passed):
+    arena = _arena(90, 10).model_copy(update={"ci_low": ci_low})
+    assert check_arena(arena, 0.5).passed is passed
+
+
+def test_suite_digest_mismatch_blocks_with_a_reason():
+    from ftlineage.gate import decide_scores
+    from ftlineage.scoring import SuiteScores
+
+    base = SuiteScores(
+        suite_sha="a" * 64, model_label="baseline", metrics={"heldout/field_accuracy": 0.5}, cases=()
+    )
+    cand = base.model_copy(update={"model_label": "candidate"})
+    rule = GateSpec(metrics=(MetricRule(name="heldout/field_accuracy"),))
+    assert decide_scores(rule, cand, base, _arena(90, 10), {}).decision == "pass"
+    other = cand.model_copy(update={"suite_sha": "b" * 64})
+    d = decide_scores(rule, other, base, _arena(90, 10), {})
+    assert d.decision == "blocked"
+    assert [c.name for c in d.failed] == ["suite/digest"]
+    assert "re-score the baseline" in d.failed[0].reason

@@ -150,3 +150,33 @@ def test_audit_cli_contract_exit_codes_and_files(tmp_path):
     bad = _cli("audit", "missing.jsonl", "--out", "c", cwd=tmp_path)
     assert bad.returncode == EXIT_BAD_INPUT
     assert re.fullmatch(r"ftlineage: error: missing\.jsonl: corpus not found.*\n", bad.stderr)
+
+
+def test_gate_cli_on_a_runs_score_files(tiny_run, tmp_path):
+    import json
+
+    result, _ = tiny_run
+    out = result.out_dir
+    args = [
+        "--candidate",
+        str(out / "scores/candidate.json"),
+        "--baseline",
+        str(out / "scores/baseline.json"),
+        "--arena",
+        str(out / "arena/arena.json"),
+    ]
+    run = _cli("gate", *args, "--out", "d.json", cwd=tmp_path)
+    assert run.returncode == (0 if result.decision == "pass" else 4), run.stdout + run.stderr
+    decision = json.loads((tmp_path / "d.json").read_text())
+    assert decision["checks"][0]["name"] == "suite/digest"
+    assert decision["checks"][0]["passed"]
+    assert decision["decision"] == result.decision
+    other = json.loads((out / "scores/baseline.json").read_text()) | {"suite_sha": "f" * 64}
+    (tmp_path / "b.json").write_text(json.dumps(other))
+    mismatch = _cli("gate", *args[:2], "--baseline", str(tmp_path / "b.json"), *args[4:], cwd=tmp_path)
+    assert mismatch.returncode == 4
+    assert "suite digest mismatch" in mismatch.stdout
+    (tmp_path / "bad.json").write_text("{}")
+    bad = _cli("gate", *args[:2], "--baseline", str(tmp_path / "bad.json"), *args[4:], cwd=tmp_path)
+    assert bad.returncode == EXIT_BAD_INPUT
+    assert "bad.json: not a valid scores file" in bad.stderr
