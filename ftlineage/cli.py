@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ftlineage._cli_registry import promote, registry_app
 from ftlineage.errors import EXIT_BAD_INPUT, FtlineageError
 
 app = typer.Typer(
@@ -23,6 +24,8 @@ baseline_app = typer.Typer(no_args_is_help=True, help="Pin CI-gate baselines.")
 app.add_typer(baseline_app, name="baseline")
 arena_app = typer.Typer(no_args_is_help=True, help="Plan paired arena comparisons.")
 app.add_typer(arena_app, name="arena")
+app.add_typer(registry_app, name="registry")
+app.command()(promote)
 
 
 def _fail_external_run(message: str) -> None:
@@ -53,6 +56,8 @@ def run(
         typer.echo(f"  - {reason}")
     if result.version:
         typer.echo(f"  registered version {result.version} with its alias (see the registry)")
+    elif result.decision == "pass":
+        typer.echo(f"  not registered (registry.auto_register is off): ftlineage promote {result.run_id}")
     import mlflow
 
     typer.echo(f"  local outputs: {result.out_dir}")

@@ -6,7 +6,8 @@ Exit codes are part of the CLI contract:
 * ``1`` an unexpected internal error (a bug: please report it);
 * ``2`` bad input: a malformed recipe, suite, corpus or config;
 * ``3`` the data audit blocked training;
-* ``4`` the promotion gate blocked registration.
+* ``4`` the promotion gate blocked registration, or a promotion was refused;
+* ``5`` a promotion lost a race: another one moved the alias first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_AUDIT_BLOCKED = 3
 EXIT_GATE_BLOCKED = 4
+EXIT_CONFLICT = 5
 
 
 class FtlineageError(Exception):
@@ -42,6 +44,18 @@ class CorpusError(BadInputError):
     """A corpus file or row is malformed."""
 
 
+class PromotionRefused(FtlineageError):
+    """A promotion was refused: no passing decision, or evidence that does not verify."""
+
+    exit_code = EXIT_GATE_BLOCKED
+
+
+class PromotionConflict(FtlineageError):
+    """Another promotion moved the alias between this one's read and its write."""
+
+    exit_code = EXIT_CONFLICT
+
+
 class MissingDependencyError(FtlineageError):
     """An optional dependency a chosen feature needs is not installed."""
 
@@ -50,5 +64,6 @@ class MissingDependencyError(FtlineageError):
 
 def missing_dependency(package: str, feature: str) -> MissingDependencyError:
     """The error to raise when ``feature`` needs ``package``, with the install hint."""
-    return MissingDependencyError(f"{feature} needs {package!r}, which is not installed; "
-                                  f"pip install '{package}'")
+    return MissingDependencyError(
+        f"{feature} needs {package!r}, which is not installed; pip install '{package}'"
+    )

@@ -64,7 +64,13 @@ class LoraSpec(_Strict):
     alpha: int = Field(32, gt=0)
     dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: tuple[str, ...] = (
-        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
     )
 
 
@@ -87,8 +93,18 @@ class TrainingSpec(_Strict):
 
 
 AUDIT_FLAGS = (
-    "exact_duplicate", "near_duplicate", "semantic_duplicate", "eval_leak", "secret", "pii_email",
-    "pii_phone", "invisible_char", "prompt_injection", "malicious_url", "code_injection", "label_conflict",
+    "exact_duplicate",
+    "near_duplicate",
+    "semantic_duplicate",
+    "eval_leak",
+    "secret",
+    "pii_email",
+    "pii_phone",
+    "invisible_char",
+    "prompt_injection",
+    "malicious_url",
+    "code_injection",
+    "label_conflict",
     "refusal",
 )
 _BLOCKABLE = (*AUDIT_FLAGS, "refusal_contamination", "malformed")
@@ -114,10 +130,25 @@ class AuditPolicy(_Strict):
     max_row_bytes: int = Field(1_000_000, gt=0)
     skew_ratio: float = Field(10.0, gt=1)
     label_agreement_min: float = Field(0.9, ge=0, le=1)
-    drop: tuple[str, ...] = ("exact_duplicate", "near_duplicate", "semantic_duplicate", "eval_leak", "secret",
-                             "prompt_injection", "malicious_url", "code_injection", "invisible_char")
-    block: dict[str, float] = {"secret": 0.01, "eval_leak": 0.02, "refusal_contamination": 0.0,
-                               "prompt_injection": 0.01, "malicious_url": 0.01, "code_injection": 0.01}
+    drop: tuple[str, ...] = (
+        "exact_duplicate",
+        "near_duplicate",
+        "semantic_duplicate",
+        "eval_leak",
+        "secret",
+        "prompt_injection",
+        "malicious_url",
+        "code_injection",
+        "invisible_char",
+    )
+    block: dict[str, float] = {
+        "secret": 0.01,
+        "eval_leak": 0.02,
+        "refusal_contamination": 0.0,
+        "prompt_injection": 0.01,
+        "malicious_url": 0.01,
+        "code_injection": 0.01,
+    }
 
     @field_validator("num_perm")
     @classmethod
@@ -154,6 +185,9 @@ class MetricRule(_Strict):
 
     name: str
     direction: Literal["higher", "lower"] = "higher"
+    max_abs: float | None = Field(
+        None, ge=0, description="also pass a regression up to this many metric units (e.g. 0.005, or ms)"
+    )
 
 
 class GateSpec(_Strict):
@@ -170,6 +204,14 @@ class GateSpec(_Strict):
     drift_noise_points: float = 1.0
     drift_fail_points: float = 5.0
     arena_lower_bound: float = Field(0.5, ge=0, lt=1)
+    mode: Literal["point", "bootstrap"] = Field(
+        "point",
+        description="point: compare aggregates; bootstrap: block only when a paired bootstrap over "
+        "per-case deltas puts the regression beyond the threshold",
+    )
+    bootstrap_samples: int = Field(1000, ge=100)
+    bootstrap_confidence: float = Field(0.95, gt=0.5, lt=1)
+    seed: int = 0
 
 
 class ArenaSpec(_Strict):
@@ -192,6 +234,9 @@ class RegistrySpec(_Strict):
 
     model_name: str = "healthcare-postcall"
     alias: str = "challenger"
+    champion_alias: str = Field("champion", description="the baseline, and the alias the guard protects")
+    auto_register: bool = Field(True, description="register on a pass; else `ftlineage promote RUN_ID`")
+    stages: bool = Field(False, description="also make legacy stage transitions (Staging/Production)")
 
 
 class Recipe(_Strict):

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,3 +99,97 @@ def tiny_run(tmp_path_factory, model_cache):
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+GUARD_KEY = "guard-test-key-" + "x" * 16
+
+
+def _pass_decision() -> Any:
+    from ftlineage.gate import GateDecision
+
+    return GateDecision(decision="pass", stage="gate", checks=(), lineage={"prompt_sha": "p" * 64})
+
+
+PASS = _pass_decision()
+
+
+def signed_version(client: Any, name: str, *, signed: bool = True, decision: Any = None) -> str:
+    """A version of ``name`` with gate evidence, signed under the guard's key unless ``signed`` is off."""
+    from mlflow.exceptions import MlflowException
+
+    from ftlineage.gate.evidence import evidence_tags, signer
+
+    decision = decision or PASS
+    try:
+        client.create_registered_model(name)
+    except MlflowException:
+        pass
+    exp = client.get_experiment_by_name("guard") or client.get_experiment(client.create_experiment("guard"))
+    run = client.create_run(exp.experiment_id)
+    mv = client.create_model_version(
+        name, f"{run.info.artifact_uri}/model", run.info.run_id, tags=evidence_tags(decision)
+    )
+    if signed:
+        for k, v in signer(decision, name, GUARD_KEY.encode())(str(mv.version)).items():
+            client.set_model_version_tag(name, mv.version, k, v)
+    return str(mv.version)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def guard_server(tmp_path_factory: pytest.TempPathFactory):
+    """Start the guarded tracking server with a gate key; yield its URL; stop it."""
+    tmp = tmp_path_factory.mktemp("guard")
+    port = _free_port()
+    env = {**os.environ, "FTLINEAGE_GATE_KEY": GUARD_KEY}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--app-name",
+            "ftlineage-guard",
+            "--backend-store-uri",
+            f"sqlite:///{tmp / 'db.sqlite'}",
+            "--artifacts-destination",
+            str(tmp / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"mlflow server exited: {Path(tmp / 'server.log').read_text()[-2000:]}")
+        try:
+            if requests.get(f"{url}/health", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("mlflow server did not start in 120 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

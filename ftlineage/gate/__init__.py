@@ -1,6 +1,6 @@
 """The promotion rule (checks with reasons) and the model card."""
 
-from ftlineage.gate.card import render_card
+from ftlineage.gate.card import ModelCard, build_card, render_markdown
 from ftlineage.gate.rule import (
     Check,
     GateDecision,
@@ -21,5 +21,7 @@ __all__ = [
     "check_metric",
     "decide",
     "decide_scores",
-    "render_card",
+    "ModelCard",
+    "build_card",
+    "render_markdown",
 ]

@@ -1,6 +1,15 @@
-"""The Markdown model card attached to a registered version."""
+"""The model card: one versioned object, rendered as Markdown and written as JSON.
+
+Both go with the registered version (artifacts next to the model, and the version's
+description). The suite digest in the card is the suite lock's digest, the single
+source of truth the gate compared on.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from ftlineage.arena import ArenaResult
 from ftlineage.audit import AuditReport
@@ -9,56 +18,121 @@ from ftlineage.recipe import Recipe
 from ftlineage.suites import Suite
 
 
-def _fmt(x: float | None) -> str:
-    return "—" if x is None else f"{x:.4f}"
+class ModelCard(BaseModel):
+    """Everything a reviewer needs to trust a version. Bump ``schema_version`` on field changes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = 1
+    model_name: str
+    recipe: str
+    base_model: str
+    baseline: str
+    suite: dict[str, Any]
+    lineage: dict[str, str]
+    metrics: dict[str, dict[str, float | None]]
+    arena: dict[str, Any]
+    audit: dict[str, Any]
+    decision: GateDecision
 
 
-def render_card(
+def _num(x: float | None) -> float | None:
+    return None if x is None or x != x else float(x)
+
+
+def build_card(
     recipe: Recipe,
     suite: Suite,
     lineage: dict[str, str],
     decision: GateDecision,
     arena: ArenaResult,
     audit: AuditReport,
-    baseline: dict[str, float],
-    candidate: dict[str, float],
-) -> str:
-    """Render the card: suite digest and file hashes, lineage, metrics, arena, audit, decision."""
+    scores: dict[str, dict[str, float]],
+    baseline_label: str = "base model",
+) -> ModelCard:
+    """Assemble the card; ``scores`` maps ``baseline``/``candidate`` to metric values."""
+    names = sorted(set(scores["baseline"]) | set(scores["candidate"]))
+    return ModelCard(
+        model_name=recipe.registry.model_name,
+        recipe=recipe.name,
+        base_model=recipe.base_model.name,
+        baseline=baseline_label,
+        suite={
+            "name": suite.meta.name,
+            "version": suite.meta.version,
+            "rubric_version": suite.meta.rubric_version,
+            "digest": suite.sha,
+            "files": dict(sorted(suite.lock.files.items())),
+        },
+        lineage=dict(sorted(lineage.items())),
+        metrics={
+            n: {"baseline": _num(scores["baseline"].get(n)), "candidate": _num(scores["candidate"].get(n))}
+            for n in names
+        },
+        arena=arena.model_dump(mode="json", exclude={"pairs"}),
+        audit={
+            "rows_in": audit.rows_in,
+            "rows_kept": audit.rows_kept,
+            "rows_malformed": audit.rows_malformed,
+            "verdict": audit.verdict,
+            "counts": dict(sorted(audit.counts.items())),
+        },
+        decision=decision,
+    )
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.4f}"
+
+
+def _arena_line(a: dict[str, Any]) -> str:
+    both = " (both orders judged)" if a["both_orders"] else ""
+    return (
+        f"Judge `{a['judge']}` ({a['judge_version']}, family {a['judge_family']}), seed {a['seed']}: "
+        f"W/L/T {a['wins']}/{a['losses']}/{a['ties']}, unscored {a['unscored']}; win rate "
+        f"{_fmt(a['win_rate'])}, {a['confidence']:.0%} Wilson [{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}], "
+        f"bootstrap [{_fmt(a['bootstrap_low'])}, {_fmt(a['bootstrap_high'])}]; judge first-position "
+        f"pick rate {_fmt(a['position_bias'])}{both}."
+    )
+
+
+def render_markdown(card: ModelCard) -> str:
+    """The card as Markdown (the registered version's description)."""
+    s = card.suite
     lines = [
-        f"# {recipe.registry.model_name} — model card",
+        f"# {card.model_name} — model card",
         "",
-        f"Fine-tuned by ftlineage from `{recipe.base_model.name}` with recipe `{recipe.name}`.",
+        f"Fine-tuned by ftlineage from `{card.base_model}` with recipe `{card.recipe}`; "
+        f"compared against the {card.baseline}.",
         "",
         "## Eval suite (locked)",
         "",
-        f"- suite: **{suite.meta.name}** v{suite.meta.version}",
-        f"- suite digest (SHA-256): `{suite.sha}`",
-    ]
-    lines += [f"- `{name}`: `{digest}`" for name, digest in sorted(suite.lock.files.items())]
-    lines += ["", "## Lineage (SHA-256)", ""]
-    lines += [f"- {k}: `{v}`" for k, v in sorted(lineage.items())]
-    lines += ["", "## Metrics vs baseline", "", "| metric | baseline | candidate |", "|---|---:|---:|"]
-    for name in sorted(set(baseline) | set(candidate)):
-        lines.append(f"| {name} | {_fmt(baseline.get(name))} | {_fmt(candidate.get(name))} |")
-    lines += [
+        f"- suite: **{s['name']}** v{s['version']} (rubric {s['rubric_version']})",
+        f"- suite digest (SHA-256): `{s['digest']}`",
+        *[f"- `{name}`: `{digest}`" for name, digest in s["files"].items()],
+        "",
+        "## Lineage (SHA-256)",
+        "",
+        *[f"- {k}: `{v}`" for k, v in card.lineage.items()],
+        "",
+        "## Metrics vs baseline",
+        "",
+        "| metric | baseline | candidate |",
+        "|---|---:|---:|",
+        *[f"| {n} | {_fmt(v['baseline'])} | {_fmt(v['candidate'])} |" for n, v in card.metrics.items()],
         "",
         "## Arena vs base",
         "",
-        f"Judge `{arena.judge}` ({arena.judge_version}, family {arena.judge_family}), seed "
-        f"{arena.seed}: W/L/T {arena.wins}/{arena.losses}/{arena.ties}, unscored {arena.unscored}; "
-        f"win rate {arena.win_rate:.3f}, {arena.confidence:.0%} Wilson "
-        f"[{arena.ci_low:.3f}, {arena.ci_high:.3f}], bootstrap [{arena.bootstrap_low:.3f}, "
-        f"{arena.bootstrap_high:.3f}]; judge first-position pick rate {arena.position_bias:.2f}"
-        f"{' (both orders judged)' if arena.both_orders else ''}.",
-        *[f"- {w}" for w in arena.warnings],
+        _arena_line(card.arena),
+        *[f"- {w}" for w in card.arena["warnings"]],
         "",
         "## Data audit",
         "",
-        f"{audit.rows_in} rows in, {audit.rows_kept} kept; verdict {audit.verdict}; "
-        f"flags: {dict(sorted(audit.counts.items()))}.",
+        f"{card.audit['rows_in']} rows in, {card.audit['rows_kept']} kept, {card.audit['rows_malformed']} "
+        f"malformed; verdict {card.audit['verdict']}; flags: {card.audit['counts']}.",
         "",
-        f"## Decision: {decision.decision.upper()}",
+        f"## Decision: {card.decision.decision.upper()}",
         "",
+        *[f"- {'✅' if c.passed else '❌'} {c.reason}" for c in card.decision.checks],
     ]
-    lines += [f"- {'✅' if c.passed else '❌'} {c.reason}" for c in decision.checks]
     return "\n".join(lines) + "\n"

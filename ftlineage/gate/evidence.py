@@ -33,9 +33,13 @@ def decision_digest(decision: GateDecision) -> str:
     return sha256_json(json.loads(decision.model_dump_json()), domain="decision")
 
 
-def signature(digest: str, model_name: str, version: str, key: bytes) -> str:
-    """HMAC-SHA256 over (digest, model name, version)."""
-    message = f"ftlineage-evidence:v1\0{digest}\0{model_name}\0{version}".encode()
+def signature(digest: str, verdict: str, model_name: str, version: str, key: bytes) -> str:
+    """HMAC-SHA256 over (decision digest, verdict, model name, version).
+
+    The verdict is signed too, so flipping the ``ftlineage.decision`` tag of a version whose
+    signed decision was "blocked" to "pass" does not verify.
+    """
+    message = f"ftlineage-evidence:v2\0{digest}\0{verdict}\0{model_name}\0{version}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -51,7 +55,8 @@ def signer(
     if not key:
         return None
     digest = decision_digest(decision)
-    return lambda version: {HMAC_TAG: signature(digest, model_name, version, key)}
+    verdict = decision.decision
+    return lambda version: {HMAC_TAG: signature(digest, verdict, model_name, version, key)}
 
 
 def verify(tags: dict[str, str], model_name: str, version: str, key: bytes) -> tuple[bool, str]:
@@ -61,7 +66,7 @@ def verify(tags: dict[str, str], model_name: str, version: str, key: bytes) -> t
     digest, mac = tags.get(DIGEST_TAG), tags.get(HMAC_TAG)
     if not digest or not mac:
         return False, f"version {version} carries no signed evidence ({DIGEST_TAG!r} and {HMAC_TAG!r})"
-    if not hmac.compare_digest(mac, signature(digest, model_name, version, key)):
+    if not hmac.compare_digest(mac, signature(digest, "pass", model_name, version, key)):
         return (
             False,
             f"version {version}: the evidence signature does not verify for {model_name!r} v{version}",

@@ -7,6 +7,11 @@ Edge cases, decided explicitly:
     * baseline 0 and the candidate worse: relative regression is unbounded, the check fails.
     * arena with no decisive pair: the interval is undefined and the check fails.
     * candidate and baseline scored on different suite digests: nothing compares, the check fails;
+    * a metric rule with ``max_abs``: a regression within that many metric units passes even
+      when its relative size is larger (this is how a baseline of 0 can tolerate noise);
+    * bootstrap mode: a metric blocks only when the one-sided lower bound of its paired
+      bootstrap regression lies beyond the threshold; metrics without per-case values
+      (latency) fall back to the point check, and say so;
     * arena with more unscored pairs than allowed (default 5%): inconclusive, the check fails.
 """
 
@@ -83,21 +88,24 @@ def check_metric(rule: MetricRule, cand: float | None, base: float | None, max_r
             baseline=base,
             reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: no regression",
         )
-    if base == 0:
+    if base == 0 and (rule.max_abs is None or worse_by > rule.max_abs + 1e-12):
         return make(
             False,
             candidate=cand,
             baseline=base,
             reason=f"{rule.name} {cand:.4f} is worse than a baseline of 0; relative regression is unbounded",
         )
-    rel = worse_by / abs(base)
+    rel = worse_by / abs(base) if base else math.inf
     ok = rel <= max_rel + 1e-12  # exactly at the threshold passes (float-safe)
+    allowed = f"the {max_rel:.2%} allowed"
+    if not ok and rule.max_abs is not None and worse_by <= rule.max_abs + 1e-12:
+        ok, allowed = True, f"{max_rel:.2%} relative, but within the {rule.max_abs:g} absolute allowed"
     return make(
         ok,
         candidate=cand,
         baseline=base,
         reason=f"{rule.name} {cand:.4f} vs baseline {base:.4f}: regressed {rel:.2%} "
-        f"({'within' if ok else 'beyond'} the {max_rel:.2%} allowed)",
+        f"({'within' if ok else 'beyond'} {allowed})",
     )
 
 
@@ -158,9 +166,14 @@ def decide_scores(
         baseline.metrics, candidate.metrics, noise=rule.drift_noise_points, fail=rule.drift_fail_points
     )
     decision = decide(rule, candidate.metrics, baseline.metrics, bands, arena, lineage)
-    checks = (check_digest(candidate.suite_sha, baseline.suite_sha), *decision.checks)
+    checks = [check_digest(candidate.suite_sha, baseline.suite_sha), *decision.checks]
+    if rule.mode == "bootstrap":
+        from ftlineage.gate._paired import paired_checks
+
+        paired = paired_checks(rule, candidate, baseline)
+        checks = [paired.get(c.name, c) if c.kind == "metric" else c for c in checks]
     verdict: Literal["pass", "blocked"] = "pass" if all(c.passed for c in checks) else "blocked"
-    return decision.model_copy(update={"checks": checks, "decision": verdict})
+    return decision.model_copy(update={"checks": tuple(checks), "decision": verdict})
 
 
 def decide(

@@ -65,8 +65,7 @@ def _blocked(ctx: JobContext, decision: GateDecision, code: int) -> JobResult:
 
 def _audit_block(ctx: JobContext, reasons: tuple[str, ...]) -> JobResult:
     checks = tuple(Check(name="audit", kind="audit", passed=False, reason=r) for r in reasons)
-    decision = GateDecision(decision="blocked", stage="audit", checks=checks,
-                            lineage=dict(ctx.lineage))
+    decision = GateDecision(decision="blocked", stage="audit", checks=checks, lineage=dict(ctx.lineage))
     ctx.write("gate", "decision.json", decision.model_dump_json(indent=2))
     return _blocked(ctx, decision, EXIT_AUDIT_BLOCKED)
 
@@ -78,8 +77,9 @@ def run_job(recipe: str | None, suite: str | None) -> JobResult:
     settings = Settings.from_env()
     recipe_obj, suite_obj, rows = _prepare(resolve_recipe(recipe, suite), suite)
     tracker = MlflowTracker.start(experiment=recipe_obj.name, run_name=f"{recipe_obj.name}-job")
-    ctx = JobContext(recipe_obj, suite_obj, settings, tracker,
-                     settings.work_dir.resolve() / tracker.run_id, rows)
+    ctx = JobContext(
+        recipe_obj, suite_obj, settings, tracker, settings.work_dir.resolve() / tracker.run_id, rows
+    )
     try:
         result = _run_stages(ctx)
     except BaseException as exc:
@@ -96,17 +96,28 @@ def _start(ctx: JobContext) -> None:
     torch.set_num_threads(ctx.settings.num_threads)
     r = ctx.recipe
     ctx.lineage.update(
-        prompt_sha=lineage.sha256_prompt(r.prompt_template), suite_sha=ctx.suite.sha,
-        code_sha=lineage.code_sha(), recipe_sha=r.sha(),
+        prompt_sha=lineage.sha256_prompt(r.prompt_template),
+        suite_sha=ctx.suite.sha,
+        code_sha=lineage.code_sha(),
+        recipe_sha=r.sha(),
         corpus_sha=lineage.sha256_rows(ctx.rows, domain="corpus"),
     )
-    ctx.tracker.set_tags(lineage.lineage_tags(ctx.lineage)
-                         | {"ftlineage.suite": r.suite, "ftlineage.seed": str(r.seed)})
+    reg = {f"ftlineage.registry.{k}": str(getattr(r.registry, k)) for k in ("model_name", "alias", "stages")}
+    ctx.tracker.set_tags(
+        lineage.lineage_tags(ctx.lineage) | {"ftlineage.suite": r.suite, "ftlineage.seed": str(r.seed)} | reg
+    )
     # "suite" and "recipe" are the MLproject's own params (logged by `mlflow run`): never reuse.
-    ctx.tracker.log_params({"recipe_name": r.name, "suite_name": r.suite, "seed": r.seed,
-                            "base_model": r.base_model.name, "corpus_files": len(r.corpus),
-                            **{f"training.{k}": v for k, v in r.training.model_dump().items()},
-                            "gate.max_regression": r.gate.max_regression})
+    ctx.tracker.log_params(
+        {
+            "recipe_name": r.name,
+            "suite_name": r.suite,
+            "seed": r.seed,
+            "base_model": r.base_model.name,
+            "corpus_files": len(r.corpus),
+            **{f"training.{k}": v for k, v in r.training.model_dump().items()},
+            "gate.max_regression": r.gate.max_regression,
+        }
+    )
     if r.source_path:
         ctx.tracker.log_artifact(r.source_path, "recipe")
 
@@ -130,8 +141,9 @@ def _run_stages(ctx: JobContext) -> JobResult:
         return _audit_block(ctx, audit_report.reasons)
     with _timed(ctx, "train"):
         _stages.train_stage(ctx, _stages.split_stage(ctx))
-    ctx.tracker.set_tags(lineage.lineage_tags(
-        {k: ctx.lineage[k] for k in ("dataset_sha", "base_model_sha", "model_sha")}))
+    ctx.tracker.set_tags(
+        lineage.lineage_tags({k: ctx.lineage[k] for k in ("dataset_sha", "base_model_sha", "model_sha")})
+    )
     with _timed(ctx, "arena"):
         arena_result = _stages.arena_stage(ctx)
     decision = _stages.gate_stage(ctx, arena_result)
@@ -139,7 +151,9 @@ def _run_stages(ctx: JobContext) -> JobResult:
     if decision.decision != "pass":
         return _blocked(ctx, decision, EXIT_GATE_BLOCKED)
     with _timed(ctx, "register"):
-        version = _stages.register_stage(ctx, decision, arena_result, audit_report)
-    ctx.tracker.set_tags({"ftlineage.decision": "pass", "ftlineage.registered_version": version})
-    return JobResult(ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version,
-                     tuple(c.reason for c in decision.checks))
+        _stages.package_stage(ctx, decision, arena_result, audit_report)
+        ctx.tracker.set_tags({"ftlineage.decision": "pass"})
+        version = _stages.register_stage(ctx) if ctx.recipe.registry.auto_register else None
+    return JobResult(
+        ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version, tuple(c.reason for c in decision.checks)
+    )

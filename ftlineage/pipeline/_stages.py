@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from typing import Any
 
 from ftlineage import arena, audit, lineage
@@ -12,7 +13,7 @@ from ftlineage.data._replay import replay_rows
 from ftlineage.gate import card, evidence, rule
 from ftlineage.models import PROMPT_TEMPLATE_FILE, generate, load_model, resolve_base
 from ftlineage.pipeline._context import JobContext
-from ftlineage.scoring import SuiteScores, drift_bands
+from ftlineage.scoring import SuiteScores
 from ftlineage.settings import Settings
 from ftlineage.training import (
     CheckpointScore,
@@ -148,6 +149,7 @@ def _training_outputs(ctx: JobContext, callback: EvalGateCallback, best: Checkpo
         report = SuiteScores(
             suite_sha=ctx.suite.sha, model_label=label, metrics=ctx.results[label], cases=tuple(cases)
         )
+        ctx.results[f"{label}_scores"] = report
         ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))
     png = plot_checkpoints(
         ctx.results["baseline"],
@@ -226,59 +228,78 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
 
 
 def gate_stage(ctx: JobContext, arena_result: arena.ArenaResult) -> rule.GateDecision:
-    """Apply the promotion rule; write ``gate/decision.json``."""
-    g = ctx.recipe.gate
-    bands = drift_bands(
-        ctx.results["baseline"],
-        ctx.results["candidate"],
-        noise=g.drift_noise_points,
-        fail=g.drift_fail_points,
-    )
-    decision = rule.decide(
-        g, ctx.results["candidate"], ctx.results["baseline"], bands, arena_result, dict(ctx.lineage)
+    """Apply the promotion rule against ``@champion`` (else the base); write ``gate/decision.json``."""
+    from ftlineage.pipeline._baseline import resolve_baseline
+
+    label, baseline = resolve_baseline(ctx, ctx.results["baseline_scores"])
+    ctx.results.update(baseline_label=label, gate_baseline=baseline.metrics)
+    if label != "base":
+        ctx.write("scores", "gate_baseline.json", baseline.model_dump_json(indent=1))
+    ctx.tracker.set_tags({"ftlineage.baseline": label})
+    decision = rule.decide_scores(
+        ctx.recipe.gate, ctx.results["candidate_scores"], baseline, arena_result, dict(ctx.lineage)
     )
     ctx.write("gate", "decision.json", decision.model_dump_json(indent=2))
     ctx.tracker.log_metrics({"gate/passed": float(decision.decision == "pass")}, step=0)
     return decision
 
 
-def register_stage(
+def package_stage(
     ctx: JobContext,
     decision: rule.GateDecision,
     arena_result: arena.ArenaResult,
     audit_report: audit.AuditReport,
-) -> str:
-    """On a pass only: log the pyfunc, register a version with lineage tags, card and alias."""
-    from ftlineage.tracking._registry import log_pyfunc, register
+) -> None:
+    """On a pass: the model card (Markdown + JSON) and the pyfunc, logged under ``model/``."""
+    from ftlineage.tracking._registry import log_pyfunc
 
-    text = card.render_card(
+    model_card = card.build_card(
         ctx.recipe,
         ctx.suite,
         ctx.lineage,
         decision,
         arena_result,
         audit_report,
-        ctx.results["baseline"],
-        ctx.results["candidate"],
+        {"baseline": ctx.results["gate_baseline"], "candidate": ctx.results["candidate"]},
+        baseline_label=ctx.results["baseline_label"],
     )
-    ctx.write("gate", "model_card.md", text)
-    client = ctx.tracker.client  # type: ignore[attr-defined]
-    uri = log_pyfunc(
-        client,
+    files = {
+        "model_card.md": card.render_markdown(model_card),
+        "model_card.json": model_card.model_dump_json(indent=2),
+    }
+    for name, text in files.items():
+        ctx.write("gate", name, text)
+    log_pyfunc(
+        ctx.tracker.client,  # type: ignore[attr-defined]
         ctx.tracker.run_id,
         ctx.out / "export",
         ctx.recipe.prompt_template,
         ctx.suite.meta.max_new_tokens["heldout"],
+        extra_files=files,
     )
-    name = ctx.recipe.registry.model_name
-    tags = {**lineage.lineage_tags(ctx.lineage), **evidence.evidence_tags(decision)}
-    return register(
+
+
+def register_stage(ctx: JobContext) -> str:
+    """Register the packaged run in the registry and alias it (the same path as ``ftlineage promote``)."""
+    from ftlineage.tracking._promote import register_run
+    from ftlineage.tracking._registry import half_promoted
+
+    client = ctx.tracker.client  # type: ignore[attr-defined]
+    reg = ctx.recipe.registry
+    stale = half_promoted(client, reg.model_name)
+    if stale:
+        ctx.tracker.set_tags({"ftlineage.half_promoted_versions": ",".join(stale)})
+        print(
+            f"ftlineage: warning: {reg.model_name!r} has versions {', '.join(stale)} registered but never "
+            f"aliased (a crashed promotion); `ftlineage registry check {reg.model_name} --clean` "
+            "removes them",
+            file=sys.stderr,
+        )
+    return register_run(
         client,
-        name=name,
-        model_uri=uri,
-        run_id=ctx.tracker.run_id,
-        tags=tags,
-        description=text,
-        alias=ctx.recipe.registry.alias,
-        signed_tags=evidence.signer(decision, name, evidence.gate_key()),
+        ctx.tracker.run_id,
+        name=reg.model_name,
+        alias=reg.alias,
+        key=evidence.gate_key(),
+        stage=reg.stages,
     )

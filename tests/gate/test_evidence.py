@@ -39,6 +39,15 @@ def test_bad_evidence_is_refused_with_a_reason(tags, name, version, key, why):
     assert why in reason
 
 
+def test_a_blocked_decision_relabelled_pass_does_not_verify():
+    blocked = PASS.model_copy(update={"decision": "blocked"})
+    tags = {**evidence_tags(blocked), **signer(blocked, "hc", KEY)("3")}
+    tags["ftlineage.decision"] = "pass"  # forged verdict over a genuinely signed digest
+    ok, reason = verify(tags, "hc", "3", KEY)
+    assert not ok
+    assert "does not verify" in reason
+
+
 def test_digest_covers_the_whole_decision():
     assert decision_digest(PASS) != decision_digest(
         PASS.model_copy(update={"lineage": {"prompt_sha": "q" * 64}})

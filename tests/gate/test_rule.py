@@ -111,3 +111,83 @@ def test_suite_digest_mismatch_blocks_with_a_reason():
     assert d.decision == "blocked"
     assert [c.name for c in d.failed] == ["suite/digest"]
     assert "re-score the baseline" in d.failed[0].reason
+
+
+@pytest.mark.parametrize(
+    ("cand", "base", "max_abs", "passed"),
+    [
+        (0.97, 1.0, None, False),  # 3% relative
+        (0.97, 1.0, 0.05, True),  # but within 0.05 absolute
+        (0.94, 1.0, 0.05, False),
+        (0.0, 0.02, 0.05, True),  # baseline near 0: absolute tolerance decides
+    ],
+)
+def test_absolute_tolerance(cand, base, max_abs, passed):
+    check = check_metric(MetricRule(name="m", max_abs=max_abs), cand, base, 0.01)
+    assert check.passed is passed, check.reason
+
+
+def test_lower_is_better_baseline_zero_within_absolute_tolerance_passes():
+    rule = MetricRule(name="m", direction="lower", max_abs=0.01)
+    assert check_metric(rule, 0.005, 0.0, 0.01).passed
+    assert not check_metric(rule, 0.02, 0.0, 0.01).passed
+
+
+def _scores(label, accuracies):
+    from ftlineage.scoring import CaseScore, SuiteScores, aggregate
+
+    cases = tuple(
+        CaseScore(
+            id=f"c{i}",
+            part="heldout",
+            family="x",
+            output="",
+            scores={"field_accuracy": a, "json_valid": 1.0, "produced": 1, "grounded": 1},
+        )
+        for i, a in enumerate(accuracies)
+    )
+    return SuiteScores(suite_sha="s" * 64, model_label=label, metrics=aggregate(cases), cases=cases)
+
+
+def test_bootstrap_mode_passes_noise_and_blocks_a_sure_regression():
+    import random
+
+    from ftlineage.gate import decide_scores
+
+    rng = random.Random(0)
+    base = [rng.choice([0.0, 1.0]) for _ in range(200)]
+    # One case flipped from pass to fail: 1/~100 = ~1% point regression, well inside the noise.
+    noisy = list(base)
+    noisy[base.index(1.0)] = 0.0
+    # A third of the passing cases fail: a regression no resample explains away.
+    worse = [0.0 if (a and i % 3 == 0) else a for i, a in enumerate(base)]
+    rules = (MetricRule(name="heldout/field_accuracy"),)
+    point = GateSpec(metrics=rules)
+    boot = GateSpec(metrics=rules, mode="bootstrap", bootstrap_samples=300)
+    arena = _arena(90, 10)
+    b = _scores("baseline", base)
+    assert decide_scores(point, _scores("c", noisy), b, arena, {}).decision == "blocked"
+    d = decide_scores(boot, _scores("c", noisy), b, arena, {})
+    assert d.decision == "pass", [c.reason for c in d.checks]
+    acc = next(c for c in d.checks if c.name == "heldout/field_accuracy")
+    assert acc.interval is not None
+    assert acc.interval[0] < 0.01 < acc.interval[1]
+    assert "paired bootstrap" in acc.reason
+    d = decide_scores(boot, _scores("c", worse), b, arena, {})
+    assert [c.name for c in d.failed] == ["heldout/field_accuracy"]
+    # Seeded: the same inputs give the same interval.
+    again = decide_scores(boot, _scores("c", noisy), b, arena, {})
+    assert again.checks == decide_scores(boot, _scores("c", noisy), b, arena, {}).checks
+
+
+def test_bootstrap_mode_keeps_point_checks_for_metrics_without_cases():
+    from ftlineage.gate import decide_scores
+
+    rules = (MetricRule(name="heldout/field_accuracy"), MetricRule(name="latency/ms", direction="lower"))
+    spec = GateSpec(metrics=rules, mode="bootstrap", bootstrap_samples=200)
+    b = _scores("b", [1.0, 0.0] * 20)
+    b = b.model_copy(update={"metrics": {**b.metrics, "latency/ms": 10.0}})
+    c = b.model_copy(update={"metrics": {**b.metrics, "latency/ms": 12.0}})
+    d = decide_scores(spec, c, b, _arena(90, 10), {})
+    assert [x.name for x in d.failed] == ["latency/ms"]
+    assert "paired bootstrap" not in d.failed[0].reason

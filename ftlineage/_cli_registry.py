@@ -1,0 +1,92 @@
+"""``ftlineage promote`` and ``ftlineage registry``: the registry transition is the deploy gate."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+registry_app = typer.Typer(no_args_is_help=True, help="Inspect and repair registry state.")
+
+REGISTRY_TAGS = ("ftlineage.registry.model_name", "ftlineage.registry.alias", "ftlineage.registry.stages")
+
+
+def _client() -> Any:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient()
+
+
+def _refused(exc: Exception) -> Exception:
+    """A guard refusal (HTTP 403) as our error, with the server's reason."""
+    from mlflow.exceptions import MlflowException
+
+    from ftlineage.errors import PromotionRefused
+
+    if isinstance(exc, MlflowException) and exc.error_code == "PERMISSION_DENIED":
+        return PromotionRefused(f"the registry guard refused: {exc.message}")
+    return exc
+
+
+def promote(
+    run_id: Annotated[Optional[str], typer.Argument(help="a main-job run that passed the gate")] = None,  # noqa: UP045
+    to: Annotated[str, typer.Option(help="challenger (register the run) or champion (move @champion)")] = (
+        "challenger"
+    ),
+    model: Annotated[Optional[str], typer.Option(help="registered model (default: the run's)")] = None,  # noqa: UP045
+    version: Annotated[Optional[str], typer.Option(help="for --to champion (default @challenger)")] = None,  # noqa: UP045
+    expect_version: Annotated[Optional[str], typer.Option(help="@champion's version now, or 'none'")] = None,  # noqa: UP045
+    stages: Annotated[bool, typer.Option(help="also make legacy stage transitions")] = False,
+) -> None:
+    """Register a passing run as @challenger, or move @champion to a version with verified evidence.
+
+    Exit 0 done, 4 refused (blocked run, evidence that does not verify, guard refusal),
+    5 another promotion moved the alias first, 2 bad input.
+    """
+    from ftlineage.errors import BadInputError
+    from ftlineage.gate.evidence import gate_key
+    from ftlineage.tracking._promote import check_evidence, current_version, move_alias, register_run
+
+    client = _client()
+    tags = client.get_run(run_id).data.tags if run_id else {}
+    name = model or tags.get(REGISTRY_TAGS[0])
+    if not name:
+        raise BadInputError("promote: pass --model NAME (or a RUN_ID of the main job, which records it)")
+    stages = stages or tags.get(REGISTRY_TAGS[2]) == "True"
+    try:
+        if to == "challenger":
+            if not run_id:
+                raise BadInputError("promote --to challenger: pass the RUN_ID to register")
+            alias = tags.get(REGISTRY_TAGS[1], "challenger")
+            reg = register_run(client, run_id, name=name, alias=alias, key=gate_key(), stage=stages)
+            typer.echo(f"{name} v{reg} is @{alias}")
+            return
+        if to != "champion":
+            raise BadInputError(f"promote --to {to!r}: use 'challenger' or 'champion'")
+        v: str | None = (
+            version or tags.get("ftlineage.registered_version") or current_version(client, name, "challenger")
+        )
+        if not v:
+            raise BadInputError(f"promote --to champion: {name!r} has no @challenger; pass --version N")
+        note = check_evidence(client, name, v, gate_key())
+        entry = move_alias(client, name, "champion", v, expect=expect_version, why=note, stage=stages)
+    except Exception as exc:
+        raise _refused(exc) from None
+    typer.echo(f"{name} v{v} is @champion ({note}; ledger {entry})")
+
+
+@registry_app.command("check")
+def registry_check(
+    name: str,
+    clean: Annotated[bool, typer.Option(help="delete versions a crashed promotion left unaliased")] = False,
+) -> None:
+    """Report versions registered but never aliased (a crash mid-promotion); --clean deletes them."""
+    from ftlineage.tracking._registry import clean_half_promoted, half_promoted
+
+    client = _client()
+    found = clean_half_promoted(client, name) if clean else half_promoted(client, name)
+    if not found:
+        typer.echo(f"{name}: no half-promoted version")
+        return
+    verb = "deleted" if clean else "found"
+    typer.echo(f"{name}: {verb} half-promoted versions {', '.join(found)} (registered, never aliased)")

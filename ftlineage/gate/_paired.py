@@ -1,0 +1,81 @@
+"""The rule's statistical mode: a paired, stratified bootstrap over per-case scores.
+
+Both models answered the same cases, so each resample draws case ids (within each suite
+part, keeping the parts' sizes) and recomputes every metric for both models on that draw.
+A metric blocks only when the one-sided lower bound of its regression lies beyond the
+threshold: a dip that noise explains passes, a regression the data is sure of blocks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ftlineage.gate.rule import Check, check_metric
+from ftlineage.recipe import GateSpec, MetricRule
+from ftlineage.scoring import CaseScore, SuiteScores, aggregate
+
+
+def _draws(cases: list[CaseScore], samples: int, seed: int) -> np.ndarray:
+    """``samples`` rows of case indices, resampled with replacement within each part."""
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[int]] = {}
+    for i, case in enumerate(cases):
+        parts.setdefault(case.part, []).append(i)
+    columns = [rng.choice(np.array(idx), size=(samples, len(idx))) for idx in parts.values()]
+    return np.concatenate(columns, axis=1)
+
+
+def _regression(rule: MetricRule, cand: float, base: float) -> float:
+    """Relative regression (positive = worse); absolute when the baseline is 0."""
+    worse_by = (base - cand) if rule.direction == "higher" else (cand - base)
+    return worse_by / abs(base) if base else worse_by
+
+
+def paired_checks(spec: GateSpec, candidate: SuiteScores, baseline: SuiteScores) -> dict[str, Check]:
+    """One bootstrap check per tracked metric that both score files have per-case values for."""
+    base_by_id = {c.id: c for c in baseline.cases}
+    pairs = [(c, base_by_id[c.id]) for c in candidate.cases if c.id in base_by_id]
+    if not pairs:
+        return {}
+    draws = _draws([c for c, _ in pairs], spec.bootstrap_samples, spec.seed)
+    rules = {m.name: m for m in spec.metrics}
+    regs: dict[str, list[float]] = {name: [] for name in rules}
+    for row in draws:
+        cand = aggregate([pairs[i][0] for i in row])
+        base = aggregate([pairs[i][1] for i in row])
+        for name, rule in rules.items():
+            c, b = cand.get(name, math.nan), base.get(name, math.nan)
+            if not (math.isnan(c) or math.isnan(b)):
+                regs[name].append(_regression(rule, c, b))
+    out = {}
+    for name, values in regs.items():
+        if len(values) < spec.bootstrap_samples // 2:
+            continue  # no per-case values (e.g. latency): the point check stands
+        out[name] = _check(spec, rules[name], candidate, baseline, np.array(values))
+    return out
+
+
+def _check(
+    spec: GateSpec, rule: MetricRule, candidate: SuiteScores, baseline: SuiteScores, regs: np.ndarray
+) -> Check:
+    alpha = 1 - spec.bootstrap_confidence
+    lo, hi = (float(x) for x in np.quantile(regs, [alpha, 1 - alpha]))
+    point = check_metric(
+        rule, candidate.metrics.get(rule.name), baseline.metrics.get(rule.name), spec.max_regression
+    )
+    if point.candidate is None or point.baseline is None:
+        return point  # missing values are decided by the point rule
+    limit = spec.max_regression if point.baseline else (rule.max_abs or 0.0)
+    ok = lo <= limit + 1e-12
+    pct = int(round(spec.bootstrap_confidence * 100))
+    return point.model_copy(
+        update={
+            "passed": ok,
+            "interval": (lo, hi),
+            "reason": f"{point.reason}; paired bootstrap ({spec.bootstrap_samples} draws, seed "
+            f"{spec.seed}): regression {pct}% one-sided lower bound {lo:.2%}, "
+            f"{'not ' if ok else ''}beyond the {limit:.2%} allowed",
+        }
+    )

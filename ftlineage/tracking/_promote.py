@@ -1,0 +1,142 @@
+"""Promotion through the registry: register a passing run, move an alias with compare-and-set.
+
+Moving an alias is last-writer-wins in MLflow, so two promotions racing for ``@champion``
+would both "succeed". Each move therefore first claims the next entry of a promotion
+ledger: a registered model named ``ftlineage-ledger.<model>.<alias>.<n>``. Registered
+model names are unique in every store, so of two promotions that read the same ledger
+length exactly one can create entry ``n``; the other gets a conflict error and changes
+nothing. The ledger doubles as the alias's history (from, to, when, why).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from ftlineage.errors import PromotionConflict, PromotionRefused
+from ftlineage.gate import GateDecision
+from ftlineage.gate.evidence import evidence_tags, signer, verify
+from ftlineage.tracking._registry import register
+
+LEDGER = "ftlineage-ledger"
+REGISTERED_TAG = "ftlineage.registered_version"
+STAGES = {"challenger": "Staging", "champion": "Production"}
+
+
+def _read_artifact(client: MlflowClient, run_id: str, path: str) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = client.download_artifacts(run_id, path, tmp)
+        except (MlflowException, OSError):
+            raise PromotionRefused(
+                f"run {run_id} has no artifact {path!r}; promote a run of the main job that passed the gate"
+            ) from None
+        return Path(local).read_text(encoding="utf-8")
+
+
+def register_run(
+    client: MlflowClient, run_id: str, *, name: str, alias: str, key: bytes | None, stage: bool = False
+) -> str:
+    """Register a run's logged model on a passing decision only; idempotent per run.
+
+    Reads ``gate/decision.json`` and the card the job logged; the run's lineage tags and
+    the signed evidence become version tags. Returns the version number.
+    """
+    run = client.get_run(run_id)
+    done = run.data.tags.get(REGISTERED_TAG)
+    if done:
+        return done
+    decision = GateDecision.model_validate_json(_read_artifact(client, run_id, "gate/decision.json"))
+    if decision.decision != "pass":
+        reasons = "; ".join(c.reason for c in decision.failed)
+        raise PromotionRefused(f"run {run_id} was blocked by the gate, so it is not registered: {reasons}")
+    card = _read_artifact(client, run_id, "model/model_card.md")
+    lineage = {k: v for k, v in run.data.tags.items() if k.startswith("ftlineage.") and k.endswith("_sha")}
+    version = register(
+        client,
+        name=name,
+        model_uri=f"{run.info.artifact_uri}/model",
+        run_id=run_id,
+        tags={**lineage, **evidence_tags(decision)},
+        description=card,
+        alias=alias,
+        signed_tags=signer(decision, name, key),
+    )
+    if stage and alias in STAGES:
+        client.transition_model_version_stage(name, version, STAGES[alias], archive_existing_versions=True)
+    client.set_tag(run_id, REGISTERED_TAG, version)
+    return version
+
+
+def current_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    """The version an alias points at, or ``None``."""
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def _ledger_length(client: MlflowClient, name: str, alias: str) -> int:
+    prefix = f"{LEDGER}.{name}.{alias}."
+    found = client.search_registered_models(f"name LIKE '{prefix}%'", max_results=1000)
+    return sum(1 for m in found if m.name[len(prefix) :].isdigit())
+
+
+def move_alias(
+    client: MlflowClient,
+    name: str,
+    alias: str,
+    version: str,
+    *,
+    expect: str | None = None,
+    why: str = "",
+    stage: bool = False,
+) -> str:
+    """Point ``@alias`` at ``version`` unless another promotion moved it first.
+
+    ``expect`` is the version the caller believes the alias points at now ("none" for
+    unset); by default whatever it points at when this call reads it. Returns the ledger
+    entry's name. Raises ``PromotionConflict`` on a lost race or a stale expectation.
+    """
+    n = _ledger_length(client, name, alias)
+    now = current_version(client, name, alias)
+    if expect is not None and expect != (now or "none"):
+        raise PromotionConflict(
+            f"@{alias} of {name!r} points at {'v' + now if now else 'nothing'}, not {expect!r} as expected; "
+            "another promotion got there first — check it, then re-run with the current version"
+        )
+    entry = f"{LEDGER}.{name}.{alias}.{n + 1}"
+    tags = {"ftlineage.ledger": "1", "model": name, "alias": alias, "from": now or "none", "to": version}
+    try:
+        client.create_registered_model(
+            entry, tags={**tags, "why": why[:4000]}, description=f"@{alias}: {now or 'none'} -> {version}"
+        )
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        winner = client.get_registered_model(entry).tags.get("to", "?")
+        raise PromotionConflict(
+            f"conflict: another promotion moved @{alias} of {name!r} to v{winner} while this one "
+            f"(v{version}) ran; nothing was changed — re-run to promote on top of it"
+        ) from None
+    try:
+        client.set_registered_model_alias(name, alias, version)
+        if stage and alias in STAGES:
+            client.transition_model_version_stage(name, version, STAGES[alias], True)
+    except BaseException:
+        client.delete_registered_model(entry)  # the move did not happen: free the ledger slot
+        raise
+    return entry
+
+
+def check_evidence(client: MlflowClient, name: str, version: str, key: bytes | None) -> str:
+    """Verify a version's signed evidence before a protected move; the guard re-checks on the server."""
+    if key is None:
+        return "no FTLINEAGE_GATE_KEY here: the evidence is checked by the server's guard only"
+    ok, reason = verify(client.get_model_version(name, version).tags, name, version, key)
+    if not ok:
+        raise PromotionRefused(f"{name!r} v{version}: {reason}")
+    return reason

@@ -1,0 +1,155 @@
+"""Promotion through the registry: races, guard refusals, crashes, and ``promote RUN_ID``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ftlineage.cli import main
+from ftlineage.errors import PromotionConflict
+from ftlineage.gate import GateDecision
+from ftlineage.tracking import _promote
+from ftlineage.tracking._promote import move_alias
+from ftlineage.tracking._registry import half_promoted
+from tests.conftest import GUARD_KEY, PASS, signed_version
+
+pytestmark = pytest.mark.integration
+
+
+def _promote_cmd(url: str, name: str, version: str, key: bool = True) -> subprocess.Popen:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url}
+    env.pop("FTLINEAGE_GATE_KEY", None)
+    if key:
+        env["FTLINEAGE_GATE_KEY"] = GUARD_KEY
+    cmd = [
+        sys.executable,
+        "-m",
+        "ftlineage",
+        "promote",
+        "--model",
+        name,
+        "--to",
+        "champion",
+        "--version",
+        version,
+        "--expect-version",
+        "none",
+    ]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_processes_racing_for_champion_end_with_one_winner(guard_server):
+    client = MlflowClient(guard_server)
+    a, b = signed_version(client, "race"), signed_version(client, "race")
+    procs = {a: _promote_cmd(guard_server, "race", a), b: _promote_cmd(guard_server, "race", b)}
+    results = {v: (p.wait(timeout=180), p.communicate()[1]) for v, p in procs.items()}
+    codes = sorted(code for code, _ in results.values())
+    assert codes == [0, 5], results
+    winner = next(v for v, (code, _) in results.items() if code == 0)
+    loser_err = next(err for code, err in results.values() if code == 5)
+    assert "conflict" in loser_err or "got there first" in loser_err
+    assert client.get_model_version_by_alias("race", "champion").version == winner
+
+
+def test_a_stale_read_loses_at_the_ledger(guard_server, monkeypatch):
+    """Two promotions that both read the ledger before either wrote: the second gets a conflict."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", guard_server)
+    client = MlflowClient(guard_server)
+    a, b = signed_version(client, "stale"), signed_version(client, "stale")
+    move_alias(client, "stale", "champion", a)
+    monkeypatch.setattr(_promote, "_ledger_length", lambda *args: 0)  # what both read
+    with pytest.raises(PromotionConflict, match=f"to v{a}"):
+        move_alias(client, "stale", "champion", b)
+    assert client.get_model_version_by_alias("stale", "champion").version == a
+
+
+def test_the_guard_refuses_promote_without_evidence(guard_server, capfd):
+    client = MlflowClient(guard_server)
+    v = signed_version(client, "unsigned", signed=False)
+    proc = _promote_cmd(guard_server, "unsigned", v, key=False)  # no local check: the server decides
+    code, err = proc.wait(timeout=120), proc.communicate()[1]
+    assert code == 4, err
+    assert "registry guard refused" in err
+    assert "no signed evidence" in err
+    # The refused move freed its ledger slot: a signed version can still be promoted.
+    good = signed_version(client, "unsigned")
+    assert _promote_cmd(guard_server, "unsigned", good).wait(timeout=120) == 0
+
+
+def test_a_crash_between_registering_and_aliasing_is_detected_and_cleaned(store, monkeypatch, capsys):
+    from ftlineage.tracking._registry import register
+
+    client = MlflowClient()
+    exp = client.create_experiment("crash")
+    run = client.create_run(exp)
+    uri = f"{run.info.artifact_uri}/model"
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt("killed between create and alias")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(client, "set_registered_model_alias", boom)
+        with pytest.raises(KeyboardInterrupt):
+            register(
+                client,
+                name="hc",
+                model_uri=uri,
+                run_id=run.info.run_id,
+                tags={},
+                description="",
+                alias="challenger",
+            )
+    assert half_promoted(client, "hc") == ["1"]
+    assert main(["registry", "check", "hc"]) == 0
+    assert "found half-promoted versions 1" in capsys.readouterr().out
+    ok = register(
+        client, name="hc", model_uri=uri, run_id=run.info.run_id, tags={}, description="", alias="challenger"
+    )
+    assert half_promoted(client, "hc") == ["1"]  # a clean registration is never reported
+    assert main(["registry", "check", "hc", "--clean"]) == 0
+    assert [str(v.version) for v in client.search_model_versions("name='hc'")] == [ok]
+
+
+def _job_like_run(client: MlflowClient, decision: GateDecision, tmp_path) -> str:
+    exp = client.get_experiment_by_name("job") or client.get_experiment(client.create_experiment("job"))
+    run = client.create_run(
+        exp.experiment_id,
+        tags={"ftlineage.prompt_sha": "p" * 64, "ftlineage.registry.model_name": "from-run"},
+    )
+    (tmp_path / "decision.json").write_text(decision.model_dump_json())
+    client.log_artifact(run.info.run_id, str(tmp_path / "decision.json"), "gate")
+    (tmp_path / "model").mkdir(exist_ok=True)
+    (tmp_path / "model" / "model_card.md").write_text("# card\n")
+    client.log_artifacts(run.info.run_id, str(tmp_path / "model"), "model")
+    return run.info.run_id
+
+
+def test_promote_run_registers_only_a_passing_run_and_is_idempotent(store, tmp_path, monkeypatch, capsys):
+    from ftlineage.gate.evidence import verify
+
+    monkeypatch.setenv("FTLINEAGE_GATE_KEY", GUARD_KEY)
+    client = MlflowClient()
+    blocked = PASS.model_copy(update={"decision": "blocked", "checks": ()})
+    assert main(["promote", _job_like_run(client, blocked, tmp_path)]) == 4
+    assert "blocked by the gate" in capsys.readouterr().err
+    run_id = _job_like_run(client, PASS, tmp_path)
+    assert main(["promote", run_id]) == 0
+    assert main(["promote", run_id]) == 0  # idempotent: the same version
+    (mv,) = client.search_model_versions("name='from-run'")
+    assert mv.tags["ftlineage.prompt_sha"] == "p" * 64
+    assert mv.tags["ftlineage.promotion"] == "done"
+    assert mv.description == "# card\n"
+    version = str(mv.version)
+    assert verify(mv.tags, "from-run", version, GUARD_KEY.encode())[0]
+    assert str(client.get_model_version_by_alias("from-run", "challenger").version) == version
+    assert main(["promote", run_id, "--to", "champion", "--stages"]) == 0
+    champ = client.get_model_version_by_alias("from-run", "champion")
+    assert str(champ.version) == version
+    assert champ.current_stage == "Production"
+    ledger = client.get_registered_model("ftlineage-ledger.from-run.champion.1")
+    assert ledger.tags["to"] == version
+    assert ledger.tags["from"] == "none"

@@ -1,0 +1,74 @@
+"""The gate's baseline: @champion on the same suite digest (re-scored if not), else the base."""
+
+from __future__ import annotations
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ftlineage import suites
+from ftlineage.models import load_model, resolve_base
+from ftlineage.pipeline._baseline import resolve_baseline
+from ftlineage.pipeline._context import JobContext
+from ftlineage.recipe import load_recipe
+from ftlineage.scoring import SuiteScores
+from ftlineage.settings import Settings
+from ftlineage.tracking._mlflow import MlflowTracker
+from ftlineage.tracking._registry import log_pyfunc, register
+from ftlineage.training import evaluate_model
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def setup(tiny_recipe, store, tmp_path):
+    recipe = load_recipe(tiny_recipe)
+    suite = suites.load(recipe.suite)
+    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
+    metrics, cases = evaluate_model(
+        model, tok, suite, recipe.prompt_template, limit=recipe.training.eval_limit
+    )
+    base = SuiteScores(suite_sha=suite.sha, model_label="baseline", metrics=metrics, cases=tuple(cases))
+    tracker = MlflowTracker.start(experiment="job", run_name="job")
+    ctx = JobContext(recipe, suite, Settings.from_env(), tracker, tmp_path / "out", [])
+    model.save_pretrained(tmp_path / "export")
+    tok.save_pretrained(tmp_path / "export")
+    return ctx, base, tmp_path
+
+
+def _champion(ctx: JobContext, tmp_path, recorded: SuiteScores) -> str:
+    client = MlflowClient()
+    champ = MlflowTracker.start(experiment="champ", run_name="champ")
+    (tmp_path / "candidate.json").write_text(recorded.model_dump_json())
+    client.log_artifact(champ.run_id, str(tmp_path / "candidate.json"), "scores")
+    uri = log_pyfunc(client, champ.run_id, tmp_path / "export", ctx.recipe.prompt_template, 8)
+    name = ctx.recipe.registry.model_name
+    return register(
+        client, name=name, model_uri=uri, run_id=champ.run_id, tags={}, description="", alias="champion"
+    )
+
+
+def test_without_a_champion_the_base_is_the_baseline(setup):
+    ctx, base, _ = setup
+    assert resolve_baseline(ctx, base) == ("base", base)
+
+
+def test_a_champion_on_the_same_digest_is_reused(setup):
+    ctx, base, tmp_path = setup
+    recorded = base.model_copy(update={"metrics": {**base.metrics, "heldout/field_accuracy": 0.77}})
+    version = _champion(ctx, tmp_path, recorded)
+    label, scores = resolve_baseline(ctx, base)
+    assert label == f"champion:v{version}"
+    assert scores.metrics["heldout/field_accuracy"] == 0.77  # the recorded value, not a re-score
+
+
+def test_a_champion_scored_on_another_digest_is_rescored(setup, capsys):
+    ctx, base, tmp_path = setup
+    stale = base.model_copy(update={"suite_sha": "0" * 64, "metrics": {"heldout/field_accuracy": 0.77}})
+    version = _champion(ctx, tmp_path, stale)
+    label, scores = resolve_baseline(ctx, base)
+    assert label == f"champion:v{version}"
+    assert scores.suite_sha == ctx.suite.sha
+    assert "re-scoring" in capsys.readouterr().err
+    # The champion here *is* the base model, so re-scoring reproduces the base's scores.
+    assert scores.metrics["heldout/field_accuracy"] == base.metrics["heldout/field_accuracy"]
+    assert [c.id for c in scores.cases] == [c.id for c in base.cases]
