@@ -90,6 +90,12 @@ class TrainingSpec(_Strict):
         0.0, ge=0, lt=1, description="share of general replay rows mixed in against forgetting"
     )
     eval_limit: int | None = Field(None, gt=0, description="cases per part at each checkpoint")
+    eval_every: int | None = Field(None, gt=0, description="also save and score every N steps")
+    early_stop_patience: int = Field(
+        3, ge=0, description="evaluations without held-out gain, loss still falling, before stopping (0: off)"
+    )
+    early_stop_min_delta: float = Field(0.0, ge=0)
+    stop_on_drift: bool = Field(True, description="stop training on a hard drift fail")
 
 
 AUDIT_FLAGS = (
@@ -229,6 +235,21 @@ class ArenaSpec(_Strict):
     cache: bool = True
 
 
+class TrackingSpec(_Strict):
+    """Where runs are tracked besides MLflow (always on: it holds the registry)."""
+
+    report_to: tuple[Literal["mlflow", "wandb"], ...] = ("mlflow",)
+    wandb_project: str = "ftlineage"
+
+
+class SweepSpec(_Strict):
+    """The search space of ``ftlineage sweep`` (log-uniform learning rate, LoRA ranks)."""
+
+    learning_rate: tuple[float, float] = (1e-4, 1e-2)
+    lora_r: tuple[int, ...] = (4, 8, 16, 32)
+    pruner_warmup_evals: int = Field(1, ge=0, description="checkpoints scored before a trial may be pruned")
+
+
 class RegistrySpec(_Strict):
     """Where a passing model is registered."""
 
@@ -253,6 +274,8 @@ class Recipe(_Strict):
     gate: GateSpec = GateSpec()
     arena: ArenaSpec = ArenaSpec()
     registry: RegistrySpec = RegistrySpec()
+    tracking: TrackingSpec = TrackingSpec()
+    sweep: SweepSpec = SweepSpec()
     source_path: Path | None = Field(None, exclude=True)
     _content_sha: str = PrivateAttr("")
 

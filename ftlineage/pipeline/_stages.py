@@ -11,21 +11,9 @@ from ftlineage import arena, audit, lineage
 from ftlineage.data._general import GENERAL_TEMPLATE
 from ftlineage.data._replay import replay_rows
 from ftlineage.gate import card, evidence, rule
-from ftlineage.models import PROMPT_TEMPLATE_FILE, generate, load_model, resolve_base
+from ftlineage.models import generate, load_model
 from ftlineage.pipeline._context import JobContext
-from ftlineage.scoring import SuiteScores
 from ftlineage.settings import Settings
-from ftlineage.training import (
-    CheckpointScore,
-    EvalGateCallback,
-    build_trainer,
-    evaluate_model,
-    export_model,
-    prepare_model,
-    restore_checkpoint,
-    tokenize_rows,
-)
-from ftlineage.training._plot import plot_checkpoints
 
 
 def audit_stage(ctx: JobContext) -> audit.AuditReport:
@@ -79,86 +67,6 @@ def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
     )
     ctx.results["replay"] = replay
     return train
-
-
-def _scorer(ctx: JobContext, tokenizer: Any) -> Any:
-    limit = ctx.recipe.training.eval_limit
-
-    def evaluate(model: Any) -> dict[str, float]:
-        metrics, cases = evaluate_model(model, tokenizer, ctx.suite, ctx.recipe.prompt_template, limit=limit)
-        ctx.results.setdefault("case_scores", []).append(cases)
-        return metrics
-
-    return evaluate
-
-
-def train_stage(ctx: JobContext, train: list[dict[str, Any]]) -> None:
-    """Stage 2: score the base, fine-tune with the callback, restore the best checkpoint."""
-    import torch
-
-    base_ref = resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir, progress=ctx.settings.progress)
-    ctx.results["base_ref"] = base_ref
-    model, tok = load_model(base_ref)
-    ctx.lineage["base_model_sha"] = lineage.sha256_state_dict(model.state_dict())
-    evaluate = _scorer(ctx, tok)
-    baseline = evaluate(model)
-    ctx.tracker.log_metrics(baseline, step=0)
-    ctx.tracker.log_metrics({f"baseline/{k}": v for k, v in baseline.items()}, step=0)
-    spec = ctx.recipe.training
-    examples = tokenize_rows(train, tok, ctx.recipe.prompt_template, spec.max_seq_len)
-    examples += tokenize_rows(ctx.results["replay"], tok, "{prompt}", spec.max_seq_len)
-    torch.manual_seed(ctx.recipe.seed)  # adapter init must not depend on what ran before
-    peft_model = prepare_model(model, spec)
-    callback = EvalGateCallback(evaluate=evaluate, sink=lambda m, s: ctx.tracker.log_metrics(m, step=s))
-    trainer = build_trainer(
-        peft_model,
-        tok,
-        examples,
-        spec,
-        output_dir=ctx.stage_dir("checkpoints"),
-        seed=ctx.recipe.seed,
-        callbacks=[callback],
-        progress=ctx.settings.progress,
-    )
-    trainer.train()
-    best = callback.best()
-    restore_checkpoint(peft_model, best.path, spec)
-    merged = export_model(peft_model, tok, ctx.stage_dir("export"), spec)
-    (ctx.stage_dir("export") / PROMPT_TEMPLATE_FILE).write_text(ctx.recipe.prompt_template, encoding="utf-8")
-    ctx.lineage["model_sha"] = lineage.sha256_state_dict(merged.state_dict())
-    ctx.results.update(
-        baseline=baseline,
-        candidate=best.metrics,
-        best_step=best.step,
-        checkpoints=callback.checkpoints,
-        merged=merged,
-        tokenizer=tok,
-    )
-    ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
-    ctx.tracker.set_tags({"ftlineage.best_step": str(best.step)})
-    _training_outputs(ctx, callback, best)
-
-
-def _training_outputs(ctx: JobContext, callback: EvalGateCallback, best: CheckpointScore) -> None:
-    """Per-case scores of base and chosen checkpoint, and the checkpoint plot, as artifacts."""
-    scored = ctx.results["case_scores"]  # base first, then one list per checkpoint
-    for label, cases in (
-        ("baseline", scored[0]),
-        ("candidate", scored[1 + callback.checkpoints.index(best)]),
-    ):
-        report = SuiteScores(
-            suite_sha=ctx.suite.sha, model_label=label, metrics=ctx.results[label], cases=tuple(cases)
-        )
-        ctx.results[f"{label}_scores"] = report
-        ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))
-    png = plot_checkpoints(
-        ctx.results["baseline"],
-        callback.checkpoints,
-        ctx.stage_dir("plots") / "checkpoints.png",
-        fail_points=ctx.recipe.gate.drift_fail_points,
-        best_step=best.step,
-    )
-    ctx.tracker.log_artifact(png, "plots")
 
 
 def arena_stage(ctx: JobContext) -> arena.ArenaResult:

@@ -1,4 +1,9 @@
-"""MLflow adapter: resumes the run ``mlflow run`` created, logs through ``MlflowClient``."""
+"""MLflow adapter: resumes the run ``mlflow run`` created, logs through ``MlflowClient``.
+
+Metrics are logged asynchronously (a training step never waits on the store); ``flush``
+waits until everything logged so far is durable. A resumed run skips ``(name, step)``
+pairs the store already holds, so a replay after a crash adds no duplicate steps.
+"""
 
 from __future__ import annotations
 
@@ -17,38 +22,76 @@ from ftlineage.lineage import TAG_PREFIX
 class MlflowTracker:
     """Log to one MLflow run without touching MLflow's global active-run state."""
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
+    def __init__(self, client: MlflowClient, run_id: str, *, resumed: bool = False) -> None:
         self.client = client
         self.run_id = run_id
+        self.resumed = resumed
         self._unscored: set[str] = set()
+        self._seen: set[tuple[str, int]] = set()
+        self._pending: list[Any] = []
+        if resumed:
+            run = client.get_run(run_id)
+            for key in run.data.metrics:
+                self._seen.update((key, m.step) for m in client.get_metric_history(run_id, key))
 
     @classmethod
-    def start(cls, *, experiment: str, run_name: str, tracking_uri: str | None = None) -> MlflowTracker:
-        """Resume ``MLFLOW_RUN_ID`` (set by ``mlflow run``) or create a run in ``experiment``."""
+    def start(
+        cls,
+        *,
+        experiment: str,
+        run_name: str,
+        tracking_uri: str | None = None,
+        resume_key: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> MlflowTracker:
+        """Resume ``MLFLOW_RUN_ID``, or a crashed run with ``resume_key``, or create a run.
+
+        ``MLFLOW_RUN_ID`` is what ``mlflow run`` sets. A crashed run is one still RUNNING
+        whose owning process is gone. New runs nest under ``parent_run_id`` when given.
+        """
         client = MlflowClient(tracking_uri=tracking_uri)
-        run_id = os.environ.get("MLFLOW_RUN_ID")
+        run_id = os.environ.get("MLFLOW_RUN_ID") if parent_run_id is None else None
         if run_id:
             client.get_run(run_id)  # fails loudly if the id is stale
             client.update_run(run_id, status="RUNNING")
             return cls(client, run_id)
         exp = client.get_experiment_by_name(experiment)
         exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
-        run = client.create_run(exp_id, run_name=run_name)
+        crashed = _crashed_run(client, exp_id, resume_key) if resume_key else None
+        if crashed:
+            client.set_tag(crashed, TAG_PREFIX + "pid", _owner())
+            return cls(client, crashed, resumed=True)
+        tags = {TAG_PREFIX + "pid": _owner()}
+        if resume_key:
+            tags[TAG_PREFIX + "resume_key"] = resume_key
+        if parent_run_id:
+            tags["mlflow.parentRunId"] = parent_run_id
+        run = client.create_run(exp_id, run_name=run_name, tags=tags)
         return cls(client, run.info.run_id)
 
     def log_metrics(self, metrics: dict[str, float], *, step: int) -> None:
-        """Log finite values in one batch call; NaN (unscored) values are listed in a tag."""
+        """Queue finite values in one batch; NaN (unscored) values are listed in a tag."""
         now = int(time.time() * 1000)
         batch = []
         for key, value in metrics.items():
             if value is None or math.isnan(value):
                 self._unscored.add(key)
                 continue
+            if (key, step) in self._seen:
+                continue  # already in the store (a replay after a resume)
+            self._seen.add((key, step))
             batch.append(Metric(key=key, value=float(value), timestamp=now, step=step))
         if batch:
-            self.client.log_batch(self.run_id, metrics=batch, synchronous=True)
+            self._pending.append(self.client.log_batch(self.run_id, metrics=batch, synchronous=False))
         if self._unscored:
             self.set_tags({TAG_PREFIX + "unscored_metrics": ",".join(sorted(self._unscored))})
+
+    def flush(self) -> None:
+        """Wait until every metric logged so far is in the store."""
+        pending, self._pending = self._pending, []
+        for op in pending:
+            if op is not None:
+                op.wait()
 
     def set_tags(self, tags: dict[str, str]) -> None:
         """Set run tags in one batch call."""
@@ -98,5 +141,42 @@ class MlflowTracker:
         return str(root.trace_id)
 
     def finish(self, status: str) -> None:
-        """Terminate the run (so ``mlflow run`` leaves our status in place)."""
+        """Flush, then terminate the run (so ``mlflow run`` leaves our status in place)."""
+        self.flush()
         self.client.set_terminated(self.run_id, status)
+
+
+def _owner() -> str:
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process that owns a run still runs (unknown hosts count as alive)."""
+    import socket
+
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _crashed_run(client: MlflowClient, exp_id: str, resume_key: str) -> str | None:
+    """The newest RUNNING run with this key whose owning process is gone (killed), if any."""
+    runs = client.search_runs(
+        [exp_id],
+        f"tags.`{TAG_PREFIX}resume_key` = '{resume_key}' and attributes.status = 'RUNNING'",
+        order_by=["attributes.start_time DESC"],
+        max_results=5,
+    )
+    for run in runs:
+        if not _alive(run.data.tags.get(TAG_PREFIX + "pid", "")):
+            return str(run.info.run_id)
+    return None

@@ -14,7 +14,8 @@ class Tracker(Protocol):
         * Calls are made from one thread; adapters need not be thread-safe.
         * ``log_metrics`` never drops a value: a NaN (unscored) is skipped *and* counted in
           the ``ftlineage.unscored_metrics`` tag, not logged as a number.
-        * ``log_metrics`` with the same ``(name, step)`` twice keeps one value.
+        * ``log_metrics`` with the same ``(name, step)`` twice keeps one value (the first).
+        * ``log_metrics`` may queue; after ``flush`` returns, everything logged is durable.
         * Adapters never compute scores; they only record what they are given.
     """
 
@@ -35,6 +36,9 @@ class Tracker(Protocol):
     def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
         """Record one trace of ``spans`` (e.g. arena judgements), each carrying its attributes."""
         ...
+
+    def flush(self) -> None:
+        """Block until every value logged so far is durable."""
 
     def finish(self, status: str) -> None:
         """Mark the run terminated: ``FINISHED`` or ``FAILED``."""

@@ -1,8 +1,9 @@
 """Stage 2: HF Trainer + PEFT builder and ``EvalGateCallback`` (drift bands: ``ftlineage.scoring``)."""
 
-from ftlineage.training._callback import CheckpointScore, EvalGateCallback
+from ftlineage.training._callback import CheckpointSink, EvalGateCallback, load_history
 from ftlineage.training._data import PadCollator, tokenize_rows
 from ftlineage.training._evaluate import evaluate_model
+from ftlineage.training._policy import Assessment, CheckpointScore, GatePolicy, assess
 from ftlineage.training._trainer import (
     build_trainer,
     export_model,
@@ -11,8 +12,13 @@ from ftlineage.training._trainer import (
 )
 
 __all__ = [
+    "Assessment",
     "CheckpointScore",
+    "CheckpointSink",
     "EvalGateCallback",
+    "GatePolicy",
+    "assess",
+    "load_history",
     "PadCollator",
     "build_trainer",
     "evaluate_model",

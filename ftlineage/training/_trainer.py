@@ -67,7 +67,7 @@ def build_trainer(
         logging_steps=max(1, spec.save_steps // 5),
         save_strategy="steps",
         save_steps=spec.save_steps,
-        save_only_model=True,
+        save_only_model=False,  # optimizer + RNG state too: a killed run resumes exactly
         report_to="none",
         use_cpu=True,
         seed=seed,

@@ -1,0 +1,86 @@
+"""The callback's sinks in the main job: the tracker(s), the refreshed plot, per-case scores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ftlineage.tracking import Tracker
+from ftlineage.training._plot import plot_checkpoints
+from ftlineage.training._policy import Assessment, CheckpointScore, band_metrics
+
+CASES_FILE = "ftlineage_cases.json"
+
+
+class TrackerSink:
+    """Metrics with their step, drift drops, verdict tags and the plot, into one tracker.
+
+    ``on_checkpoint`` flushes the tracker, so a checkpoint's scores are durable before the
+    callback marks the checkpoint scored.
+    """
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        base: dict[str, float],
+        plot_path: Path,
+        fail_points: float,
+        cases: dict[str, list[Any]],
+    ) -> None:
+        self.tracker = tracker
+        self.base = base
+        self.plot_path = plot_path
+        self.fail_points = fail_points
+        self.cases = cases  # filled by the evaluate function: {"last": [...]}
+
+    def log_metrics(self, metrics: dict[str, float], *, step: int) -> None:
+        """Forward (asynchronously, when the tracker queues)."""
+        self.tracker.log_metrics(metrics, step=step)
+
+    def on_checkpoint(
+        self, score: CheckpointScore, assessment: Assessment, history: Sequence[CheckpointScore]
+    ) -> str | None:
+        """Log scores and drops at the step, keep per-case scores beside the checkpoint, refresh the plot."""
+        self.tracker.log_metrics({**score.metrics, **band_metrics(assessment)}, step=score.step)
+        tags = {"ftlineage.drift_worst": assessment.worst, "ftlineage.best_step": str(assessment.best_step)}
+        if assessment.recommendation:
+            tags["ftlineage.drift_recommendation"] = assessment.recommendation
+        if assessment.stop:
+            tags["ftlineage.training_stopped"] = "drift" if not assessment.plateau else "plateau"
+            tags["ftlineage.stop_reason"] = assessment.reason
+        self.tracker.set_tags(tags)
+        folder = Path(score.path)
+        if folder.is_dir() and self.cases.get("last") is not None:
+            rows = [c.model_dump(mode="json") for c in self.cases["last"]]
+            (folder / CASES_FILE).write_text(json.dumps(rows), encoding="utf-8")
+        png = plot_checkpoints(
+            self.base, history, self.plot_path, fail_points=self.fail_points, best_step=assessment.best_step
+        )
+        self.tracker.log_artifact(png, "plots")
+        self.tracker.flush()
+        return None
+
+
+class OptunaSink:
+    """Report held-out scores to an Optuna trial; ask to stop when the pruner says so."""
+
+    def __init__(self, trial: Any, metric: str) -> None:
+        self.trial = trial
+        self.metric = metric
+        self.pruned_at: int | None = None
+
+    def log_metrics(self, metrics: dict[str, float], *, step: int) -> None:
+        """Optuna only sees checkpoint scores."""
+
+    def on_checkpoint(
+        self, score: CheckpointScore, assessment: Assessment, history: Sequence[CheckpointScore]
+    ) -> str | None:
+        """Report the intermediate value; a prune stops training."""
+        value = score.metrics.get(self.metric, float("nan"))
+        self.trial.report(0.0 if value != value else value, score.step)
+        if self.trial.should_prune():
+            self.pruned_at = score.step
+            return f"pruned by optuna at step {score.step}"
+        return None

@@ -1,0 +1,141 @@
+"""Stage 2 in the main job: score the base, fine-tune with the callback, keep the best checkpoint.
+
+A crashed run resumes here: the checkpoints under the run's work folder carry their scores
+(``ftlineage_checkpoint.json``), the Trainer restores optimizer and RNG state, and the
+tracker skips metric steps the store already has.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ftlineage import lineage
+from ftlineage.models import PROMPT_TEMPLATE_FILE, load_model, resolve_base
+from ftlineage.pipeline._context import JobContext
+from ftlineage.pipeline._sinks import CASES_FILE, TrackerSink
+from ftlineage.scoring import CaseScore, SuiteScores
+from ftlineage.training import (
+    EvalGateCallback,
+    build_trainer,
+    evaluate_model,
+    export_model,
+    prepare_model,
+    restore_checkpoint,
+    tokenize_rows,
+)
+from ftlineage.training._callback import CheckpointSink, load_history
+from ftlineage.training._policy import CheckpointScore, GatePolicy
+
+ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json", "model.safetensors", "config.json")
+
+
+def gate_policy(ctx: JobContext) -> GatePolicy:
+    """The callback's policy from the recipe (drift bands shared with the gate)."""
+    t, g = ctx.recipe.training, ctx.recipe.gate
+    return GatePolicy(
+        noise=g.drift_noise_points,
+        fail=g.drift_fail_points,
+        patience=t.early_stop_patience,
+        min_delta=t.early_stop_min_delta,
+        stop_on_drift=t.stop_on_drift,
+    )
+
+
+def _scorer(ctx: JobContext, tokenizer: Any, box: dict[str, Any]) -> Any:
+    limit = ctx.recipe.training.eval_limit
+
+    def evaluate(model: Any) -> dict[str, float]:
+        metrics, cases = evaluate_model(model, tokenizer, ctx.suite, ctx.recipe.prompt_template, limit=limit)
+        box["last"] = cases
+        return metrics
+
+    return evaluate
+
+
+def _last_checkpoint(folder: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    return last if last and (Path(last) / "trainer_state.json").is_file() else None
+
+
+def _upload_adapters(ctx: JobContext, best: CheckpointScore, final: CheckpointScore) -> None:
+    """Only the best and the final adapters leave the machine, never every checkpoint."""
+    for label, cp in (("best", best), ("final", final)):
+        for name in ADAPTER_FILES:
+            path = Path(cp.path) / name
+            if path.is_file():
+                ctx.tracker.log_artifact(path, f"adapters/{label}")
+
+
+def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[CheckpointSink] = ()) -> None:
+    """Score the base, fine-tune (resuming a crashed run), restore and export the best checkpoint."""
+    import torch
+
+    base_ref = resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir, progress=ctx.settings.progress)
+    ctx.results["base_ref"] = base_ref
+    model, tok = load_model(base_ref)
+    ctx.lineage["base_model_sha"] = lineage.sha256_state_dict(model.state_dict())
+    box: dict[str, Any] = {}
+    evaluate = _scorer(ctx, tok, box)
+    baseline = evaluate(model)
+    base_cases = box["last"]
+    ctx.tracker.log_metrics(baseline, step=0)
+    ctx.tracker.log_metrics({f"baseline/{k}": v for k, v in baseline.items()}, step=0)
+    spec = ctx.recipe.training
+    examples = tokenize_rows(train, tok, ctx.recipe.prompt_template, spec.max_seq_len)
+    examples += tokenize_rows(ctx.results["replay"], tok, "{prompt}", spec.max_seq_len)
+    torch.manual_seed(ctx.recipe.seed)  # adapter init must not depend on what ran before
+    peft_model = prepare_model(model, spec)
+    folder = ctx.stage_dir("checkpoints")
+    last = _last_checkpoint(folder)
+    history = load_history(folder, up_to=int(last.rsplit("-", 1)[1])) if last else []
+    plot = ctx.stage_dir("plots") / "checkpoints.png"
+    sink = TrackerSink(ctx.tracker, baseline, plot, ctx.recipe.gate.drift_fail_points, box)
+    policy = gate_policy(ctx)
+    callback = EvalGateCallback(evaluate, baseline, [sink, *sinks], policy, spec.eval_every, history)
+    trainer = build_trainer(
+        peft_model,
+        tok,
+        examples,
+        spec,
+        output_dir=folder,
+        seed=ctx.recipe.seed,
+        callbacks=[callback],
+        progress=ctx.settings.progress,
+    )
+    trainer.train(resume_from_checkpoint=last)
+    best = callback.best()
+    restore_checkpoint(peft_model, best.path, spec)
+    _upload_adapters(ctx, best, max(callback.checkpoints, key=lambda c: c.step))
+    merged = export_model(peft_model, tok, ctx.stage_dir("export"), spec)
+    (ctx.stage_dir("export") / PROMPT_TEMPLATE_FILE).write_text(ctx.recipe.prompt_template, encoding="utf-8")
+    ctx.lineage["model_sha"] = lineage.sha256_state_dict(merged.state_dict())
+    ctx.results.update(
+        baseline=baseline,
+        candidate=best.metrics,
+        best_step=best.step,
+        checkpoints=callback.checkpoints,
+        merged=merged,
+        tokenizer=tok,
+        callback=callback,
+    )
+    ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
+    timing = {"time/eval_s": callback.eval_seconds, "time/log_s": callback.log_seconds}
+    ctx.tracker.log_metrics(timing, step=0)
+    ctx.tracker.set_tags({"ftlineage.best_step": str(best.step)})
+    _write_scores(ctx, base_cases, best)
+
+
+def _write_scores(ctx: JobContext, base_cases: list[CaseScore], best: CheckpointScore) -> None:
+    """Per-case scores of the base and of the chosen checkpoint, as ``scores/*.json``."""
+    raw = json.loads((Path(best.path) / CASES_FILE).read_text(encoding="utf-8"))
+    for label, cases in (("baseline", base_cases), ("candidate", [CaseScore.model_validate(c) for c in raw])):
+        report = SuiteScores(
+            suite_sha=ctx.suite.sha, model_label=label, metrics=ctx.results[label], cases=tuple(cases)
+        )
+        ctx.results[f"{label}_scores"] = report
+        ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))

@@ -1,0 +1,1 @@
+"""Helpers for testing ftlineage and its adapters (no network, no GPU)."""

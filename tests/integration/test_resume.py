@@ -1,0 +1,77 @@
+"""kill -9 in the middle of training, rerun the same command: same run, every step exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import ROOT, TINY_RECIPE
+
+pytestmark = pytest.mark.integration
+
+
+def _job(tmp_path, env):
+    return subprocess.Popen(
+        [sys.executable, "-m", "ftlineage", "run", "--recipe", str(tmp_path / "tiny.yaml")],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _steps(client, run_id, key):
+    return sorted(m.step for m in client.get_metric_history(run_id, key))
+
+
+def test_a_killed_run_resumes_into_the_same_run_without_duplicate_or_missing_steps(tmp_path, model_cache):
+    src = (ROOT / "recipes/data/healthcare_postcall_train.jsonl").read_text().splitlines(True)
+    (tmp_path / "corpus.jsonl").write_text("".join(src[:150]))
+    recipe = TINY_RECIPE.format(corpus=tmp_path / "corpus.jsonl")
+    recipe = recipe.replace("max_steps: 6", "max_steps: 24").replace("save_steps: 2", "save_steps: 4")
+    recipe = recipe.replace("eval_limit: 4", "eval_limit: 2")
+    (tmp_path / "tiny.yaml").write_text(recipe)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "FTLINEAGE_WORK_DIR": str(tmp_path / "work"),
+        "FTLINEAGE_CACHE_DIR": str(model_cache),
+    }
+    proc = _job(tmp_path, env)
+    client = MlflowClient(uri)
+    deadline = time.monotonic() + 240
+    run_id = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        exp = client.get_experiment_by_name("tiny")
+        runs = client.search_runs([exp.experiment_id]) if exp else []
+        if runs and any(s >= 8 for s in _steps(client, runs[0].info.run_id, "heldout/field_accuracy")):
+            run_id = runs[0].info.run_id
+            break
+    assert run_id, f"the job never reached step 8: {proc.communicate()[1][-2000:]}"
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    assert client.get_run(run_id).info.status == "RUNNING"  # killed: nobody closed it
+    assert _steps(client, run_id, "heldout/field_accuracy")[-1] < 24
+
+    again = _job(tmp_path, env)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode in (0, 4), err[-3000:]
+    assert f"resuming run {run_id}" in err
+    (run,) = client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
+    assert run.info.run_id == run_id
+    assert run.info.status == "FINISHED"
+    expected = [0, 4, 8, 12, 16, 20, 24]
+    for key in ("heldout/field_accuracy", "drift/overall", "drift/arithmetic", "safety/over_refusal_rate"):
+        assert _steps(client, run_id, key) == expected, key
+    losses = _steps(client, run_id, "train/loss")
+    assert len(losses) == len(set(losses))
+    assert losses[-1] == 24
