@@ -44,6 +44,12 @@ class CorpusError(BadInputError):
     """A corpus file or row is malformed."""
 
 
+class AuditBlocked(FtlineageError):
+    """The data audit blocked training (a command that trains without the main job's report)."""
+
+    exit_code = EXIT_AUDIT_BLOCKED
+
+
 class PromotionRefused(FtlineageError):
     """A promotion was refused: no passing decision, or evidence that does not verify."""
 

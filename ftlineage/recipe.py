@@ -247,7 +247,8 @@ class SweepSpec(_Strict):
 
     learning_rate: tuple[float, float] = (1e-4, 1e-2)
     lora_r: tuple[int, ...] = (4, 8, 16, 32)
-    pruner_warmup_evals: int = Field(1, ge=0, description="checkpoints scored before a trial may be pruned")
+    metric: str = Field("heldout/field_accuracy", description="maximized; reported at every checkpoint")
+    startup_trials: int = Field(2, ge=0, description="trials that run unpruned before the median pruner")
 
 
 class RegistrySpec(_Strict):

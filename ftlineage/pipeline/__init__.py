@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage import lineage, suites
+from ftlineage.audit import AuditReport
 from ftlineage.data import read_corpus
 from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, RecipeError, SuiteError
 from ftlineage.gate.rule import Check, GateDecision
@@ -161,6 +162,11 @@ def _run_stages(ctx: JobContext) -> JobResult:
         return _audit_block(ctx, audit_report.reasons)
     with _timed(ctx, "train"):
         train_stage(ctx, _stages.split_stage(ctx))
+    return gate_trained(ctx, audit_report)
+
+
+def gate_trained(ctx: JobContext, audit_report: AuditReport) -> JobResult:
+    """Arena, gate and registry for a context whose model is trained (``ctx.results`` filled)."""
     ctx.tracker.set_tags(
         lineage.lineage_tags({k: ctx.lineage[k] for k in ("dataset_sha", "base_model_sha", "model_sha")})
     )

@@ -180,3 +180,21 @@ def test_gate_cli_on_a_runs_score_files(tiny_run, tmp_path):
     bad = _cli("gate", *args[:2], "--baseline", str(tmp_path / "bad.json"), *args[4:], cwd=tmp_path)
     assert bad.returncode == EXIT_BAD_INPUT
     assert "bad.json: not a valid scores file" in bad.stderr
+
+
+def test_train_with_seeds_reports_the_spread_in_a_parent_run(tiny_recipe, store, capsys):
+    from mlflow.tracking import MlflowClient
+
+    from ftlineage.cli import main
+
+    assert main(["train", str(tiny_recipe), "--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "(seeds (3, 4))" in out
+    assert "drift/overall" in out
+    client = MlflowClient()
+    exp = client.get_experiment_by_name("tiny")
+    (parent,) = client.search_runs([exp.experiment_id], "attributes.run_name = 'tiny-seeds'")
+    children = client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted(r.data.tags["ftlineage.seed"] for r in children) == ["3", "4"]
+    assert "seeds/drift/overall/sd" in parent.data.metrics
+    assert [a.path for a in client.list_artifacts(parent.info.run_id, "seeds")] == ["seeds/seeds.json"]

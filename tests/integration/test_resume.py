@@ -36,7 +36,7 @@ def test_a_killed_run_resumes_into_the_same_run_without_duplicate_or_missing_ste
     (tmp_path / "corpus.jsonl").write_text("".join(src[:150]))
     recipe = TINY_RECIPE.format(corpus=tmp_path / "corpus.jsonl")
     recipe = recipe.replace("max_steps: 6", "max_steps: 24").replace("save_steps: 2", "save_steps: 4")
-    recipe = recipe.replace("eval_limit: 4", "eval_limit: 2")
+    recipe = recipe.replace("eval_limit: 4", "eval_limit: 2\n  early_stop_patience: 0")
     (tmp_path / "tiny.yaml").write_text(recipe)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {

@@ -17,8 +17,7 @@ from ftlineage.training import (
     restore_checkpoint,
     tokenize_rows,
 )
-from tests.conftest import ROOT
-from tests.training.conftest import DRIFT_CASES
+from tests.conftest import DRIFT_CASES, ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +31,14 @@ def _evaluator(tok, limit):
         return evaluate_model(model, tok, suite, TEMPLATE, limit=limit)[0]
 
     return evaluate
+
+
+def _tiny(cache):
+    from ftlineage.models import resolve_base
+    from ftlineage.recipe import BaseModelSpec
+    from tests.conftest import TINY
+
+    return load_model(resolve_base(BaseModelSpec(name="builtin:tiny-llama", builtin=TINY), cache))
 
 
 def _corpus(n):
@@ -74,11 +81,8 @@ def test_a_destructive_learning_rate_is_stopped_on_drift(capable_base, tmp_path)
 def test_plateau_stops_and_the_best_checkpoint_is_restored(model_cache, tmp_path):
     """The task here is the short-answer drift cases: the tiny tokenizer cannot emit the
     held-out JSON within the suite's token budget, so ``select`` points at what it can learn."""
-    from ftlineage.models import resolve_base
-    from ftlineage.recipe import BaseModelSpec
-    from tests.training.conftest import TINY
 
-    model, tok = load_model(resolve_base(BaseModelSpec(name="builtin:tiny-llama", builtin=TINY), model_cache))
+    model, tok = _tiny(model_cache)
     suite = suites.load("healthcare_v17")
     rows = [{"prompt": c["prompt"], "completion": c["reference"]} for c in suite.drift[:DRIFT_CASES]]
     evaluate = _evaluator(tok, DRIFT_CASES // 2)
@@ -120,11 +124,8 @@ def test_the_callback_runs_inside_trl_sft_trainer_with_a_peft_adapter(model_cach
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    from ftlineage.models import resolve_base
-    from ftlineage.recipe import BaseModelSpec
-    from tests.training.conftest import TINY
 
-    model, tok = load_model(resolve_base(BaseModelSpec(name="builtin:tiny-llama", builtin=TINY), model_cache))
+    model, tok = _tiny(model_cache)
     rows = _corpus(16)
     data = Dataset.from_list(
         [{"prompt": TEMPLATE.replace("{prompt}", r["prompt"]), "completion": r["completion"]} for r in rows]
