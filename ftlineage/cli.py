@@ -9,7 +9,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ftlineage._cli_canary import canary_app
 from ftlineage._cli_registry import promote, registry_app
+from ftlineage._cli_train import sweep, train
 from ftlineage.errors import EXIT_BAD_INPUT, FtlineageError
 
 app = typer.Typer(
@@ -26,6 +28,9 @@ arena_app = typer.Typer(no_args_is_help=True, help="Plan paired arena comparison
 app.add_typer(arena_app, name="arena")
 app.add_typer(registry_app, name="registry")
 app.command()(promote)
+app.add_typer(canary_app, name="canary")
+app.command()(sweep)
+app.command()(train)
 
 
 def _fail_external_run(message: str) -> None:

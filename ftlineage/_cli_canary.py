@@ -1,0 +1,112 @@
+"""``ftlineage canary``: serve the live canary, replay recorded traffic, simulate its error rates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from ftlineage.canary import MonitorPolicy
+
+canary_app = typer.Typer(no_args_is_help=True, help="Stage 4: the production canary.")
+
+Split = Annotated[float, typer.Option(min=0.0, max=1.0, help="sticky share of keys sent to @challenger")]
+Shadow = Annotated[float, typer.Option(min=0.0, max=1.0, help="share of requests both arms answer")]
+Drop = Annotated[float, typer.Option(help="rubric drop in points (0-100) that alarms")]
+Floor = Annotated[float, typer.Option(help="the challenger's win rate must stay above this")]
+Sustain = Annotated[int, typer.Option(min=1, help="consecutive alarming pairs before a rollback")]
+
+
+def _policy(drop: float, floor: float, sustain: int, stable: int = 300) -> MonitorPolicy:
+    from ftlineage.canary import MonitorPolicy
+
+    return MonitorPolicy(drop_points=drop, win_floor=floor, sustain=sustain, stable_pairs=stable)
+
+
+@canary_app.command("serve")
+def canary_serve(
+    model: Annotated[str, typer.Option(help="registered model with @champion and @challenger")],
+    split: Split = 0.1,
+    shadow: Shadow = 0.2,
+    host: str = "127.0.0.1",
+    port: int = 8600,
+    judge: Annotated[str, typer.Option(help="arena judge for shadow pairs")] = "rubric",
+    drop_points: Drop = 2.0,
+    win_floor: Floor = 0.5,
+    sustain: Sustain = 3,
+    stable_pairs: Annotated[int, typer.Option(min=1, help="pairs without alarm before promotion")] = 300,
+    promote_when_stable: Annotated[bool, typer.Option(help="move @champion once stable")] = False,
+) -> None:
+    """Serve an OpenAI-style chat endpoint and /invocations in front of both models."""
+    from ftlineage.canary._serve import serve
+
+    policy = _policy(drop_points, win_floor, sustain, stable_pairs)
+    serve(
+        model,
+        split=split,
+        shadow=shadow,
+        host=host,
+        port=port,
+        judge_name=judge,
+        policy=policy,
+        promote_when_stable=promote_when_stable,
+    )
+
+
+@canary_app.command("replay")
+def canary_replay(
+    traffic: Annotated[Path, typer.Argument(help="JSONL: key, prompt, champion, challenger per line")],
+    split: Split = 0.1,
+    shadow: Shadow = 0.2,
+    seed: int = 0,
+    judge: Annotated[str, typer.Option(help="arena judge for shadow pairs")] = "rubric",
+    drop_points: Drop = 2.0,
+    win_floor: Floor = 0.5,
+    sustain: Sustain = 3,
+    out: Annotated[Optional[Path], typer.Option(help="write the result JSON here")] = None,  # noqa: UP045
+) -> None:
+    """Run the router and monitor over recorded traffic; exit 0 no rollback, 4 rolled back."""
+    from ftlineage.arena import get_judge
+    from ftlineage.canary import Router, read_traffic, replay
+
+    result = replay(
+        read_traffic(traffic),
+        Router(split=split, shadow=shadow, seed=seed),
+        get_judge(judge),
+        _policy(drop_points, win_floor, sustain),
+    )
+    if out:
+        out.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    s = result.status
+    typer.echo(
+        f"{result.requests} requests (champion {result.served['champion']}, challenger "
+        f"{result.served['challenger']}, fallbacks {result.fallbacks}); {result.pairs} shadow pairs, "
+        f"{s.unscored} unscored; win rate {s.win_rate:.3f} [{s.win_interval[0]:.3f}, {s.win_interval[1]:.3f}]"
+    )
+    if result.rollback_at_request is None:
+        typer.echo("no rollback")
+        return
+    typer.echo(
+        f"ROLLBACK at request {result.rollback_at_request} (pair {result.rollback_at_pair}): {result.alarm}"
+    )
+    raise typer.Exit(4)
+
+
+@canary_app.command("simulate")
+def canary_simulate(
+    runs: Annotated[int, typer.Option(min=1, help="seeded runs per scenario")] = 200,
+    requests: Annotated[int, typer.Option(min=1, help="requests per run")] = 1500,
+    fault: Annotated[float, typer.Option(help="the degraded challenger's fault rate")] = 0.4,
+    base_fault: Annotated[float, typer.Option(help="both arms' everyday fault rate")] = 0.1,
+    split: Split = 0.1,
+    shadow: Shadow = 0.2,
+) -> None:
+    """False-alarm rate (equal challenger) and detection delay (degraded challenger), printed."""
+    from ftlineage.canary._study import alarm_study
+
+    study = alarm_study(
+        runs=runs, requests=requests, fault=fault, base_fault=base_fault, split=split, shadow=shadow
+    )
+    typer.echo(study.render())

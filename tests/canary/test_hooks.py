@@ -1,0 +1,70 @@
+"""Rollback and promotion as the registry and the canary run record them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ftlineage.canary import Monitor, MonitorPolicy, PairObservation
+from ftlineage.canary._serve import RegistryHooks
+from ftlineage.tracking._mlflow import MlflowTracker
+from tests.conftest import signed_version
+
+pytestmark = pytest.mark.integration
+
+
+def _alarmed():
+    mon = Monitor(MonitorPolicy(sustain=1))
+    obs = PairObservation(
+        key="k", outcome="loss", champion={"json_valid": 100.0}, challenger={"json_valid": 0.0}
+    )
+    while not mon.status.rollback:
+        mon.observe(obs)
+    return mon.status
+
+
+def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(store):
+    client = MlflowClient()
+    champion, challenger = signed_version(client, "hc"), signed_version(client, "hc")
+    client.set_registered_model_alias("hc", "champion", champion)
+    client.set_registered_model_alias("hc", "challenger", challenger)
+    tracker = MlflowTracker.start(experiment="canary-hc", run_name="canary")
+    hooks = RegistryHooks(client, tracker, "hc", challenger, champion)
+    status = _alarmed()
+    hooks.record(status)
+    hooks.rollback(status)
+    tracker.finish("FINISHED")
+    mv = client.get_model_version("hc", challenger)
+    assert mv.tags["ftlineage.canary"] == "rolled_back"
+    assert "win rate" in mv.tags["ftlineage.canary_reason"]
+    assert str(client.get_model_version_by_alias("hc", "rolled_back").version) == challenger
+    with pytest.raises(Exception, match="alias"):
+        client.get_model_version_by_alias("hc", "challenger")
+    assert str(client.get_model_version_by_alias("hc", "champion").version) == champion
+    run = client.get_run(tracker.run_id)
+    assert run.data.tags["ftlineage.canary"] == "rolled_back"
+    assert run.data.metrics["canary/pairs"] == status.pairs
+    evidence = json.loads(Path(client.download_artifacts(tracker.run_id, "canary/rollback.json")).read_text())
+    assert evidence["challenger"] == challenger
+    assert evidence["status"]["rollback"] is True
+
+
+def test_a_stable_challenger_is_promoted_only_with_evidence(guard_server, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", guard_server)
+    client = MlflowClient(guard_server)
+    champion = signed_version(client, "canary-promo")
+    good, unsigned = (
+        signed_version(client, "canary-promo"),
+        signed_version(client, "canary-promo", signed=False),
+    )
+    client.set_registered_model_alias("canary-promo", "champion", champion)
+    status = Monitor().status
+    tracker = MlflowTracker.start(experiment="canary-promo", run_name="canary")
+    RegistryHooks(client, tracker, "canary-promo", unsigned, champion).promote(status)
+    assert client.get_run(tracker.run_id).data.tags["ftlineage.canary"] == "promotion_refused"
+    RegistryHooks(client, tracker, "canary-promo", good, champion).promote(status)
+    assert str(client.get_model_version_by_alias("canary-promo", "champion").version) == good
+    tracker.finish("FINISHED")

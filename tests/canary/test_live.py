@@ -1,0 +1,125 @@
+"""The canary on loopback: two registered tiny models, a burst of requests, a killed worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ftlineage.canary._serve import free_port
+from ftlineage.models import load_model, resolve_base
+from ftlineage.recipe import load_recipe
+from ftlineage.settings import Settings
+from ftlineage.tracking._mlflow import MlflowTracker
+from ftlineage.tracking._registry import log_pyfunc, register
+
+pytestmark = pytest.mark.integration
+
+
+def _register_pair(recipe_path, tmp_path) -> None:
+    recipe = load_recipe(recipe_path)
+    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
+    model.save_pretrained(tmp_path / "export")
+    tok.save_pretrained(tmp_path / "export")
+    client = MlflowClient()
+    for alias in ("champion", "challenger"):
+        tracker = MlflowTracker.start(experiment="models", run_name=alias)
+        uri = log_pyfunc(client, tracker.run_id, tmp_path / "export", recipe.prompt_template, 24)
+        register(
+            client, name="hc", model_uri=uri, run_id=tracker.run_id, tags={}, description="", alias=alias
+        )
+
+
+async def _burst(url: str, n: int, on_progress) -> list[httpx.Response]:
+    sem = asyncio.Semaphore(6)
+    done = 0
+
+    async def one(client: httpx.AsyncClient, i: int) -> httpx.Response:
+        nonlocal done
+        async with sem:
+            body = {
+                "model": "hc",
+                "user": f"user-{i}",
+                "messages": [
+                    {"role": "user", "content": f"Receptionist: Hello. Caller: Hi, this is caller {i}."}
+                ],
+            }
+            resp = await client.post(f"{url}/v1/chat/completions", json=body)
+        done += 1
+        on_progress(done)
+        return resp
+
+    async with httpx.AsyncClient(timeout=120) as client:
+        return await asyncio.gather(*(one(client, i) for i in range(n)))
+
+
+def test_every_request_is_answered_when_the_challenger_worker_dies_mid_burst(tiny_recipe, store, tmp_path):
+    _register_pair(tiny_recipe, tmp_path)
+    port = free_port()
+    env = {**os.environ}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ftlineage",
+            "canary",
+            "serve",
+            "--model",
+            "hc",
+            "--split",
+            "0.5",
+            "--shadow",
+            "0.5",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        pids = httpx.get(f"{url}/canary/status").json()["workers"]
+        killed = []
+
+        def progress(done: int) -> None:
+            if done == 15 and not killed:
+                os.kill(pids["challenger"], signal.SIGKILL)
+                killed.append(done)
+
+        responses = asyncio.run(_burst(url, 60, progress))
+        assert killed
+        assert [r.status_code for r in responses] == [200] * 60
+        assert all(r.json()["choices"][0]["message"]["content"] is not None for r in responses)
+        arms = [r.headers["x-ftlineage-arm"] for r in responses]
+        assert "challenger" in arms  # served before the kill
+        status = httpx.get(f"{url}/canary/status").json()
+        assert status["requests"] == 60
+        assert status["fallbacks"] >= 1  # routed to the dead challenger, answered by the champion
+        inv = httpx.post(f"{url}/invocations", json={"inputs": ["Caller: Hi, this is Ana."]}, timeout=60)
+        assert inv.status_code == 200
+        assert len(inv.json()["predictions"]) == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    run = MlflowClient().search_runs([MlflowClient().get_experiment_by_name("canary-hc").experiment_id])[0]
+    assert run.data.tags["ftlineage.challenger_version"] == "2"
