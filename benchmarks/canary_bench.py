@@ -28,7 +28,7 @@ def serve_router(port: int, champion: str, challenger: str, split: float, shadow
     from ftlineage.canary._service import CanaryService, build_app
 
     class Quiet:
-        def record(self, status):  # noqa: ANN001, ANN201
+        def record(self, status, pair=None):  # noqa: ANN001, ANN201
             pass
 
         rollback = promote = record

@@ -110,3 +110,24 @@ def canary_simulate(
         runs=runs, requests=requests, fault=fault, base_fault=base_fault, split=split, shadow=shadow
     )
     typer.echo(study.render())
+
+
+traces_app = typer.Typer(no_args_is_help=True, help="Deliver traces kept on disk.")
+
+
+@traces_app.command("sync")
+def traces_sync(
+    folder: Annotated[Optional[Path], typer.Option("--dir", help="outbox (default: work dir)")] = None,  # noqa: UP045
+    project: Annotated[Optional[str], typer.Option(help="Weave project (default: each trace's)")] = None,  # noqa: UP045
+) -> None:
+    """Send pending Weave traces; exit 0 when none remains pending, 6 otherwise."""
+    from ftlineage.settings import Settings
+    from ftlineage.tracking._weave import sync
+
+    target = folder or Settings.from_env().work_dir / "weave-outbox"
+    delivered, pending, reason = sync(target, project)
+    typer.echo(
+        f"delivered {delivered} trace(s); {pending} pending in {target}" + (f" ({reason})" if reason else "")
+    )
+    if pending:
+        raise typer.Exit(6)

@@ -90,3 +90,25 @@ def registry_check(
         return
     verb = "deleted" if clean else "found"
     typer.echo(f"{name}: {verb} half-promoted versions {', '.join(found)} (registered, never aliased)")
+
+
+def diff(
+    run_a: Annotated[str, typer.Argument(help="the earlier run (the reference)")],
+    run_b: Annotated[str, typer.Argument(help="the run to explain")],
+    out: Annotated[Optional[str], typer.Option(help="HTML report path (default diff-<A>-<B>.html)")] = None,  # noqa: UP045
+    log: Annotated[bool, typer.Option(help="also log the HTML report to run B under diff/")] = True,
+) -> None:
+    """Which SHAs changed between two runs, metric deltas with intervals, and flipped cases."""
+    from pathlib import Path
+
+    from ftlineage.compare import diff_runs, render_html, render_text
+    from ftlineage.tracking._snapshot import snapshot
+
+    client = _client()
+    result = diff_runs(snapshot(client, run_a), snapshot(client, run_b))
+    typer.echo(render_text(result), nl=False)
+    path = Path(out or f"diff-{run_a[:8]}-{run_b[:8]}.html")
+    path.write_text(render_html(result), encoding="utf-8")
+    if log:
+        client.log_artifact(run_b, str(path), "diff")
+    typer.echo(f"HTML report: {path}" + (f" (logged to run {run_b} under diff/)" if log else ""))

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ftlineage._cli_canary import canary_app
-from ftlineage._cli_registry import promote, registry_app
+from ftlineage._cli_canary import canary_app, traces_app
+from ftlineage._cli_registry import diff, promote, registry_app
 from ftlineage._cli_train import sweep, train
 from ftlineage.errors import EXIT_BAD_INPUT, FtlineageError
 
@@ -28,7 +28,9 @@ arena_app = typer.Typer(no_args_is_help=True, help="Plan paired arena comparison
 app.add_typer(arena_app, name="arena")
 app.add_typer(registry_app, name="registry")
 app.command()(promote)
+app.command()(diff)
 app.add_typer(canary_app, name="canary")
+app.add_typer(traces_app, name="traces")
 app.command()(sweep)
 app.command()(train)
 

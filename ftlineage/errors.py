@@ -7,7 +7,8 @@ Exit codes are part of the CLI contract:
 * ``2`` bad input: a malformed recipe, suite, corpus or config;
 * ``3`` the data audit blocked training;
 * ``4`` the promotion gate blocked registration, or a promotion was refused;
-* ``5`` a promotion lost a race: another one moved the alias first.
+* ``5`` a promotion lost a race: another one moved the alias first;
+* ``6`` traces are still waiting on disk for their server (``ftlineage traces sync``).
 """
 
 from __future__ import annotations

@@ -96,6 +96,7 @@ class TrainingSpec(_Strict):
     )
     early_stop_min_delta: float = Field(0.0, ge=0)
     stop_on_drift: bool = Field(True, description="stop training on a hard drift fail")
+    drift_confirm: int = Field(2, ge=1, description="evaluations in a row with a hard fail before stopping")
 
 
 AUDIT_FLAGS = (
@@ -238,8 +239,9 @@ class ArenaSpec(_Strict):
 class TrackingSpec(_Strict):
     """Where runs are tracked besides MLflow (always on: it holds the registry)."""
 
-    report_to: tuple[Literal["mlflow", "wandb"], ...] = ("mlflow",)
+    report_to: tuple[Literal["mlflow", "wandb", "weave"], ...] = ("mlflow",)
     wandb_project: str = "ftlineage"
+    weave_project: str | None = Field(None, description="entity/project for Weave (default: wandb_project)")
 
 
 class SweepSpec(_Strict):

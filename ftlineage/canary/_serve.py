@@ -27,12 +27,24 @@ from ftlineage.errors import BadInputError
 class RegistryHooks:
     """Record pairs, roll back and promote through the MLflow registry and the canary run."""
 
-    def __init__(self, client: Any, tracker: Any, name: str, challenger: str, champion: str) -> None:
+    def __init__(
+        self, client: Any, tracker: Any, name: str, challenger: str, champion: str, judge: str = "rubric"
+    ) -> None:
         self.client, self.tracker, self.name = client, tracker, name
-        self.challenger, self.champion = challenger, champion
+        self.challenger, self.champion, self.judge = challenger, champion, judge
+        self.lineage = {"ftlineage.judge": judge}
+        for arm, version in (("challenger", challenger), ("champion", champion)):
+            tags = client.get_model_version(name, version).tags
+            self.lineage |= {
+                f"ftlineage.{arm}.{k.removeprefix('ftlineage.')}": v
+                for k, v in tags.items()
+                if k.startswith("ftlineage.") and k.endswith("_sha")
+            }
 
-    def record(self, status: MonitorStatus) -> None:
-        """Win rate, its interval, rolling means and drops at step = pairs so far."""
+    def record(self, status: MonitorStatus, pair: dict[str, Any] | None = None) -> None:
+        """Win rate, its interval, rolling means and drops at step = pairs so far; the pair as a trace."""
+        if pair is not None:
+            self._trace(pair, status.pairs)
         metrics = {
             "canary/pairs": status.pairs,
             "canary/unscored": status.unscored,
@@ -43,6 +55,35 @@ class RegistryHooks:
         metrics |= {f"canary/rolling/{k}": v for k, v in status.rolling.items()}
         metrics |= {f"canary/drop/{k}": v[0] for k, v in status.drops.items()}
         self.tracker.log_metrics({k: float(v) for k, v in metrics.items()}, step=status.pairs)
+
+    def _trace(self, pair: dict[str, Any], n: int) -> None:
+        """One trace per judged pair: both generations and the judgement, with both versions' SHAs."""
+        attrs = {**self.lineage, "ftlineage.case_id": str(pair["key"]), "ftlineage.pair": str(n)}
+        spans = [
+            {
+                "name": f"generate/{arm}",
+                "type": "LLM",
+                "inputs": {"prompt": pair["prompt"]},
+                "outputs": {"output": pair.get(arm)},
+                "attributes": {**attrs, "arm": arm},
+            }
+            for arm in ("champion", "challenger")
+        ] + [
+            {
+                "name": "judge",
+                "type": "EVALUATOR",
+                "inputs": {"key": pair["key"]},
+                "outputs": {
+                    "outcome": pair["outcome"],
+                    **{f"{a}/{k}": v for a, r in pair["rubrics"].items() for k, v in r.items()},
+                },
+                "attributes": attrs,
+            }
+        ]
+        try:
+            self.tracker.log_trace("canary-pair", spans, attrs)
+        except Exception as exc:  # tracing must never take the canary down
+            print(f"ftlineage canary: trace not logged: {exc}", file=sys.stderr)
 
     def rollback(self, status: MonitorStatus) -> None:
         """Move the alias, tag the version, log the evidence; never raise."""
@@ -172,7 +213,7 @@ def serve(
         {arm: f"http://127.0.0.1:{p}" for arm, p in ports.items()},  # type: ignore[misc]
         judge_name,
         Monitor(policy),
-        RegistryHooks(client, tracker, name, challenger, champion),
+        RegistryHooks(client, tracker, name, challenger, champion, judge_name),
         promote_when_stable=promote_when_stable,
         worker_pids={arm: p.pid for arm, p in procs.items()},
     )

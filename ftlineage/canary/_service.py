@@ -49,8 +49,8 @@ class CanaryHooks(Protocol):
     ``promote``; ``record`` once per judged pair. Hooks must not raise.
     """
 
-    def record(self, status: MonitorStatus) -> None:
-        """Log the monitor's state after a pair."""
+    def record(self, status: MonitorStatus, pair: dict[str, Any] | None = None) -> None:
+        """Log the monitor's state after a pair, and the pair itself (prompt, answers, verdict)."""
 
     def rollback(self, status: MonitorStatus) -> None:
         """Record the rollback in the registry and the run."""
@@ -167,9 +167,17 @@ class CanaryService:
             )
         except Exception:  # a judge outage leaves the pair unscored, never counted against anyone
             obs = PairObservation(key=key, outcome="unscored", champion={}, challenger={})
-        await asyncio.to_thread(self._observe, obs)
+        pair: dict[str, Any] = {
+            "key": key,
+            "prompt": prompt,
+            "champion": answers["champion"],
+            "challenger": answers["challenger"],
+            "outcome": obs.outcome,
+            "rubrics": {"champion": obs.champion, "challenger": obs.challenger},
+        }
+        await asyncio.to_thread(self._observe, obs, pair)
 
-    def _observe(self, obs: PairObservation) -> None:
+    def _observe(self, obs: PairObservation, pair: dict[str, Any] | None = None) -> None:
         with self._lock:
             was_rolled_back = self.monitor.rolled_back
             status = self.monitor.observe(obs)
@@ -177,7 +185,7 @@ class CanaryService:
                 self.router.split = 0.0  # traffic leaves the challenger at once
             promote = self.promote_when_stable and status.stable and not self._promoted
             self._promoted = self._promoted or promote
-        self.hooks.record(status)
+        self.hooks.record(status, pair)
         if status.rollback and not was_rolled_back:
             self.hooks.rollback(status)
         if promote:

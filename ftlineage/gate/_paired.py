@@ -14,17 +14,7 @@ import numpy as np
 
 from ftlineage.gate.rule import Check, check_metric
 from ftlineage.recipe import GateSpec, MetricRule
-from ftlineage.scoring import CaseScore, SuiteScores, aggregate
-
-
-def _draws(cases: list[CaseScore], samples: int, seed: int) -> np.ndarray:
-    """``samples`` rows of case indices, resampled with replacement within each part."""
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list[int]] = {}
-    for i, case in enumerate(cases):
-        parts.setdefault(case.part, []).append(i)
-    columns = [rng.choice(np.array(idx), size=(samples, len(idx))) for idx in parts.values()]
-    return np.concatenate(columns, axis=1)
+from ftlineage.scoring import SuiteScores, aggregate, stratified_draws
 
 
 def _regression(rule: MetricRule, cand: float, base: float) -> float:
@@ -39,7 +29,7 @@ def paired_checks(spec: GateSpec, candidate: SuiteScores, baseline: SuiteScores)
     pairs = [(c, base_by_id[c.id]) for c in candidate.cases if c.id in base_by_id]
     if not pairs:
         return {}
-    draws = _draws([c for c, _ in pairs], spec.bootstrap_samples, spec.seed)
+    draws = stratified_draws([c for c, _ in pairs], spec.bootstrap_samples, spec.seed)
     rules = {m.name: m for m in spec.metrics}
     regs: dict[str, list[float]] = {name: [] for name in rules}
     for row in draws:

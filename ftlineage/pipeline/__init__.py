@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from ftlineage import lineage, suites
 from ftlineage.audit import AuditReport
@@ -19,6 +18,7 @@ from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, Rec
 from ftlineage.gate.rule import Check, GateDecision
 from ftlineage.pipeline import _stages
 from ftlineage.pipeline._context import JobContext, JobResult
+from ftlineage.pipeline._trackers import job_tracker
 from ftlineage.pipeline._train import train_stage
 from ftlineage.recipe import Recipe, load_recipe
 from ftlineage.settings import Settings
@@ -73,32 +73,11 @@ def _audit_block(ctx: JobContext, reasons: tuple[str, ...]) -> JobResult:
     return _blocked(ctx, decision, EXIT_AUDIT_BLOCKED)
 
 
-def _tracker(recipe: Recipe, rows: list[dict], settings: Settings) -> Any:
-    """MLflow (resuming a crashed run of the same recipe and corpus), plus W&B when asked."""
-    from ftlineage.tracking._mlflow import MlflowTracker
-
-    key = lineage.sha256_json(
-        {"recipe": recipe.sha(), "corpus": lineage.sha256_rows(rows, domain="corpus")}, domain="resume"
-    )
-    tracker = MlflowTracker.start(experiment=recipe.name, run_name=f"{recipe.name}-job", resume_key=key)
-    if tracker.resumed:
-        print(f"ftlineage: resuming run {tracker.run_id} (a crashed run of this recipe and corpus)",
-              file=sys.stderr)
-    if "wandb" not in recipe.tracking.report_to:
-        return tracker
-    from ftlineage.tracking._fanout import FanoutTracker
-    from ftlineage.tracking._wandb import WandbTracker
-
-    wandb = WandbTracker.start(project=recipe.tracking.wandb_project, run_id=tracker.run_id,
-                               name=f"{recipe.name}-job", work_dir=settings.work_dir.resolve())
-    return FanoutTracker(tracker, [wandb])
-
-
 def run_job(recipe: str | None, suite: str | None) -> JobResult:
     """Run the whole job; returns the result (the run is terminated either way)."""
     settings = Settings.from_env()
     recipe_obj, suite_obj, rows = _prepare(resolve_recipe(recipe, suite), suite)
-    tracker = _tracker(recipe_obj, rows, settings)
+    tracker = job_tracker(recipe_obj, rows, settings)
     ctx = JobContext(recipe_obj, suite_obj, settings, tracker,
                      settings.work_dir.resolve() / tracker.run_id, rows)
     try:

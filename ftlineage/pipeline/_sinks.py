@@ -7,11 +7,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ftlineage.lineage import lineage_tags, sha256_file
 from ftlineage.tracking import Tracker
 from ftlineage.training._plot import plot_checkpoints
 from ftlineage.training._policy import Assessment, CheckpointScore, band_metrics
 
 CASES_FILE = "ftlineage_cases.json"
+WEIGHTS = ("adapter_model.safetensors", "model.safetensors")
+
+
+def weights_sha(folder: Path) -> str:
+    """SHA-256 of a checkpoint's weights file (the adapter for LoRA), or "" when absent."""
+    for name in WEIGHTS:
+        if (folder / name).is_file():
+            return sha256_file(folder / name)
+    return ""
 
 
 class TrackerSink:
@@ -28,12 +38,21 @@ class TrackerSink:
         plot_path: Path,
         fail_points: float,
         cases: dict[str, list[Any]],
+        lineage: dict[str, str] | None = None,
+        prompts: dict[str, str] | None = None,
     ) -> None:
         self.tracker = tracker
         self.base = base
         self.plot_path = plot_path
         self.fail_points = fail_points
         self.cases = cases  # filled by the evaluate function: {"last": [...]}
+        self.lineage = lineage or {}  # prompt/dataset/suite SHAs and the rubric version
+        self.prompts = prompts or {}
+
+    def trace_cases(self, step: int, cases: Sequence[Any], model_sha: str) -> None:
+        """One trace per scored checkpoint: a span per case, generation and scoring nested."""
+        attrs = lineage_tags({**self.lineage, "model_sha": model_sha}) | {"ftlineage.step": str(step)}
+        self.tracker.log_trace(f"checkpoint-{step}", case_spans(cases, attrs, self.prompts), attrs)
 
     def log_metrics(self, metrics: dict[str, float], *, step: int) -> None:
         """Forward (asynchronously, when the tracker queues)."""
@@ -55,6 +74,7 @@ class TrackerSink:
         if folder.is_dir() and self.cases.get("last") is not None:
             rows = [c.model_dump(mode="json") for c in self.cases["last"]]
             (folder / CASES_FILE).write_text(json.dumps(rows), encoding="utf-8")
+            self.trace_cases(score.step, self.cases["last"], weights_sha(folder))
         png = plot_checkpoints(
             self.base, history, self.plot_path, fail_points=self.fail_points, best_step=assessment.best_step
         )
@@ -84,3 +104,39 @@ class OptunaSink:
             self.pruned_at = score.step
             return f"pruned by optuna at step {score.step}"
         return None
+
+
+def case_spans(
+    cases: Sequence[Any], attributes: dict[str, str], prompts: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One span per case (generation and scoring nested), each with the lineage attributes."""
+    spans = []
+    for case in cases:
+        attrs = {**attributes, "ftlineage.case_id": case.id, "part": case.part, "family": case.family}
+        scores = {k: v for k, v in case.scores.items() if v == v}
+        spans.append(
+            {
+                "name": case.id,
+                "type": "CHAIN",
+                "inputs": {"prompt": prompts.get(case.id, "")},
+                "outputs": {"output": case.output, **scores},
+                "attributes": attrs,
+                "children": [
+                    {
+                        "name": "generate",
+                        "type": "LLM",
+                        "inputs": {"prompt": prompts.get(case.id, "")},
+                        "outputs": {"output": case.output},
+                        "attributes": attrs,
+                    },
+                    {
+                        "name": "score",
+                        "type": "EVALUATOR",
+                        "inputs": {"output": case.output},
+                        "outputs": scores,
+                        "attributes": attrs,
+                    },
+                ],
+            }
+        )
+    return spans

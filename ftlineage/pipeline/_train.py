@@ -41,6 +41,7 @@ def gate_policy(ctx: JobContext) -> GatePolicy:
         patience=t.early_stop_patience,
         min_delta=t.early_stop_min_delta,
         stop_on_drift=t.stop_on_drift,
+        confirm=t.drift_confirm,
     )
 
 
@@ -71,6 +72,17 @@ def _upload_adapters(ctx: JobContext, best: CheckpointScore, final: CheckpointSc
                 ctx.tracker.log_artifact(path, f"adapters/{label}")
 
 
+def _tracker_sink(ctx: JobContext, baseline: dict[str, float], box: dict[str, Any]) -> TrackerSink:
+    """The sink for the job's tracker: metrics, plot, and a trace per scored checkpoint."""
+    keys = ("prompt_sha", "dataset_sha", "suite_sha")
+    trace_lineage: dict[str, str] = {k: ctx.lineage[k] for k in keys if k in ctx.lineage}
+    trace_lineage["rubric_version"] = ctx.suite.meta.rubric_version
+    prompts = {c["id"]: c["prompt"] for part in (ctx.suite.heldout, ctx.suite.drift) for c in part}
+    plot = ctx.stage_dir("plots") / "checkpoints.png"
+    fail = ctx.recipe.gate.drift_fail_points
+    return TrackerSink(ctx.tracker, baseline, plot, fail, box, trace_lineage, prompts)
+
+
 def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[CheckpointSink] = ()) -> None:
     """Score the base, fine-tune (resuming a crashed run), restore and export the best checkpoint."""
     import torch
@@ -93,8 +105,9 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[Ch
     folder = ctx.stage_dir("checkpoints")
     last = _last_checkpoint(folder)
     history = load_history(folder, up_to=int(last.rsplit("-", 1)[1])) if last else []
-    plot = ctx.stage_dir("plots") / "checkpoints.png"
-    sink = TrackerSink(ctx.tracker, baseline, plot, ctx.recipe.gate.drift_fail_points, box)
+    sink = _tracker_sink(ctx, baseline, box)
+    if not history:  # the base model's scores, traced as step 0 (once, also across a resume)
+        sink.trace_cases(0, base_cases, ctx.lineage["base_model_sha"])
     policy = gate_policy(ctx)
     callback = EvalGateCallback(evaluate, baseline, [sink, *sinks], policy, spec.eval_every, history)
     trainer = build_trainer(

@@ -1,5 +1,6 @@
 """Scorers: JSON extraction fields, format compliance, refusal, numeric answers."""
 
+from ftlineage.scoring._bootstrap import stratified_draws
 from ftlineage.scoring._drift import DriftBand, drift_bands
 from ftlineage.scoring._reports import CaseScore, Score, SuiteScores, merge_metrics, nanmean
 from ftlineage.scoring._scorers import (
@@ -27,4 +28,5 @@ __all__ = [
     "parse_json_object",
     "score_drift",
     "score_heldout",
+    "stratified_draws",
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +113,19 @@ class MlflowTracker:
             self.client.log_artifact(self.run_id, str(path), artifact_path)
 
     def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
-        """One trace linked to the run, with one child span per record (attributes = the record)."""
+        """One trace linked to the run; each record is a child span (nested through ``children``).
+
+        A record is either structured (``name``, ``type``, ``inputs``, ``outputs``,
+        ``attributes``, ``children``) or flat, in which case its fields are the attributes.
+        """
         import mlflow
 
-        # MLflow exports spans through the process-wide tracking URI, not the client's.
-        if mlflow.get_tracking_uri() != self.client.tracking_uri:
-            mlflow.set_tracking_uri(self.client.tracking_uri)
+        with _exporting_to(self.client.tracking_uri):
+            trace_id = self._trace(name, spans, attributes)
+            mlflow.flush_trace_async_logging()
+        return trace_id
+
+    def _trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
         exp_id = self.client.get_run(self.run_id).info.experiment_id
         root = self.client.start_trace(
             name,
@@ -127,23 +136,59 @@ class MlflowTracker:
             run_id=self.run_id,
         )
         for record in spans:
-            child = self.client.start_span(
-                str(record.get("id", "span")),
-                trace_id=root.trace_id,
-                parent_id=root.span_id,
-                span_type="LLM",
-                inputs={k: record[k] for k in ("id", "candidate_first") if k in record},
-                attributes={k: v for k, v in record.items() if v is not None},
-            )
-            self.client.end_span(root.trace_id, child.span_id, outputs={"pick": record.get("pick")})
+            self._span(root.trace_id, root.span_id, record)
         self.client.end_trace(root.trace_id)
-        mlflow.flush_trace_async_logging()
         return str(root.trace_id)
+
+    def _span(self, trace_id: str, parent_id: str, record: dict[str, Any]) -> None:
+        if "attributes" in record:
+            attrs, inputs, outputs = record["attributes"], record.get("inputs", {}), record.get("outputs", {})
+        else:  # flat record (arena judgements): the fields are the attributes
+            attrs = record
+            inputs = {k: record[k] for k in ("id", "candidate_first") if k in record}
+            outputs = {"pick": record.get("pick")}
+        span = self.client.start_span(
+            str(record.get("name", record.get("id", "span"))),
+            trace_id=trace_id,
+            parent_id=parent_id,
+            span_type=record.get("type", "LLM"),
+            inputs=inputs,
+            attributes={k: v for k, v in attrs.items() if v is not None},
+        )
+        for child in record.get("children", ()):
+            self._span(trace_id, span.span_id, child)
+        self.client.end_span(trace_id, span.span_id, outputs=outputs)
 
     def finish(self, status: str) -> None:
         """Flush, then terminate the run (so ``mlflow run`` leaves our status in place)."""
         self.flush()
         self.client.set_terminated(self.run_id, status)
+
+
+@contextmanager
+def _exporting_to(uri: str) -> Iterator[None]:
+    """Export traces to ``uri``, then leave the process exactly as it was.
+
+    MLflow exports spans through the process-wide tracking URI (not the client's), and
+    ``set_tracking_uri`` also rewrites ``MLFLOW_TRACKING_URI``; restoring with ``None`` would
+    unset it. So both are saved and put back (MLflow 3.17 keeps the global in
+    ``_tracking_service.utils._tracking_uri``), and the tracer is reset either side.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
+    old_global, old_env = utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    mlflow.tracing.reset()
+    try:
+        yield
+    finally:
+        utils._tracking_uri = old_global
+        if old_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = old_env
+        mlflow.tracing.reset()
 
 
 def _owner() -> str:

@@ -34,7 +34,11 @@ class Tracker(Protocol):
         """Upload a local file or directory as a run artifact."""
 
     def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
-        """Record one trace of ``spans`` (e.g. arena judgements), each carrying its attributes."""
+        """Record one trace of ``spans``, each carrying its attributes.
+
+        A span record is ``{"name", "type", "inputs", "outputs", "attributes", "children"}``
+        (children nest), or a flat dict whose fields are the attributes.
+        """
         ...
 
     def flush(self) -> None:

@@ -25,6 +25,7 @@ class WandbTracker:
         self.run_id = str(run.id)
         self._last_step = -1
         self._seen: set[tuple[str, int]] = set()
+        self._unscored: set[str] = set()
 
     @classmethod
     def start(cls, *, project: str, run_id: str, name: str, work_dir: Path) -> WandbTracker:
@@ -47,7 +48,11 @@ class WandbTracker:
         return cls(run)
 
     def log_metrics(self, metrics: dict[str, float], *, step: int) -> None:
-        """History at ``step`` (increasing steps), else summary; NaN values are skipped."""
+        """History at ``step`` (increasing steps), else summary; NaN values are listed, not logged."""
+        missing = {k for k, v in metrics.items() if v is None or math.isnan(v)}
+        if missing - self._unscored:
+            self._unscored |= missing
+            self.set_tags({"ftlineage.unscored_metrics": ",".join(sorted(self._unscored))})
         values = {
             k: float(v)
             for k, v in metrics.items()
@@ -63,8 +68,10 @@ class WandbTracker:
             self.run.summary.update(values)
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        """Lineage and decision tags go to the run config (searchable, shown in the UI)."""
+        """Lineage and decision tags go to the run config; the gate decision also to the summary."""
         self.run.config.update(dict(tags), allow_val_change=True)
+        if "ftlineage.decision" in tags:
+            self.run.summary["gate/decision"] = tags["ftlineage.decision"]
 
     def log_params(self, params: dict[str, Any]) -> None:
         """Parameters go to the run config."""

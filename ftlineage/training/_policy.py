@@ -34,6 +34,10 @@ class GatePolicy(BaseModel):
             which it is a hard fail that stops training.
         patience: evaluations without a held-out gain larger than ``min_delta``, while the
             training loss keeps falling, before training stops on a plateau (0 = never).
+        confirm: consecutive evaluations with a hard drift fail before training stops. A
+            family of 40 cases moves 2.5 points per case, so one evaluation's dip can be a
+            couple of cases (the demo dips 6.7 points at its first checkpoint and is back
+            within noise at the next); a fail that holds is forgetting.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -44,6 +48,7 @@ class GatePolicy(BaseModel):
     patience: int = Field(3, ge=0)
     min_delta: float = Field(0.0, ge=0)
     stop_on_drift: bool = True
+    confirm: int = Field(2, ge=1)
 
 
 class Assessment(BaseModel):
@@ -102,6 +107,16 @@ def _drift(base: Mapping[str, float], metrics: Mapping[str, float], policy: Gate
     return _Drift(bands, worst)
 
 
+def _sustained_fail(
+    base: Mapping[str, float], history: Sequence[CheckpointScore], policy: GatePolicy
+) -> bool:
+    """Whether the last ``confirm`` evaluations all had a hard drift fail."""
+    recent = history[-policy.confirm :]
+    return len(recent) == policy.confirm and all(
+        _drift(base, c.metrics, policy).worst == "fail" for c in recent
+    )
+
+
 def assess(base: Mapping[str, float], history: Sequence[CheckpointScore], policy: GatePolicy) -> Assessment:
     """Judge the newest checkpoint in ``history`` against the base and the ones before it."""
     latest = history[-1]
@@ -110,8 +125,14 @@ def assess(base: Mapping[str, float], history: Sequence[CheckpointScore], policy
     failing = [f"{b.family} -{b.drop_points:.1f}" for b in drift.bands if b.band == "fail"]
     concerning = [b.family for b in drift.bands if b.band == "concerning"]
     plateau = _plateau(history, policy)
-    if failing and policy.stop_on_drift:
-        stop, reason = True, f"hard drift fail at step {latest.step}: {', '.join(failing)} points vs base"
+    if failing and policy.stop_on_drift and _sustained_fail(base, history, policy):
+        stop, reason = (
+            True,
+            (
+                f"hard drift fail at step {latest.step}: {', '.join(failing)} points vs base"
+                + (f" ({policy.confirm} evaluations in a row)" if policy.confirm > 1 else "")
+            ),
+        )
     elif plateau:
         stop, reason = (
             True,

@@ -34,7 +34,10 @@ def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(store):
     tracker = MlflowTracker.start(experiment="canary-hc", run_name="canary")
     hooks = RegistryHooks(client, tracker, "hc", challenger, champion)
     status = _alarmed()
-    hooks.record(status)
+    rubrics = {"champion": {"json_valid": 100.0}, "challenger": {"json_valid": 0.0}}
+    pair = {"key": "user-1", "prompt": "Caller: Hi.", "champion": '{"a": 1}', "challenger": "oops",
+            "outcome": "loss", "rubrics": rubrics}
+    hooks.record(status, pair)
     hooks.rollback(status)
     tracker.finish("FINISHED")
     mv = client.get_model_version("hc", challenger)
@@ -47,6 +50,12 @@ def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(store):
     run = client.get_run(tracker.run_id)
     assert run.data.tags["ftlineage.canary"] == "rolled_back"
     assert run.data.metrics["canary/pairs"] == status.pairs
+    (trace,) = client.search_traces(locations=[run.info.experiment_id], run_id=tracker.run_id, flush=True)
+    spans = {s.name: s for s in trace.data.spans if s.parent_id}
+    assert set(spans) == {"generate/champion", "generate/challenger", "judge"}
+    assert spans["judge"].attributes["ftlineage.case_id"] == "user-1"
+    assert spans["judge"].attributes["ftlineage.judge"] == "rubric"
+    assert spans["judge"].outputs["outcome"] == "loss"
     evidence = json.loads(Path(client.download_artifacts(tracker.run_id, "canary/rollback.json")).read_text())
     assert evidence["challenger"] == challenger
     assert evidence["status"]["rollback"] is True

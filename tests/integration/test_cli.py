@@ -198,3 +198,30 @@ def test_train_with_seeds_reports_the_spread_in_a_parent_run(tiny_recipe, store,
     assert sorted(r.data.tags["ftlineage.seed"] for r in children) == ["3", "4"]
     assert "seeds/drift/overall/sd" in parent.data.metrics
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "seeds")] == ["seeds/seeds.json"]
+
+
+def test_diff_names_the_prompt_sha_and_lists_flipped_cases(tiny_recipe, capable_base, store, capsys):
+    """Two runs that differ only in the prompt template, from a base that can do the drift cases."""
+    from mlflow.tracking import MlflowClient
+
+    from ftlineage.cli import main
+    from ftlineage.pipeline import run_job
+
+    text = tiny_recipe.read_text()
+    text = text.replace("name: builtin:tiny-llama", f"name: {capable_base}")
+    training = "  eval_limit: 8\n  method: full\n  learning_rate: 0.02\n  stop_on_drift: false"
+    text = text.replace("  eval_limit: 4", training)
+    tiny_recipe.write_text(text)
+    a = run_job(str(tiny_recipe), None)
+    tiny_recipe.write_text(text.replace("Extract as JSON.", "Return the fields as JSON."))
+    b = run_job(str(tiny_recipe), None)
+    capsys.readouterr()
+    assert main(["diff", a.run_id, b.run_id]) == 0
+    out = capsys.readouterr().out
+    assert "changed inputs: prompt_sha (also: model_sha, recipe_sha)" in out
+    assert "heldout/field_accuracy" in out
+    assert "flipped cases (" in out
+    assert "input: " in out
+    artifacts = [x.path for x in MlflowClient().list_artifacts(b.run_id, "diff")]
+    assert artifacts == [f"diff/diff-{a.run_id[:8]}-{b.run_id[:8]}.html"]
+    assert main(["diff", a.run_id, "no-such-run"]) == 2

@@ -103,3 +103,32 @@ def test_base_model_can_be_any_hf_model_path(tmp_path, tiny_recipe, store):
     ) == [0, 2, 4, 6]
     arena_json = Path(MlflowClient(store).download_artifacts(result.run_id, "arena/arena.json")).read_text()
     assert json.loads(arena_json)["candidate_family"] == "llama"
+
+
+def test_checkpoint_scoring_is_traced_and_searchable_by_prompt_sha(tiny_run):
+    result, client = tiny_run
+    run = client.get_run(result.run_id)
+    prompt_sha = run.data.tags["ftlineage.prompt_sha"]
+    traces = client.search_traces(
+        locations=[run.info.experiment_id],
+        filter_string=f"tags.`ftlineage.prompt_sha` = '{prompt_sha}'",
+        flush=True,
+    )
+    names = sorted(t.info.tags.get("mlflow.traceName", "") for t in traces)
+    assert {"checkpoint-0", "checkpoint-2", "checkpoint-4", "checkpoint-6", "arena"} <= set(names)
+    ckpt = next(t for t in traces if t.info.tags.get("mlflow.traceName") == "checkpoint-4")
+    cases = [
+        s
+        for s in ckpt.data.spans
+        if s.attributes.get("ftlineage.case_id") and s.name not in ("generate", "score")
+    ]
+    assert len(cases) == 12  # eval_limit 4: 4 held-out + 8 drift cases
+    for span in ckpt.data.spans:
+        if span.parent_id:
+            assert span.attributes["ftlineage.prompt_sha"] == prompt_sha
+            assert span.attributes["ftlineage.dataset_sha"] == run.data.tags["ftlineage.dataset_sha"]
+            assert span.attributes["ftlineage.suite_sha"] == run.data.tags["ftlineage.suite_sha"]
+            assert len(span.attributes["ftlineage.model_sha"]) == 64
+            assert span.attributes["ftlineage.rubric_version"]
+    kinds = {s.name for s in ckpt.data.spans}
+    assert {"generate", "score"} <= kinds

@@ -33,3 +33,4 @@ def test_wandb_offline_run_mirrors_the_mlflow_checkpoint_metrics(tiny_recipe, st
     assert wb.config["ftlineage.prompt_sha"] == tags["ftlineage.prompt_sha"]
     assert wb.config["ftlineage.model_sha"] == tags["ftlineage.model_sha"]
     assert wb.config["ftlineage.decision"] == result.decision
+    assert wb.summary["gate/decision"] == result.decision

@@ -49,6 +49,7 @@ def test_a_hard_drift_fail_stops_and_a_concerning_drift_recommends_seeds():
         lambda m: {"heldout/field_accuracy": 0.5, "drift/arithmetic": next(values)},
         base={"drift/arithmetic": 1.0},
         sinks=[sink],
+        policy=GatePolicy(confirm=1),
     )
     first = _save(cb, 2)
     assert not first.should_training_stop
@@ -87,3 +88,13 @@ def test_a_sink_can_stop_training_and_eval_every_requests_saves():
     control = SimpleNamespace(should_save=False)
     cb.on_step_end(None, SimpleNamespace(global_step=6), control)
     assert control.should_save
+
+
+def test_a_one_evaluation_drift_dip_does_not_stop_but_a_sustained_fail_does():
+    values = iter([0.93, 1.0, 0.93, 0.92])  # -7 (dip), back to 0, then -7 and -8 in a row
+    cb = EvalGateCallback(
+        lambda m: {"drift/domain_adjacent": next(values)}, base={"drift/domain_adjacent": 1.0}
+    )
+    stops = [_save(cb, step).should_training_stop for step in (150, 300, 450, 600)]
+    assert stops == [False, False, False, True]
+    assert cb.stop_reason.endswith("(2 evaluations in a row)")

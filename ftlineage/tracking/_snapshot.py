@@ -1,0 +1,77 @@
+"""Read what a job run recorded into a ``RunSnapshot`` (lineage tags, metrics, case scores)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from ftlineage.compare import RunSnapshot
+from ftlineage.errors import BadInputError
+from ftlineage.lineage import sha256_json
+from ftlineage.scoring import SuiteScores
+
+
+def _artifact(client: MlflowClient, run_id: str, path: str) -> str | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return Path(client.download_artifacts(run_id, path, tmp)).read_text(encoding="utf-8")
+        except (MlflowException, OSError):
+            return None
+
+
+def _prompts(suite_name: str | None) -> dict[str, str]:
+    if not suite_name:
+        return {}
+    from ftlineage import suites
+
+    try:
+        suite = suites.load(suite_name)
+    except Exception:
+        return {}
+    return {c["id"]: c["prompt"] for part in (suite.heldout, suite.drift) for c in part}
+
+
+def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
+    """The run's SHAs (plus the arena judge's), candidate metrics and per-case scores."""
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise BadInputError(
+            f"no run {run_id!r} in {client.tracking_uri}; pass two run ids of the main job"
+        ) from None
+    tags = run.data.tags
+    shas = {
+        k.removeprefix("ftlineage."): v
+        for k, v in tags.items()
+        if k.startswith("ftlineage.") and k.endswith("_sha")
+    }
+    arena = _artifact(client, run_id, "arena/arena.json")
+    if arena:
+        a: dict[str, Any] = json.loads(arena)
+        shas["judge_sha"] = sha256_json(
+            {k: a.get(k) for k in ("judge", "judge_version", "judge_params")}, domain="judge"
+        )
+    text = _artifact(client, run_id, "scores/candidate.json")
+    scores = SuiteScores.model_validate_json(text) if text else None
+    metrics = (
+        dict(scores.metrics)
+        if scores
+        else {
+            k.removeprefix("candidate/"): v for k, v in run.data.metrics.items() if k.startswith("candidate/")
+        }
+    )
+    for key in ("arena/win_rate",):
+        if key in run.data.metrics:
+            metrics[key] = run.data.metrics[key]
+    return RunSnapshot(
+        run_id=run_id,
+        shas=shas,
+        metrics=metrics,
+        cases=scores.cases if scores else (),
+        prompts=_prompts(tags.get("ftlineage.suite")),
+    )
