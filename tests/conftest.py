@@ -237,3 +237,32 @@ def capable_base(tmp_path_factory, model_cache) -> Path:
     model.save_pretrained(out / "model")
     tok.save_pretrained(out / "model")
     return out / "model"
+
+
+@pytest.fixture
+def tiny_export(tiny_recipe: Path, tmp_path: Path) -> Any:
+    """The tiny recipe's base model saved as an export folder: (recipe, model, tokenizer, folder)."""
+    from types import SimpleNamespace
+
+    from ftlineage.models import load_model, resolve_base
+    from ftlineage.recipe import load_recipe
+    from ftlineage.settings import Settings
+
+    recipe = load_recipe(tiny_recipe)
+    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
+    model.save_pretrained(tmp_path / "export")
+    tok.save_pretrained(tmp_path / "export")
+    return SimpleNamespace(recipe=recipe, model=model, tokenizer=tok, folder=tmp_path / "export")
+
+
+def log_tiny_model(export: Any, experiment: str, max_new_tokens: int) -> tuple[Any, str, str]:
+    """Log the export as our pyfunc in a new run: (client, run id, model URI)."""
+    from mlflow.tracking import MlflowClient
+
+    from ftlineage.tracking._mlflow import MlflowTracker
+    from ftlineage.tracking._registry import log_pyfunc
+
+    tracker = MlflowTracker.start(experiment=experiment, run_name=experiment)
+    client = MlflowClient()
+    uri = log_pyfunc(client, tracker.run_id, export.folder, export.recipe.prompt_template, max_new_tokens)
+    return client, tracker.run_id, uri

@@ -14,27 +14,16 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from ftlineage.canary._serve import free_port
-from ftlineage.models import load_model, resolve_base
-from ftlineage.recipe import load_recipe
-from ftlineage.settings import Settings
-from ftlineage.tracking._mlflow import MlflowTracker
-from ftlineage.tracking._registry import log_pyfunc, register
+from ftlineage.tracking._registry import register
+from tests.conftest import log_tiny_model
 
 pytestmark = pytest.mark.integration
 
 
-def _register_pair(recipe_path, tmp_path) -> None:
-    recipe = load_recipe(recipe_path)
-    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
-    model.save_pretrained(tmp_path / "export")
-    tok.save_pretrained(tmp_path / "export")
-    client = MlflowClient()
+def _register_pair(export) -> None:
     for alias in ("champion", "challenger"):
-        tracker = MlflowTracker.start(experiment="models", run_name=alias)
-        uri = log_pyfunc(client, tracker.run_id, tmp_path / "export", recipe.prompt_template, 24)
-        register(
-            client, name="hc", model_uri=uri, run_id=tracker.run_id, tags={}, description="", alias=alias
-        )
+        client, run_id, uri = log_tiny_model(export, alias, 24)
+        register(client, name="hc", model_uri=uri, run_id=run_id, tags={}, description="", alias=alias)
 
 
 async def _burst(url: str, n: int, on_progress) -> list[httpx.Response]:
@@ -60,8 +49,8 @@ async def _burst(url: str, n: int, on_progress) -> list[httpx.Response]:
         return await asyncio.gather(*(one(client, i) for i in range(n)))
 
 
-def test_every_request_is_answered_when_the_challenger_worker_dies_mid_burst(tiny_recipe, store, tmp_path):
-    _register_pair(tiny_recipe, tmp_path)
+def test_every_request_is_answered_when_the_challenger_worker_dies_mid_burst(tiny_export, store):
+    _register_pair(tiny_export)
     port = free_port()
     env = {**os.environ}
     proc = subprocess.Popen(

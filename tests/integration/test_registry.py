@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from mlflow.tracking import MlflowClient
 
-from ftlineage.models import load_model, resolve_base
-from ftlineage.recipe import load_recipe
-from ftlineage.settings import Settings
-from ftlineage.tracking._mlflow import MlflowTracker
-from ftlineage.tracking._registry import log_pyfunc, register
+from ftlineage.tracking._registry import register
+from tests.conftest import log_tiny_model
 
 pytestmark = pytest.mark.integration
 
 
-def test_register_sets_tags_card_and_alias_and_loads(tiny_recipe, store, tmp_path):
+def test_register_sets_tags_card_and_alias_and_loads(tiny_export, store):
     import mlflow.pyfunc
 
-    recipe = load_recipe(tiny_recipe)
-    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
-    model.save_pretrained(tmp_path / "export")
-    tok.save_pretrained(tmp_path / "export")
-    tracker = MlflowTracker.start(experiment="t", run_name="r")
-    client = MlflowClient()
-    uri = log_pyfunc(client, tracker.run_id, tmp_path / "export", recipe.prompt_template, 8)
+    client, run_id, uri = log_tiny_model(tiny_export, "t", 8)
     tags = {"ftlineage.model_sha": "a" * 64}
     version = register(
         client,
         name="hc",
         model_uri=uri,
-        run_id=tracker.run_id,
+        run_id=run_id,
         tags=tags,
         description="# card",
         alias="challenger",
@@ -45,17 +35,11 @@ def test_register_sets_tags_card_and_alias_and_loads(tiny_recipe, store, tmp_pat
     assert isinstance(out[0], str)
 
 
-def test_signed_evidence_is_bound_to_the_registered_version(tiny_recipe, store, tmp_path):
+def test_signed_evidence_is_bound_to_the_registered_version(tiny_export, store):
     from ftlineage.gate import GateDecision
     from ftlineage.gate.evidence import evidence_tags, signer, verify
 
-    recipe = load_recipe(tiny_recipe)
-    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
-    model.save_pretrained(tmp_path / "export")
-    tok.save_pretrained(tmp_path / "export")
-    tracker = MlflowTracker.start(experiment="t", run_name="r")
-    client = MlflowClient()
-    uri = log_pyfunc(client, tracker.run_id, tmp_path / "export", recipe.prompt_template, 8)
+    client, run_id, uri = log_tiny_model(tiny_export, "t", 8)
     decision = GateDecision(decision="pass", stage="gate", checks=(), lineage={})
     key = b"server-side-secret"
     versions = [
@@ -63,7 +47,7 @@ def test_signed_evidence_is_bound_to_the_registered_version(tiny_recipe, store, 
             client,
             name="ev",
             model_uri=uri,
-            run_id=tracker.run_id,
+            run_id=run_id,
             tags=evidence_tags(decision),
             description="card",
             alias="challenger",
@@ -79,7 +63,7 @@ def test_signed_evidence_is_bound_to_the_registered_version(tiny_recipe, store, 
         client,
         name="ev",
         model_uri=uri,
-        run_id=tracker.run_id,
+        run_id=run_id,
         tags=evidence_tags(decision),
         description="card",
         alias="challenger",

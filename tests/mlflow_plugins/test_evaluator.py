@@ -7,30 +7,19 @@ import math
 import mlflow
 import pandas as pd
 import pytest
-from mlflow.tracking import MlflowClient
 
 from ftlineage import suites
-from ftlineage.models import load_model, resolve_base
-from ftlineage.recipe import load_recipe
-from ftlineage.settings import Settings
-from ftlineage.tracking._mlflow import MlflowTracker
-from ftlineage.tracking._registry import log_pyfunc, register
+from ftlineage.tracking._registry import register
 from ftlineage.training import evaluate_model
+from tests.conftest import log_tiny_model
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_ftlineage_evaluator_returns_and_logs_suite_metrics(tiny_recipe, store, tmp_path):
-    recipe = load_recipe(tiny_recipe)
-    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
-    model.save_pretrained(tmp_path / "export")
-    tok.save_pretrained(tmp_path / "export")
-    tracker = MlflowTracker.start(experiment="eval", run_name="r")
-    client = MlflowClient()
-    uri = log_pyfunc(client, tracker.run_id, tmp_path / "export", recipe.prompt_template, 16)
-    register(
-        client, name="demo", model_uri=uri, run_id=tracker.run_id, tags={}, description="", alias="challenger"
-    )
+def test_the_ftlineage_evaluator_returns_and_logs_suite_metrics(tiny_export, store):
+    recipe, model, tok = tiny_export.recipe, tiny_export.model, tiny_export.tokenizer
+    client, run_id, uri = log_tiny_model(tiny_export, "eval", 16)
+    register(client, name="demo", model_uri=uri, run_id=run_id, tags={}, description="", alias="challenger")
     suite = suites.load("healthcare_v17")
     data = pd.DataFrame({"transcript": [c["prompt"] for c in suite.heldout[:3]]})
     config = {"suite": "healthcare_v17", "limit": 3}
