@@ -20,7 +20,7 @@ def test_demo_recipe_passes_and_registers_challenger(store, monkeypatch):
     client = MlflowClient(store)
     run = client.get_run(result.run_id)
     m = run.data.metrics
-    # measured: 0.237 vs 0.029 field accuracy, 0.975 vs 0.000 JSON validity
+    # measured: 0.245 vs 0.029 field accuracy, 0.956 vs 0.000 JSON validity
     assert m["candidate/heldout/field_accuracy"] > m["baseline/heldout/field_accuracy"] + 0.15
     assert m["candidate/heldout/json_valid"] > m["baseline/heldout/json_valid"] + 0.5
     mv = client.get_model_version_by_alias("healthcare-postcall", "challenger")
