@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -135,17 +134,13 @@ def signed_version(client: Any, name: str, *, signed: bool = True, decision: Any
     return str(mv.version)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def guard_server(tmp_path_factory: pytest.TempPathFactory):
     """Start the guarded tracking server with a gate key; yield its URL; stop it."""
     tmp = tmp_path_factory.mktemp("guard")
-    port = _free_port()
+    from ftlineage.canary._serve import free_port
+
+    port = free_port()
     env = {**os.environ, "FTLINEAGE_GATE_KEY": GUARD_KEY}
     env.pop("MLFLOW_TRACKING_URI", None)
     log = (tmp / "server.log").open("w")

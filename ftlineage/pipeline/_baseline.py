@@ -15,17 +15,10 @@ from ftlineage.scoring import SuiteScores
 
 
 def _recorded(client: Any, run_id: str) -> SuiteScores | None:
-    import tempfile
-    from pathlib import Path
+    from ftlineage.tracking._mlflow import read_artifact_text
 
-    from mlflow.exceptions import MlflowException
-
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = client.download_artifacts(run_id, "scores/candidate.json", tmp)
-        except (MlflowException, OSError):
-            return None
-        return SuiteScores.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    text = read_artifact_text(client, run_id, "scores/candidate.json")
+    return SuiteScores.model_validate_json(text) if text else None
 
 
 def _rescore(ctx: JobContext, model_uri: str) -> SuiteScores:

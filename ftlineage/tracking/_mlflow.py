@@ -165,6 +165,19 @@ class MlflowTracker:
         self.client.set_terminated(self.run_id, status)
 
 
+def read_artifact_text(client: MlflowClient, run_id: str, path: str) -> str | None:
+    """One artifact of a run as text, or ``None`` when the run has no such artifact."""
+    import tempfile
+
+    from mlflow.exceptions import MlflowException
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return Path(client.download_artifacts(run_id, path, tmp)).read_text(encoding="utf-8")
+        except (MlflowException, OSError):
+            return None
+
+
 @contextmanager
 def _exporting_to(uri: str) -> Iterator[None]:
     """Export traces to ``uri``, then leave the process exactly as it was.

@@ -10,15 +10,13 @@ nothing. The ledger doubles as the alias's history (from, to, when, why).
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ftlineage.errors import PromotionConflict, PromotionRefused
 from ftlineage.gate import GateDecision
 from ftlineage.gate.evidence import evidence_tags, signer, verify
+from ftlineage.tracking._mlflow import read_artifact_text
 from ftlineage.tracking._registry import register
 
 LEDGER = "ftlineage-ledger"
@@ -27,14 +25,12 @@ STAGES = {"challenger": "Staging", "champion": "Production"}
 
 
 def _read_artifact(client: MlflowClient, run_id: str, path: str) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            local = client.download_artifacts(run_id, path, tmp)
-        except (MlflowException, OSError):
-            raise PromotionRefused(
-                f"run {run_id} has no artifact {path!r}; promote a run of the main job that passed the gate"
-            ) from None
-        return Path(local).read_text(encoding="utf-8")
+    text = read_artifact_text(client, run_id, path)
+    if text is None:
+        raise PromotionRefused(
+            f"run {run_id} has no artifact {path!r}; promote a run of the main job that passed the gate"
+        )
+    return text
 
 
 def register_run(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from mlflow.exceptions import MlflowException
@@ -14,14 +12,7 @@ from ftlineage.compare import RunSnapshot
 from ftlineage.errors import BadInputError
 from ftlineage.lineage import sha256_json
 from ftlineage.scoring import SuiteScores
-
-
-def _artifact(client: MlflowClient, run_id: str, path: str) -> str | None:
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            return Path(client.download_artifacts(run_id, path, tmp)).read_text(encoding="utf-8")
-        except (MlflowException, OSError):
-            return None
+from ftlineage.tracking._mlflow import read_artifact_text
 
 
 def _prompts(suite_name: str | None) -> dict[str, str]:
@@ -50,13 +41,13 @@ def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
         for k, v in tags.items()
         if k.startswith("ftlineage.") and k.endswith("_sha")
     }
-    arena = _artifact(client, run_id, "arena/arena.json")
+    arena = read_artifact_text(client, run_id, "arena/arena.json")
     if arena:
         a: dict[str, Any] = json.loads(arena)
         shas["judge_sha"] = sha256_json(
             {k: a.get(k) for k in ("judge", "judge_version", "judge_params")}, domain="judge"
         )
-    text = _artifact(client, run_id, "scores/candidate.json")
+    text = read_artifact_text(client, run_id, "scores/candidate.json")
     scores = SuiteScores.model_validate_json(text) if text else None
     metrics = (
         dict(scores.metrics)

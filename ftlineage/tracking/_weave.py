@@ -200,7 +200,8 @@ class WeaveTracker:
         cmd = [sys.executable, "-m", "ftlineage", "traces", "sync", "--dir", str(self.outbox.folder)]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=self.sync_timeout)
-            self.last_report = (done.stdout + done.stderr).strip().splitlines()[-1:][0] if done.stdout else ""
+            lines = (done.stdout or done.stderr).strip().splitlines()
+            self.last_report = lines[-1] if lines else f"exit {done.returncode}"
         except subprocess.TimeoutExpired:
             self.last_report = f"delivery timed out after {self.sync_timeout:.0f} s"
         left = len(self.outbox.pending())
