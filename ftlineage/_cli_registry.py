@@ -28,6 +28,30 @@ def _refused(exc: Exception) -> Exception:
     return exc
 
 
+def _run_tags(client: Any, run_id: str) -> dict[str, str]:
+    from mlflow.exceptions import MlflowException
+
+    from ftlineage.errors import BadInputError
+
+    try:
+        return dict(client.get_run(run_id).data.tags)
+    except MlflowException:
+        raise BadInputError(
+            f"promote: no run {run_id!r} in {client.tracking_uri}; pass the run id the job printed"
+        ) from None
+
+
+def _version_exists(client: Any, name: str, version: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    from ftlineage.errors import BadInputError
+
+    try:
+        client.get_model_version(name, version)
+    except MlflowException:
+        raise BadInputError(f"promote: {name!r} has no version {version}; see the registry for its versions") from None
+
+
 def promote(
     run_id: Annotated[Optional[str], typer.Argument(help="a main-job run that passed the gate")] = None,  # noqa: UP045
     to: Annotated[str, typer.Option(help="challenger (register the run) or champion (move @champion)")] = (
@@ -47,8 +71,10 @@ def promote(
     from ftlineage.gate.evidence import gate_key
     from ftlineage.tracking._promote import check_evidence, current_version, move_alias, register_run
 
+    if version is not None and not (version.isdigit() and int(version) > 0):
+        raise BadInputError(f"promote --version {version!r}: a version is a whole number such as 3")
     client = _client()
-    tags = client.get_run(run_id).data.tags if run_id else {}
+    tags = _run_tags(client, run_id) if run_id else {}
     name = model or tags.get(REGISTRY_TAGS[0])
     if not name:
         raise BadInputError("promote: pass --model NAME (or a RUN_ID of the main job, which records it)")
@@ -63,11 +89,10 @@ def promote(
             return
         if to != "champion":
             raise BadInputError(f"promote --to {to!r}: use 'challenger' or 'champion'")
-        v: str | None = (
-            version or tags.get("ftlineage.registered_version") or current_version(client, name, "challenger")
-        )
+        v: str | None = version or current_version(client, name, "challenger")
         if not v:
             raise BadInputError(f"promote --to champion: {name!r} has no @challenger; pass --version N")
+        _version_exists(client, name, v)
         note = check_evidence(client, name, v, gate_key())
         entry = move_alias(client, name, "champion", v, expect=expect_version, why=note, stage=stages)
     except Exception as exc:
@@ -84,12 +109,16 @@ def registry_check(
     from ftlineage.tracking._registry import clean_half_promoted, half_promoted
 
     client = _client()
-    found = clean_half_promoted(client, name) if clean else half_promoted(client, name)
-    if not found:
+    orphans, aliased = clean_half_promoted(client, name) if clean else half_promoted(client, name)
+    if not orphans and not aliased:
         typer.echo(f"{name}: no half-promoted version")
         return
-    verb = "deleted" if clean else "found"
-    typer.echo(f"{name}: {verb} half-promoted versions {', '.join(found)} (registered, never aliased)")
+    if orphans:
+        verb = "deleted" if clean else "found"
+        typer.echo(f"{name}: {verb} half-promoted versions {', '.join(orphans)} (registered, never aliased)")
+    if aliased:
+        verb = "marked done" if clean else "found (--clean marks them done; they are never deleted)"
+        typer.echo(f"{name}: aliased versions missing their done mark {', '.join(aliased)}: {verb}")
 
 
 def diff(

@@ -21,6 +21,26 @@ app = typer.Typer(
     help="Eval-gated, traceable LLM fine-tuning.",
 )
 suite_app = typer.Typer(no_args_is_help=True, help="Inspect, verify and build eval suites.")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from ftlineage import __version__
+
+        typer.echo(f"ftlineage {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="print the version and exit", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Eval-gated, traceable LLM fine-tuning."""
+
+
 app.add_typer(suite_app, name="suite")
 baseline_app = typer.Typer(no_args_is_help=True, help="Pin CI-gate baselines.")
 app.add_typer(baseline_app, name="baseline")
@@ -85,16 +105,18 @@ def audit(
     seed: Annotated[int, typer.Option(help="seed for hashing and sampling (recorded)")] = 0,
     semantic: Annotated[Optional[bool], typer.Option(help="embedding dedup (default: the policy's)")] = None,  # noqa: UP045
     label_sample: Annotated[
-        int, typer.Option(help="write a seeded sample of N labelled rows to relabel")
+        int, typer.Option(min=0, help="write a seeded sample of N labelled rows to relabel")
     ] = 0,
     relabels: Annotated[Optional[Path], typer.Option(help="a relabelled sample CSV to score")] = None,  # noqa: UP045
 ) -> None:
     """Audit a corpus before training. Exit 0 clean, 3 blocked by policy, 2 bad input."""
     from ftlineage import audit as audit_pkg
     from ftlineage import suites
-    from ftlineage.errors import EXIT_AUDIT_BLOCKED
+    from ftlineage.errors import EXIT_AUDIT_BLOCKED, BadInputError
     from ftlineage.recipe import AuditPolicy, load_recipe
 
+    if out.exists() and not out.is_dir():
+        raise BadInputError(f"--out {out}: is a file, not a folder; pass a folder for the audit outputs")
     policy = load_recipe(recipe).audit if recipe else AuditPolicy()
     if semantic is not None:
         policy = policy.model_copy(update={"semantic": semantic})
@@ -122,12 +144,13 @@ def audit(
 def _read_model(path: Path, model: Any, what: str) -> Any:
     from pydantic import ValidationError
 
+    from ftlineage import _userfile as userfile
     from ftlineage.errors import BadInputError
 
+    if not path.is_file():
+        raise BadInputError(f"{path}: {what} file not found")
     try:
-        return model.model_validate_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInputError(f"{path}: {what} file not found") from None
+        return model.model_validate_json(userfile.read_text(path, f"{what} file", limit=None))
     except ValidationError as exc:
         first = str(exc).splitlines()[:2]
         raise BadInputError(f"{path}: not a valid {what} file ({' '.join(first)})") from None
@@ -142,9 +165,9 @@ def gate(
     out: Annotated[Path, typer.Option(help="where to write the decision")] = Path("decision.json"),
 ) -> None:
     """Apply the promotion rule to score files. Exit 0 pass, 4 blocked, 2 bad input."""
-    import yaml
     from pydantic import ValidationError
 
+    from ftlineage import _userfile as userfile
     from ftlineage.arena import ArenaResult
     from ftlineage.errors import EXIT_GATE_BLOCKED, BadInputError
     from ftlineage.gate import decide_scores
@@ -154,11 +177,18 @@ def gate(
 
     spec = GateSpec()
     if rule:
-        raw = yaml.safe_load(rule.read_text(encoding="utf-8")) or {}
+        raw, _ = userfile.load(rule, "gate rule")
+        raw = raw.get("gate", raw) if isinstance(raw, dict) else raw
         try:
-            spec = GateSpec.model_validate(raw.get("gate", raw) if isinstance(raw, dict) else raw)
+            spec = GateSpec.model_validate(raw if raw is not None else {})
         except ValidationError as exc:
-            raise BadInputError(f"{rule}: not a gate rule ({str(exc).splitlines()[1].strip()})") from None
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "<top>"
+            raise BadInputError(
+                f"{rule}: not a gate rule ({where}: {err['msg']}); see the gate section of README.md"
+            ) from None
+    if not out.parent.is_dir():
+        raise BadInputError(f"--out {out}: folder {out.parent} does not exist; create it or pick another")
     decision = decide_scores(
         spec,
         _read_model(candidate, SuiteScores, "scores"),
@@ -257,8 +287,27 @@ def suite_build(name: str, out: Path) -> None:
     typer.echo(f"built {name} into {out}")
 
 
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    """Click's usage errors: typer 0.29 raises its bundled click's, not the installed click's."""
+    import click
+    from typer._click import exceptions as typer_click
+
+    return (click.ClickException, typer_click.ClickException)
+
+
+def _usage_line(exc: BaseException) -> str:
+    message = " ".join(str(getattr(exc, "format_message", exc.__str__)()).split())
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command_path", None) or "ftlineage"
+    return f"ftlineage: usage error: {message} (see '{command} --help')"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning our errors into one line and a distinct exit code."""
+    """Entry point: run the app, turning our errors into one line and a distinct exit code.
+
+    Usage mistakes (unknown command or option, missing or bad argument) are one line and exit 2,
+    like any other bad input; an unreadable or unwritable path given on the command line too.
+    """
     try:
         code = app(args=argv, standalone_mode=False)
     except FtlineageError as exc:
@@ -268,13 +317,22 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
+    except typer.Abort:
+        print("ftlineage: aborted", file=sys.stderr)
+        return 130
+    except _usage_errors() as exc:
+        from typer._click.exceptions import NoArgsIsHelpError
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return EXIT_BAD_INPUT
-        raise
+        if isinstance(exc, NoArgsIsHelpError):
+            print(exc.format_message(), file=sys.stderr)
+        else:
+            print(_usage_line(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # a path from the command line that cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"ftlineage: error: {where}{exc.strerror or exc}; check the path and its permissions",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     return int(code) if isinstance(code, int) else 0
 
 

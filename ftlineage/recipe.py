@@ -5,6 +5,7 @@ Errors name the file, the line, the key and the fix, on one line.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from ftlineage import _userfile as userfile
 from ftlineage.errors import RecipeError
 from ftlineage.lineage import sha256_json
 
@@ -221,6 +223,9 @@ class GateSpec(_Strict):
     seed: int = 0
 
 
+_CREDENTIAL_KEY = re.compile(r"(?i)(api[_-]?key|token|secret|password|passwd|credential|authorization)$")
+
+
 class ArenaSpec(_Strict):
     """Paired arena settings."""
 
@@ -234,6 +239,18 @@ class ArenaSpec(_Strict):
     effect_floor: float = Field(0.1, gt=0, lt=0.5, description="smallest win-rate edge worth detecting")
     max_unscored: float = Field(0.05, ge=0, lt=1)
     cache: bool = True
+
+    @field_validator("judge_options")
+    @classmethod
+    def _no_credentials(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """A recipe is uploaded with every run: it names environment variables, never credentials."""
+        for key in value:
+            if _CREDENTIAL_KEY.search(str(key)):
+                raise ValueError(
+                    f"{key!r} would put a credential in the recipe, which is uploaded with the run; "
+                    f"set {key}_env: NAME_OF_AN_ENVIRONMENT_VARIABLE instead"
+                )
+        return value
 
 
 class TrackingSpec(_Strict):
@@ -342,15 +359,7 @@ def load_recipe(path: str | Path) -> Recipe:
     file = Path(path)
     if not file.is_file():
         raise RecipeError(f"{file}: recipe not found; pass an existing YAML file")
-    text = file.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise RecipeError(f"{file}:{line}: invalid YAML ({problem}); fix the syntax") from None
+    raw, node = userfile.load(file, "recipe", RecipeError)
     if not isinstance(raw, dict):
         raise RecipeError(f"{file}:1: a recipe must be a YAML mapping of keys to values")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,7 @@ def signed_version(client: Any, name: str, *, signed: bool = True, decision: Any
     """A version of ``name`` with gate evidence, signed under the guard's key unless ``signed`` is off."""
     from mlflow.exceptions import MlflowException
 
-    from ftlineage.gate.evidence import evidence_tags, signer
+    from ftlineage.gate.evidence import Subject, evidence_tags, signer
 
     decision = decision or PASS
     try:
@@ -125,11 +126,15 @@ def signed_version(client: Any, name: str, *, signed: bool = True, decision: Any
         pass
     exp = client.get_experiment_by_name("guard") or client.get_experiment(client.create_experiment("guard"))
     run = client.create_run(exp.experiment_id)
+    with tempfile.TemporaryDirectory() as tmp:  # the run's decision, as the job logs it
+        (Path(tmp) / "decision.json").write_text(decision.model_dump_json(), encoding="utf-8")
+        client.log_artifact(run.info.run_id, str(Path(tmp) / "decision.json"), "gate")
     mv = client.create_model_version(
         name, f"{run.info.artifact_uri}/model", run.info.run_id, tags=evidence_tags(decision)
     )
     if signed:
-        for k, v in signer(decision, name, GUARD_KEY.encode())(str(mv.version)).items():
+        subject = Subject(name, str(mv.version), str(mv.source), str(mv.run_id))
+        for k, v in signer(decision, "", GUARD_KEY.encode())(subject).items():
             client.set_model_version_tag(name, mv.version, k, v)
     return str(mv.version)
 

@@ -37,8 +37,9 @@ class OpenAIChat:
     """Any OpenAI-compatible chat endpoint (vLLM, Ollama, LM Studio, hosted APIs).
 
     Temperature 0, a per-call timeout, and ``retries`` further attempts with exponential backoff
-    (``backoff`` seconds, doubled each time). ``api_key`` defaults to ``OPENAI_API_KEY`` and, for
-    local servers that need none, to a placeholder.
+    (``backoff`` seconds, doubled each time). The key is read from the environment variable
+    ``api_key_env`` (default ``OPENAI_API_KEY``; a recipe names the variable, never the key) and,
+    for local servers that need none, is a placeholder.
     """
 
     base_url: str = field(
@@ -46,7 +47,8 @@ class OpenAIChat:
     )
     model: str = "judge"
     family: str = "unknown"
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_key_env: str = "OPENAI_API_KEY"
     temperature: float = 0.0
     timeout: float = 30.0
     retries: int = 3
@@ -65,7 +67,7 @@ class OpenAIChat:
                 import openai
             except ImportError:
                 raise missing_dependency("openai", "the openai judge") from None
-            key = self.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+            key = self.api_key or os.environ.get(self.api_key_env) or "not-needed"
             self._client = openai.OpenAI(
                 base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=0
             )

@@ -51,6 +51,10 @@ def read_relabels(path: Path) -> LabelNoise:
             pairs = [(r["label"], r["relabel"].strip()) for r in reader if (r.get("relabel") or "").strip()]
     except FileNotFoundError:
         raise BadInputError(f"{path}: relabel file not found") from None
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    except csv.Error as exc:
+        raise BadInputError(f"{path}: not a readable CSV ({exc}); export it again as CSV") from None
     if not pairs:
         raise BadInputError(f"{path}: no row has a 'relabel' value; fill that column in, then pass it back")
     agreement, kappa = cohen_kappa([p[0] for p in pairs], [p[1] for p in pairs])

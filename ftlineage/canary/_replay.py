@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ftlineage import _userfile as userfile
 from ftlineage.arena import Judge
 from ftlineage.canary._judging import judge_pair
 from ftlineage.canary._monitor import Monitor, MonitorPolicy, MonitorStatus
@@ -45,10 +46,7 @@ class ReplayResult(BaseModel):
 def read_traffic(path: Path) -> list[dict[str, Any]]:
     """Parse a traffic file; a bad line is a one-line error naming the file, line and fix."""
     records = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInputError(f"{path}: cannot read the traffic file ({exc.strerror})") from None
+    text = userfile.read_text(path, "traffic file", limit=None)
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -56,6 +54,8 @@ def read_traffic(path: Path) -> list[dict[str, Any]]:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
             raise BadInputError(f"{path}:{n}: not JSON ({exc.msg}); write one object per line") from None
+        except RecursionError:
+            raise BadInputError(f"{path}:{n}: a record nested too deeply to read; flatten it") from None
         if (
             not isinstance(rec, dict)
             or not isinstance(rec.get("key"), str)

@@ -77,7 +77,10 @@ def corpus_files(path: Path) -> list[tuple[Path, Kind]]:
                 f"{path}: a directory corpus must be a saved Hugging Face dataset "
                 "(Dataset.save_to_disk) with a state.json; pass a .jsonl or .parquet file"
             )
-        files = [path / f["filename"] for f in json.loads(state.read_text())["_data_files"]]
+        try:
+            files = [path / f["filename"] for f in json.loads(state.read_text("utf-8"))["_data_files"]]
+        except (ValueError, KeyError, TypeError):
+            raise CorpusError(f"{state}: not a saved dataset's state.json; use save_to_disk") from None
         return [(f, "arrow") for f in files]
     if not path.is_file():
         raise CorpusError(f"{path}: corpus not found; pass a .jsonl or .parquet file or a saved dataset")
@@ -93,10 +96,16 @@ def corpus_files(path: Path) -> list[tuple[Path, Kind]]:
 
 def plan_chunks(paths: Sequence[Path], chunk_bytes: int = CHUNK_BYTES) -> list[Chunk]:
     """Cut the corpus into independent chunks, in corpus order."""
+    import pyarrow as pa
+
     chunks: list[Chunk] = []
     for path in paths:
         for file, kind in corpus_files(Path(path)):
-            chunks += _plan_file(file, kind, chunk_bytes)
+            try:
+                chunks += _plan_file(file, kind, chunk_bytes)
+            except (pa.ArrowException, OSError) as exc:
+                first = " ".join(str(exc).split())[:200]
+                raise CorpusError(f"{file}: not a readable {kind} file ({first}); write it again") from None
     return chunks
 
 
@@ -211,8 +220,11 @@ def _read_jsonl(chunk: Chunk, max_row_bytes: int) -> Iterator[Record]:
 def _parse_line(line: bytes, file: Path, lineno: int, start: int) -> Record:
     try:
         obj = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        msg = (
+            f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
+            else "not UTF-8" if isinstance(exc, UnicodeDecodeError) else "nested too deeply to read"
+        )
         return Record(
             f"{file}:{lineno}",
             start,

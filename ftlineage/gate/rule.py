@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ftlineage.arena import ArenaResult
 from ftlineage.recipe import GateSpec, MetricRule
-from ftlineage.scoring import DriftBand, SuiteScores, drift_bands
+from ftlineage.scoring import DriftBand, Score, SuiteScores, drift_bands
 
 
 class Check(BaseModel):
@@ -38,7 +38,7 @@ class Check(BaseModel):
     candidate: float | None = None
     baseline: float | None = None
     threshold: float | None = None
-    interval: tuple[float, float] | None = None
+    interval: tuple[Score, Score] | None = None  # (nan, nan) when nothing was decisive: null on disk
     reason: str
 
 

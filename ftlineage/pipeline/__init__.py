@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ftlineage import lineage, suites
+from ftlineage.arena import available_judges
 from ftlineage.audit import AuditReport
 from ftlineage.data import read_corpus
 from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, RecipeError, SuiteError
 from ftlineage.gate.rule import Check, GateDecision
+from ftlineage.models import check_base_model
 from ftlineage.pipeline import _stages
 from ftlineage.pipeline._context import JobContext, JobResult
 from ftlineage.pipeline._trackers import job_tracker
@@ -52,6 +54,10 @@ def _prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.
             f"{recipe_path}: recipe is for suite {recipe.suite!r} but suite {suite_name!r} was "
             "asked for; pass a matching recipe or drop one of the two"
         )
+    check_base_model(recipe.base_model, recipe.training, str(recipe_path))
+    if recipe.arena.judge not in available_judges():
+        valid = ", ".join(sorted(available_judges()))
+        raise RecipeError(f"{recipe_path} (arena.judge): unknown judge {recipe.arena.judge!r}; valid judges: {valid}")
     return recipe, suites.load(recipe.suite), read_corpus(recipe.corpus)
 
 

@@ -187,6 +187,12 @@ def package_stage(
     )
 
 
+def _own_versions(ctx: JobContext, client: Any) -> set[str]:
+    from ftlineage.tracking._registry import versions_of_run
+
+    return {str(v.version) for v in versions_of_run(client, ctx.recipe.registry.model_name, ctx.tracker.run_id)}
+
+
 def register_stage(ctx: JobContext) -> str:
     """Register the packaged run in the registry and alias it (the same path as ``ftlineage promote``)."""
     from ftlineage.tracking._promote import register_run
@@ -194,7 +200,7 @@ def register_stage(ctx: JobContext) -> str:
 
     client = ctx.tracker.client  # type: ignore[attr-defined]
     reg = ctx.recipe.registry
-    stale = half_promoted(client, reg.model_name)
+    stale = [v for v in half_promoted(client, reg.model_name)[0] if v not in _own_versions(ctx, client)]
     if stale:
         ctx.tracker.set_tags({"ftlineage.half_promoted_versions": ",".join(stale)})
         print(

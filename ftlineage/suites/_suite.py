@@ -13,9 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ftlineage import _userfile as userfile
 from ftlineage.errors import SuiteError
 from ftlineage.lineage import sha256_file, sha256_json
 
@@ -110,12 +110,13 @@ def compute_lock(path: Path, meta: SuiteMeta) -> SuiteLock:
 
 
 def _read_meta(path: Path) -> SuiteMeta:
+    file = path / META_NAME
+    raw, _ = userfile.load(file, "suite metadata", SuiteError)
     try:
-        raw = yaml.safe_load((path / META_NAME).read_text(encoding="utf-8"))
         return SuiteMeta.model_validate(raw)
-    except (yaml.YAMLError, ValidationError) as exc:
-        first = str(exc).splitlines()[0]
-        raise SuiteError(f"{path / META_NAME}: invalid suite metadata: {first}") from None
+    except ValidationError as exc:
+        first = str(exc).splitlines()[:2]
+        raise SuiteError(f"{file}: invalid suite metadata: {' '.join(first)}") from None
 
 
 def verify(name_or_dir: str) -> SuiteLock:
@@ -125,7 +126,13 @@ def verify(name_or_dir: str) -> SuiteLock:
     lock_path = path / LOCK_NAME
     if not lock_path.is_file():
         raise SuiteError(f"{lock_path}: missing lock file; run `ftlineage suite lock {path}`")
-    locked = SuiteLock.model_validate_json(lock_path.read_text(encoding="utf-8"))
+    try:
+        locked = SuiteLock.model_validate_json(userfile.read_text(lock_path, "suite lock", SuiteError))
+    except ValidationError as exc:
+        raise SuiteError(
+            f"{lock_path}: not a valid suite lock ({exc.errors()[0]['msg']}); "
+            f"restore it, or re-lock with `ftlineage suite lock {path}`"
+        ) from None
     actual = compute_lock(path, meta)
     for fname, digest in locked.files.items():
         got = actual.files.get(fname)
@@ -142,13 +149,16 @@ def verify(name_or_dir: str) -> SuiteLock:
 def _read_part(path: Path, part: str) -> tuple[dict[str, Any], ...]:
     rows = []
     file = path / f"{part}.jsonl"
-    for lineno, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+    text = userfile.read_text(file, f"{part} cases", SuiteError, limit=None) if file.is_file() else ""
+    for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SuiteError(f"{file}:{lineno}: invalid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise SuiteError(f"{file}:{lineno}: the case is nested too deeply to read; flatten it") from None
         if not isinstance(row, dict) or "id" not in row or "prompt" not in row:
             raise SuiteError(f"{file}:{lineno}: each case needs 'id' and 'prompt'")
         rows.append(row)

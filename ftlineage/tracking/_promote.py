@@ -15,7 +15,16 @@ from mlflow.tracking import MlflowClient
 
 from ftlineage.errors import PromotionConflict, PromotionRefused
 from ftlineage.gate import GateDecision
-from ftlineage.gate.evidence import evidence_tags, signer, verify
+from ftlineage.gate.evidence import (
+    DECISION_TAG,
+    DIGEST_TAG,
+    MODEL_SHA_TAG,
+    Subject,
+    decision_digest,
+    evidence_tags,
+    signer,
+    verify,
+)
 from ftlineage.tracking._mlflow import read_artifact_text
 from ftlineage.tracking._registry import register
 
@@ -33,6 +42,19 @@ def _read_artifact(client: MlflowClient, run_id: str, path: str) -> str:
     return text
 
 
+def read_decision(client: MlflowClient, run_id: str) -> GateDecision:
+    """The gate decision a run logged; an unreadable one refuses the promotion."""
+    from pydantic import ValidationError
+
+    try:
+        return GateDecision.model_validate_json(_read_artifact(client, run_id, "gate/decision.json"))
+    except ValidationError as exc:
+        raise PromotionRefused(
+            f"run {run_id}: gate/decision.json is not a readable gate decision ({exc.errors()[0]['msg']}); "
+            "re-run the job"
+        ) from None
+
+
 def register_run(
     client: MlflowClient, run_id: str, *, name: str, alias: str, key: bytes | None, stage: bool = False
 ) -> str:
@@ -42,10 +64,7 @@ def register_run(
     the signed evidence become version tags. Returns the version number.
     """
     run = client.get_run(run_id)
-    done = run.data.tags.get(REGISTERED_TAG)
-    if done:
-        return done
-    decision = GateDecision.model_validate_json(_read_artifact(client, run_id, "gate/decision.json"))
+    decision = read_decision(client, run_id)
     if decision.decision != "pass":
         reasons = "; ".join(c.reason for c in decision.failed)
         raise PromotionRefused(f"run {run_id} was blocked by the gate, so it is not registered: {reasons}")
@@ -59,7 +78,7 @@ def register_run(
         tags={**lineage, **evidence_tags(decision)},
         description=card,
         alias=alias,
-        signed_tags=signer(decision, name, key),
+        signed_tags=signer(decision, lineage.get(MODEL_SHA_TAG, ""), key),
     )
     if stage and alias in STAGES:
         client.transition_model_version_stage(name, version, STAGES[alias], archive_existing_versions=True)
@@ -128,11 +147,36 @@ def move_alias(
     return entry
 
 
+def subject_of(client: MlflowClient, name: str, version: str) -> tuple[Subject, dict[str, str]]:
+    """What evidence on ``name`` v``version`` must be bound to, and the version's tags."""
+    mv = client.get_model_version(name, version)
+    return Subject(name, str(mv.version), str(mv.source), str(mv.run_id or "")), dict(mv.tags)
+
+
 def check_evidence(client: MlflowClient, name: str, version: str, key: bytes | None) -> str:
-    """Verify a version's signed evidence before a protected move; the guard re-checks on the server."""
-    if key is None:
-        return "no FTLINEAGE_GATE_KEY here: the evidence is checked by the server's guard only"
-    ok, reason = verify(client.get_model_version(name, version).tags, name, version, key)
-    if not ok:
-        raise PromotionRefused(f"{name!r} v{version}: {reason}")
-    return reason
+    """Refuse a protected move onto a version without passing evidence; the guard re-checks.
+
+    With a key, the signature must verify for this version's name, number, source, run and
+    weights. Without one (a client that does not hold the key), the version's run must still
+    have logged a passing decision whose digest is the one the version carries: a version
+    tagged blocked, or relabelled pass, is refused here whatever the server does.
+    """
+    subject, tags = subject_of(client, name, version)
+    if key is not None:
+        ok, reason = verify(tags, subject, key)
+        if not ok:
+            raise PromotionRefused(f"{name!r} v{version}: {reason}")
+        return reason
+    if tags.get(DECISION_TAG) != "pass":
+        raise PromotionRefused(
+            f"{name!r} v{version}: its gate decision is {tags.get(DECISION_TAG, 'missing')!r}, not 'pass'"
+        )
+    if not subject.run_id:
+        raise PromotionRefused(f"{name!r} v{version}: no run behind it, so no gate decision to check")
+    decision = read_decision(client, subject.run_id)
+    if decision.decision != "pass" or decision_digest(decision) != tags.get(DIGEST_TAG):
+        raise PromotionRefused(
+            f"{name!r} v{version}: the decision its run {subject.run_id} logged is {decision.decision!r} "
+            f"with digest {decision_digest(decision)[:12]}…, which is not the passing decision it claims"
+        )
+    return "no FTLINEAGE_GATE_KEY here: the run's passing decision matches; the server's guard checks the signature"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from ftlineage.gate.evidence import Subject
 from ftlineage.tracking._pyfunc import PostCallModel
 
 PROMOTION_TAG = "ftlineage.promotion"
@@ -49,6 +51,12 @@ def log_pyfunc(
     return f"{client.get_run(run_id).info.artifact_uri}/model"
 
 
+def versions_of_run(client: MlflowClient, name: str, run_id: str) -> list[Any]:
+    """Versions of ``name`` registered from ``run_id`` (oldest first): the registry, not a run tag."""
+    found = client.search_model_versions(f"run_id = '{run_id}'")
+    return sorted((v for v in found if v.name == name), key=lambda v: int(v.version))
+
+
 def register(
     client: MlflowClient,
     *,
@@ -58,13 +66,14 @@ def register(
     tags: dict[str, str],
     description: str,
     alias: str,
-    signed_tags: Callable[[str], dict[str, str]] | None = None,
+    signed_tags: Callable[[Subject], dict[str, str]] | None = None,
 ) -> str:
     """Create a registry version carrying every tag and the card, then set the alias.
 
     Tags and description go in the create call itself, so no version ever exists
     without its lineage; the version stays ``pending`` until it is signed and aliased.
-    Returns the new version number.
+    Idempotent per run: a version this run already has (done, or left pending by a crash)
+    is finished instead of registering a second one. Returns the version number.
     """
     from mlflow.exceptions import MlflowException
 
@@ -72,29 +81,47 @@ def register(
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(name, description="Registered by ftlineage on a gate pass.")
-    version = client.create_model_version(
+    existing = versions_of_run(client, name, run_id)
+    version = existing[0] if existing else client.create_model_version(
         name=name,
         source=model_uri,
         run_id=run_id,
         tags={**tags, PROMOTION_TAG: "pending"},
         description=description,
     )
-    for key, value in (signed_tags(str(version.version)) if signed_tags else {}).items():
+    if existing and version.tags.get(PROMOTION_TAG) == "done":
+        return str(version.version)
+    subject = Subject(name, str(version.version), str(version.source), str(version.run_id or ""))
+    for key, value in (signed_tags(subject) if signed_tags else {}).items():
         client.set_model_version_tag(name, version.version, key, value)  # needs the version number
-    client.set_registered_model_alias(name, alias, version.version)
+    if alias not in client.get_model_version(name, version.version).aliases:
+        client.set_registered_model_alias(name, alias, version.version)
     client.set_model_version_tag(name, version.version, PROMOTION_TAG, "done")
     return str(version.version)
 
 
-def half_promoted(client: MlflowClient, name: str) -> list[str]:
-    """Versions of ``name`` a crash left between creation and aliasing (oldest first)."""
+def half_promoted(client: MlflowClient, name: str) -> tuple[list[str], list[str]]:
+    """Versions a crash left ``pending``: (never aliased, aliased but never marked done).
+
+    The first kind never became visible under an alias; the second was signed and aliased and
+    only misses its ``done`` mark. Oldest first.
+    """
+    from mlflow.exceptions import MlflowException
+
     versions = client.search_model_versions(f"name = '{name}' and tags.`{PROMOTION_TAG}` = 'pending'")
-    return sorted((str(v.version) for v in versions), key=int)
+    try:  # search results do not carry aliases; the registered model does
+        aliased = {str(v) for v in client.get_registered_model(name).aliases.values()}
+    except MlflowException:
+        aliased = set()
+    ordered = sorted((str(v.version) for v in versions), key=int)
+    return [v for v in ordered if v not in aliased], [v for v in ordered if v in aliased]
 
 
-def clean_half_promoted(client: MlflowClient, name: str) -> list[str]:
-    """Delete the versions ``half_promoted`` reports; returns their numbers."""
-    found = half_promoted(client, name)
-    for version in found:
+def clean_half_promoted(client: MlflowClient, name: str) -> tuple[list[str], list[str]]:
+    """Delete the never-aliased versions; mark the aliased ones done (an alias still points there)."""
+    orphans, aliased = half_promoted(client, name)
+    for version in orphans:
         client.delete_model_version(name, version)
-    return found
+    for version in aliased:
+        client.set_model_version_tag(name, version, PROMOTION_TAG, "done")
+    return orphans, aliased

@@ -103,15 +103,62 @@ def test_a_crash_between_registering_and_aliasing_is_detected_and_cleaned(store,
                 description="",
                 alias="challenger",
             )
-    assert half_promoted(client, "hc") == ["1"]
+    assert half_promoted(client, "hc") == (["1"], [])
     assert main(["registry", "check", "hc"]) == 0
     assert "found half-promoted versions 1" in capsys.readouterr().out
+    other = client.create_run(exp)
     ok = register(
-        client, name="hc", model_uri=uri, run_id=run.info.run_id, tags={}, description="", alias="challenger"
+        client, name="hc", model_uri=uri, run_id=other.info.run_id, tags={}, description="", alias="challenger"
     )
-    assert half_promoted(client, "hc") == ["1"]  # a clean registration is never reported
+    assert half_promoted(client, "hc") == (["1"], [])  # a clean registration is never reported
     assert main(["registry", "check", "hc", "--clean"]) == 0
     assert [str(v.version) for v in client.search_model_versions("name='hc'")] == [ok]
+
+
+def test_a_rerun_finishes_its_own_crashed_registration_instead_of_adding_one(store, monkeypatch):
+    from ftlineage.tracking._registry import register
+
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment("crash-rerun"))
+    uri = f"{run.info.artifact_uri}/model"
+    args = {"name": "hc2", "model_uri": uri, "run_id": run.info.run_id, "tags": {}, "description": ""}
+    with monkeypatch.context() as patch:
+        patch.setattr(client, "set_registered_model_alias", _killed)
+        with pytest.raises(KeyboardInterrupt):
+            register(client, alias="challenger", **args)
+    assert register(client, alias="challenger", **args) == "1"  # the same version, finished
+    assert [str(v.version) for v in client.search_model_versions("name='hc2'")] == ["1"]
+    assert half_promoted(client, "hc2") == ([], [])
+
+
+def test_a_crash_after_aliasing_is_repaired_never_deleted(store, monkeypatch, capsys):
+    """kill -9 after the alias moved but before the done mark: --clean must not delete what serves."""
+    from ftlineage.tracking._registry import PROMOTION_TAG, register
+
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment("crash-after-alias"))
+    real_tag = client.set_model_version_tag
+
+    def tag_then_die(name, version, key, value):
+        if key == PROMOTION_TAG and value == "done":
+            raise KeyboardInterrupt("killed before the done mark")
+        return real_tag(name, version, key, value)
+
+    args = {"model_uri": f"{run.info.artifact_uri}/model", "run_id": run.info.run_id, "tags": {}}
+    with monkeypatch.context() as patch:
+        patch.setattr(client, "set_model_version_tag", tag_then_die)
+        with pytest.raises(KeyboardInterrupt):
+            register(client, name="hc3", description="", alias="challenger", **args)
+    assert half_promoted(client, "hc3") == ([], ["1"])
+    assert main(["registry", "check", "hc3", "--clean"]) == 0
+    assert "marked done" in capsys.readouterr().out
+    mv = client.get_model_version_by_alias("hc3", "challenger")
+    assert str(mv.version) == "1"
+    assert mv.tags[PROMOTION_TAG] == "done"
+
+
+def _killed(*args, **kwargs):
+    raise KeyboardInterrupt("killed between create and alias")
 
 
 def _job_like_run(client: MlflowClient, decision: GateDecision, tmp_path) -> str:
@@ -144,7 +191,8 @@ def test_promote_run_registers_only_a_passing_run_and_is_idempotent(store, tmp_p
     assert mv.tags["ftlineage.promotion"] == "done"
     assert mv.description == "# card\n"
     version = str(mv.version)
-    assert verify(mv.tags, "from-run", version, GUARD_KEY.encode())[0]
+    subject, tags = _promote.subject_of(client, "from-run", version)
+    assert verify(tags, subject, GUARD_KEY.encode())[0]
     assert str(client.get_model_version_by_alias("from-run", "challenger").version) == version
     assert main(["promote", run_id, "--to", "champion", "--stages"]) == 0
     champ = client.get_model_version_by_alias("from-run", "champion")
@@ -153,3 +201,47 @@ def test_promote_run_registers_only_a_passing_run_and_is_idempotent(store, tmp_p
     ledger = client.get_registered_model("ftlineage-ledger.from-run.champion.1")
     assert ledger.tags["to"] == version
     assert ledger.tags["from"] == "none"
+
+
+def test_without_key_or_guard_the_client_still_refuses_a_blocked_version(store, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("FTLINEAGE_GATE_KEY", raising=False)
+    client = MlflowClient()
+    blocked = signed_version(client, "nokey", signed=False, decision=PASS.model_copy(update={"decision": "blocked"}))
+    assert main(["promote", "--model", "nokey", "--to", "champion", "--version", blocked]) == 4
+    assert "not 'pass'" in capsys.readouterr().err
+    client.set_model_version_tag("nokey", blocked, "ftlineage.decision", "pass")  # relabelled
+    assert main(["promote", "--model", "nokey", "--to", "champion", "--version", blocked]) == 4
+    assert "not the passing decision it claims" in capsys.readouterr().err
+    with pytest.raises(Exception, match="RESOURCE_DOES_NOT_EXIST|not found"):
+        client.get_model_version_by_alias("nokey", "champion")
+    good = signed_version(client, "nokey", signed=False)
+    assert main(["promote", "--model", "nokey", "--to", "champion", "--version", good]) == 0
+    assert str(client.get_model_version_by_alias("nokey", "champion").version) == good
+
+
+def test_promote_asks_the_registry_not_the_run_tag(store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FTLINEAGE_GATE_KEY", GUARD_KEY)
+    client = MlflowClient()
+    run_id = _job_like_run(client, PASS, tmp_path)
+    assert main(["promote", run_id]) == 0
+    client.delete_registered_model("from-run")  # the run still says "registered_version: 1"
+    assert main(["promote", run_id]) == 0
+    (mv,) = client.search_model_versions("name='from-run'")
+    assert mv.run_id == run_id
+    assert str(client.get_model_version_by_alias("from-run", "challenger").version) == str(mv.version)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["promote", "deadbeef"], "no run 'deadbeef'"),
+        (["promote", "--model", "m", "--to", "champion", "--version", "abc"], "--version 'abc'"),
+        (["promote", "--model", "m", "--to", "champion", "--version", "7"], "no version 7"),
+    ],
+)
+def test_promote_mistakes_are_one_line_bad_input(store, argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.startswith("ftlineage:")]) == 1

@@ -38,36 +38,44 @@ def test_register_sets_tags_card_and_alias_and_loads(tiny_export, store):
 def test_signed_evidence_is_bound_to_the_registered_version(tiny_export, store):
     from ftlineage.gate import GateDecision
     from ftlineage.gate.evidence import evidence_tags, signer, verify
+    from ftlineage.tracking._promote import subject_of
 
     client, run_id, uri = log_tiny_model(tiny_export, "t", 8)
+    _, other_run, other_uri = log_tiny_model(tiny_export, "t", 8)
     decision = GateDecision(decision="pass", stage="gate", checks=(), lineage={})
     key = b"server-side-secret"
     versions = [
         register(
             client,
             name="ev",
-            model_uri=uri,
-            run_id=run_id,
+            model_uri=u,
+            run_id=r,
             tags=evidence_tags(decision),
             description="card",
             alias="challenger",
-            signed_tags=signer(decision, "ev", key),
+            signed_tags=signer(decision, "", key),
         )
-        for _ in range(2)
+        for u, r in ((uri, run_id), (other_uri, other_run))
     ]
-    tags = [client.get_model_version("ev", v).tags for v in versions]
-    assert verify(tags[0], "ev", versions[0], key)[0]
-    assert not verify(tags[0], "ev", versions[1], key)[0]  # evidence copied to another version
-    assert not verify(tags[0], "ev", versions[0], b"another key")[0]
+    subjects = [subject_of(client, "ev", v) for v in versions]
+    assert verify(subjects[0][1], subjects[0][0], key)[0]
+    assert not verify(subjects[0][1], subjects[1][0], key)[0]  # evidence copied to another version
+    assert not verify(subjects[0][1], subjects[0][0], b"another key")[0]
+    # registering the same run again is idempotent: the registry, not a run tag, says it is done
+    again = register(
+        client, name="ev", model_uri=uri, run_id=run_id, tags=evidence_tags(decision),
+        description="card", alias="challenger",
+    )
+    assert again == versions[0]
+    _, third_run, third_uri = log_tiny_model(tiny_export, "t", 8)
     unsigned = register(
         client,
         name="ev",
-        model_uri=uri,
-        run_id=run_id,
+        model_uri=third_uri,
+        run_id=third_run,
         tags=evidence_tags(decision),
         description="card",
         alias="challenger",
     )
-    assert (
-        "no signed evidence" in verify(client.get_model_version("ev", unsigned).tags, "ev", unsigned, key)[1]
-    )
+    subject, tags = subject_of(client, "ev", unsigned)
+    assert "no signed evidence" in verify(tags, subject, key)[1]

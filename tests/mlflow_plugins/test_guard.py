@@ -77,3 +77,79 @@ def test_a_server_without_a_key_fails_closed(monkeypatch):
     assert "no FTLINEAGE_GATE_KEY" in check_request("/api/2.0/mlflow/registered-models/alias", "POST", body)
     assert check_request("/api/2.0/mlflow/registered-models/alias", "POST", {**body, "alias": "dev"}) is None
     assert check_request("/api/2.0/mlflow/registered-models/get", "POST", body) is None
+
+
+def test_recreating_a_name_over_other_weights_does_not_inherit_evidence(guard_server):
+    """Delete-and-recreate: same name, same version number, the donor's signed tags, evil source."""
+    client = MlflowClient(guard_server)
+    name = "g-recreate"
+    signed_version(client, name, signed=False)
+    v2 = signed_version(client, name)
+    assert v2 == "2"
+    donor = client.get_model_version(name, v2)
+    tags = dict(donor.tags)
+    client.delete_registered_model(name)  # allowed: nothing protected points at it yet
+    signed_version(client, name, signed=False)
+    evil_info = client.create_run(client.get_experiment_by_name("guard").experiment_id).info
+    evil_run = evil_info.run_id
+    evil_source = f"{evil_info.artifact_uri}/evil-weights"
+    evil = str(client.create_model_version(name, evil_source, evil_run, tags=tags).version)
+    assert evil == "2"
+    with pytest.raises(MlflowException, match="does not verify") as err:
+        client.set_registered_model_alias(name, "champion", evil)
+    assert err.value.error_code == "PERMISSION_DENIED"
+    # the donor's own run and source, but at another version number: still refused
+    again = str(client.create_model_version(name, donor.source, donor.run_id, tags=tags).version)
+    with pytest.raises(MlflowException, match="does not verify"):
+        client.set_registered_model_alias(name, "champion", again)
+
+
+@pytest.mark.parametrize("prefix", ["api", "ajax-api"])
+def test_what_production_serves_cannot_be_renamed_or_deleted_away(guard_server, prefix):
+    client = MlflowClient(guard_server)
+    name = f"g-hold-{prefix}"
+    v = signed_version(client, name)
+    client.set_registered_model_alias(name, "champion", v)
+    base = f"{guard_server}/{prefix}/2.0/mlflow"
+    calls = [
+        ("post", "registered-models/rename", {"name": name, "new_name": f"{name}-moved"}),
+        ("delete", "registered-models/delete", {"name": name}),
+        ("delete", "model-versions/delete", {"name": name, "version": v}),
+        ("delete", "registered-models/alias", {"name": name, "alias": "champion"}),
+        ("delete", "registered-models/alias", {"name": name, "alias": "CHAMPION"}),
+    ]
+    for method, path, body in calls:
+        resp = getattr(requests, method)(f"{base}/{path}", json=body, timeout=10)
+        assert resp.status_code == 403, (path, resp.text)
+        assert resp.json()["error_code"] == "PERMISSION_DENIED"
+    with pytest.raises(MlflowException, match="refused"):
+        client.delete_registered_model_alias(name, "champion")
+    assert client.get_model_version_by_alias(name, "champion").version == v
+    # an unprotected alias and a version nothing protected points at stay free to change
+    spare = signed_version(client, name, signed=False)
+    client.set_registered_model_alias(name, "challenger", spare)
+    client.delete_registered_model_alias(name, "challenger")
+    client.delete_model_version(name, spare)
+
+
+def test_a_double_encoded_or_odd_body_is_answered_on_purpose(guard_server):
+    import json
+
+    client = MlflowClient(guard_server)
+    name = "g-double"
+    bad, good = signed_version(client, name, signed=False), signed_version(client, name)
+    url = f"{guard_server}/api/2.0/mlflow/registered-models/alias"
+    headers = {"Content-Type": "application/json"}
+
+    def post(payload: str) -> requests.Response:
+        return requests.post(url, data=payload, headers=headers, timeout=10)
+
+    twice = post(json.dumps(json.dumps({"name": name, "alias": "champion", "version": bad})))
+    assert twice.status_code == 403, twice.text
+    assert "no signed evidence" in twice.json()["message"]
+    assert post(json.dumps(json.dumps({"name": name, "alias": "champion", "version": good}))).status_code == 200
+    for odd in ('"not json inside"', "[1, 2]", json.dumps(json.dumps([1]))):
+        resp = post(odd)
+        assert resp.status_code == 400, (odd, resp.text)
+        assert resp.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert client.get_model_version_by_alias(name, "champion").version == good
