@@ -42,7 +42,9 @@ class ArenaOptions(BaseModel):
 
 
 def _outcome(pick: str, candidate_first: bool) -> str:
-    if pick in ("tie", "unscored"):
+    if pick not in ("first", "second", "tie"):
+        return "unscored"  # a judge's invalid pick is no vote
+    if pick == "tie":
         return pick
     return "win" if (pick == "first") == candidate_first else "loss"
 
@@ -124,6 +126,10 @@ def run_arena(
         per_pair.setdefault(i, []).append((cand_first, verdict))
     pairs = tuple(_pair(cases[i]["id"], per_pair[i], candidate[i], baseline[i]) for i in range(len(cases)))
     picks = [v.pick for judged in per_pair.values() for _, v in judged if v.pick in ("first", "second")]
+    if cache is not None and cache.rejected:
+        warnings.append(
+            f"{cache.rejected} cached verdict(s) failed their integrity check and were judged again"
+        )
     return summarize(
         pairs,
         judge,

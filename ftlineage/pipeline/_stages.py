@@ -91,7 +91,7 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
         effect_floor=spec.effect_floor,
         max_unscored=spec.max_unscored,
     )
-    cache = arena.VerdictCache(Settings.from_env().cache_dir / "verdicts.sqlite") if spec.cache else None
+    cache = arena.VerdictCache(ctx.settings.cache_dir / "verdicts.sqlite", evidence.gate_key()) if spec.cache else None
     records: list[dict[str, Any]] = []
     try:
         result = arena.run_arena(

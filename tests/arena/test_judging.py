@@ -172,3 +172,52 @@ def test_deepeval_arena_geval_runs_offline_through_our_backend(monkeypatch):
     assert judge.judge("p", '{"a": 1}', "not json").pick == "first"
     assert judge.judge("p", "not json", '{"a": 1}').pick == "second"
     assert judge.judge("p", "nope", "nah").pick == "unscored"
+
+
+def _tamper(path, sql):
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute(sql)
+
+
+@pytest.mark.parametrize("secret", [None, b"gate-key"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE verdicts SET pick = CASE pick WHEN 'first' THEN 'second' ELSE 'first' END",  # flipped
+        "UPDATE verdicts SET pick = 'garbage'",
+        "UPDATE verdicts SET pick = NULL",
+        "UPDATE verdicts SET seal = NULL",
+        "UPDATE verdicts SET reason = 'edited'",
+    ],
+)
+def test_a_tampered_cache_is_a_miss_never_a_vote(tmp_path, sql, secret):
+    """An arena of 0/0/12 edited in the cache must not turn into 12/0/0."""
+    base_wins = lambda p, a, b: "second" if a.startswith("candidate") else "first"  # noqa: E731
+    cache = VerdictCache(tmp_path / "v.sqlite", secret)
+    honest = run_arena(CASES, CAND, BASE, Scripted(base_wins), _opts(), cache=cache)
+    assert honest.wins == 0
+    _tamper(tmp_path / "v.sqlite", sql)
+    rerun_cache = VerdictCache(tmp_path / "v.sqlite", secret)
+    judge = Scripted(base_wins)
+    rerun = run_arena(CASES, CAND, BASE, judge, _opts(), cache=rerun_cache)
+    assert judge.calls == len(CASES)  # every tampered entry was judged again
+    assert (rerun.wins, rerun.losses) == (honest.wins, honest.losses)
+    assert any("integrity check" in w for w in rerun.warnings)
+    again = run_arena(CASES, CAND, BASE, Scripted(base_wins), _opts(), cache=rerun_cache)
+    assert again.cache_hits == len(CASES)  # rewritten entries are good again
+
+
+def test_entries_sealed_without_the_key_are_not_trusted_with_it(tmp_path):
+    rule = lambda p, a, b: "first"  # noqa: E731
+    run_arena(CASES, CAND, BASE, Scripted(rule), _opts(), cache=VerdictCache(tmp_path / "v.sqlite"))
+    judge = Scripted(rule)
+    run_arena(CASES, CAND, BASE, judge, _opts(), cache=VerdictCache(tmp_path / "v.sqlite", b"key"))
+    assert judge.calls == len(CASES)
+
+
+def test_a_judge_returning_an_invalid_pick_is_unscored_not_decisive():
+    result = run_arena(CASES, CAND, BASE, Scripted(lambda p, a, b: "garbage"), _opts())
+    assert (result.wins, result.losses, result.ties) == (0, 0, 0)
+    assert result.unscored == len(CASES)
