@@ -19,6 +19,7 @@ from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, Rec
 from ftlineage.gate.rule import Check, GateDecision
 from ftlineage.models import check_base_model
 from ftlineage.pipeline import _stages
+from ftlineage.pipeline._baseline import SUITE_NAME_TAG, SUITE_VERSION_TAG, check_champion_suite
 from ftlineage.pipeline._context import JobContext, JobResult
 from ftlineage.pipeline._trackers import job_tracker
 from ftlineage.pipeline._train import train_stage
@@ -110,8 +111,12 @@ def _start(ctx: JobContext) -> None:
     )
     reg = {f"ftlineage.registry.{k}": str(getattr(r.registry, k)) for k in ("model_name", "alias", "stages")}
     ctx.tracker.set_tags(
-        lineage.lineage_tags(ctx.lineage) | {"ftlineage.suite": r.suite, "ftlineage.seed": str(r.seed)} | reg
+        lineage.lineage_tags(ctx.lineage)
+        | {"ftlineage.suite": r.suite, "ftlineage.seed": str(r.seed)}
+        | {SUITE_NAME_TAG: ctx.suite.meta.name, SUITE_VERSION_TAG: str(ctx.suite.meta.version)}
+        | reg
     )
+    check_champion_suite(ctx)
     # "suite" and "recipe" are the MLproject's own params (logged by `mlflow run`): never reuse.
     ctx.tracker.log_params(
         {

@@ -34,6 +34,33 @@ def _rescore(ctx: JobContext, model_uri: str) -> SuiteScores:
     return SuiteScores(suite_sha=ctx.suite.sha, model_label="champion", metrics=metrics, cases=tuple(cases))
 
 
+SUITE_NAME_TAG = "ftlineage.suite_name"
+SUITE_VERSION_TAG = "ftlineage.suite_version"
+
+
+def check_champion_suite(ctx: JobContext) -> None:
+    """Refuse this suite when the champion was scored on the same name and version with other content."""
+    from ftlineage.errors import SuiteError
+    from ftlineage.tracking._promote import current_version
+
+    client = ctx.tracker.client  # type: ignore[attr-defined]
+    name, alias = ctx.recipe.registry.model_name, ctx.recipe.registry.champion_alias
+    version = current_version(client, name, alias)
+    run_id = client.get_model_version(name, version).run_id if version else None
+    if not run_id:
+        return
+    tags = client.get_run(run_id).data.tags
+    meta = ctx.suite.meta
+    same_id = (tags.get(SUITE_NAME_TAG), tags.get(SUITE_VERSION_TAG)) == (meta.name, str(meta.version))
+    theirs = tags.get("ftlineage.suite_sha")
+    if same_id and theirs and theirs != ctx.suite.sha:
+        raise SuiteError(
+            f"{ctx.suite.path}: suite {meta.name} v{meta.version} has digest {ctx.suite.sha[:12]}…, but "
+            f"@{alias} ({name!r} v{version}) was scored on {meta.name} v{meta.version} as {theirs[:12]}…; "
+            "one name and version is one content: restore the suite, or bump its version"
+        )
+
+
 def resolve_baseline(ctx: JobContext, base: SuiteScores) -> tuple[str, SuiteScores]:
     """``("base", base)`` or ``("champion:vN", scores)`` on this suite digest and case set."""
     from ftlineage.tracking._promote import current_version

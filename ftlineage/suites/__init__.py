@@ -1,11 +1,14 @@
 """Versioned eval suites: cases, rubric version, lock file, verification."""
 
 from ftlineage.suites._suite import (
+    BUNDLED_DIGESTS,
     PARTS,
     Suite,
     SuiteLock,
     SuiteMeta,
     bundled_names,
+    bundled_root,
+    check_identity,
     compute_lock,
     load,
     resolve,
@@ -13,11 +16,14 @@ from ftlineage.suites._suite import (
 )
 
 __all__ = [
+    "BUNDLED_DIGESTS",
     "PARTS",
     "Suite",
     "SuiteLock",
     "SuiteMeta",
     "bundled_names",
+    "bundled_root",
+    "check_identity",
     "compute_lock",
     "load",
     "resolve",

@@ -20,6 +20,12 @@ from ftlineage.errors import SuiteError
 from ftlineage.lineage import sha256_file, sha256_json
 
 PARTS = ("heldout", "drift", "arena")
+# The digest of every bundled suite version this package ships. A suite carrying one of these
+# names and versions with any other content is refused wherever it comes from: a name and a
+# version identify one content. A maintainer who changes a bundled suite bumps its version.
+BUNDLED_DIGESTS: dict[tuple[str, int], str] = {
+    ("healthcare_v17", 17): "952d880738d613c8c05f027d5a47226ed10387f8275689b5f55dd4d6f016b94e",
+}
 LOCK_NAME = "suite.lock"
 META_NAME = "suite.yaml"
 
@@ -84,18 +90,32 @@ def bundled_names() -> list[str]:
 
 
 def resolve(name_or_dir: str) -> Path:
-    """Map a bundled suite name or a suite directory to its path."""
+    """Map a bundled suite name or a suite directory to its path.
+
+    A bundled suite's name always means the bundled suite, even when a folder of that name
+    sits in the working directory; pass a path (``./NAME``) to mean the folder.
+    """
+    if name_or_dir in bundled_names():
+        return bundled_root() / name_or_dir
     path = Path(name_or_dir)
     if (path / META_NAME).is_file():
         return path
-    candidate = bundled_root() / name_or_dir
-    if (candidate / META_NAME).is_file():
-        return candidate
     valid = ", ".join(bundled_names())
     raise SuiteError(
         f"unknown suite {name_or_dir!r}: valid suites are {valid} "
         "(or pass a directory holding suite.yaml)"
     )
+
+
+def check_identity(name: str, version: int, digest: str, where: str) -> None:
+    """Refuse a known suite name and version whose content is not the one it names."""
+    known = BUNDLED_DIGESTS.get((name, version))
+    if known is not None and digest != known:
+        raise SuiteError(
+            f"{where}: suite {name} v{version} has digest {digest[:12]}…, but ftlineage ships {name} "
+            f"v{version} as {known[:12]}…; one name and version is one content: give your suite "
+            "another name, or bump its version"
+        )
 
 
 def compute_lock(path: Path, meta: SuiteMeta) -> SuiteLock:
@@ -143,6 +163,7 @@ def verify(name_or_dir: str) -> SuiteLock:
             )
     if actual.suite_sha != locked.suite_sha:
         raise SuiteError(f"{lock_path}: suite digest does not match its files; re-lock the suite")
+    check_identity(meta.name, meta.version, actual.suite_sha, str(path))
     return locked
 
 

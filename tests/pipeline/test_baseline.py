@@ -72,3 +72,23 @@ def test_a_champion_scored_on_another_digest_is_rescored(setup, capsys):
     # The champion here *is* the base model, so re-scoring reproduces the base's scores.
     assert scores.metrics["heldout/field_accuracy"] == base.metrics["heldout/field_accuracy"]
     assert [c.id for c in scores.cases] == [c.id for c in base.cases]
+
+
+def test_a_champion_scored_on_the_same_name_and_version_with_other_content_is_refused(setup):
+    from ftlineage.errors import SuiteError
+    from ftlineage.pipeline._baseline import SUITE_NAME_TAG, SUITE_VERSION_TAG, check_champion_suite
+
+    ctx, base, tmp_path = setup
+    version = _champion(ctx, tmp_path, base)
+    run_id = MlflowClient().get_model_version(ctx.recipe.registry.model_name, version).run_id
+    meta = ctx.suite.meta
+    client = MlflowClient()
+    client.set_tag(run_id, SUITE_NAME_TAG, meta.name)
+    client.set_tag(run_id, SUITE_VERSION_TAG, str(meta.version))
+    client.set_tag(run_id, "ftlineage.suite_sha", ctx.suite.sha)
+    check_champion_suite(ctx)  # the same content: fine
+    client.set_tag(run_id, "ftlineage.suite_sha", "e" * 64)
+    with pytest.raises(SuiteError, match=rf"{meta.name} v{meta.version} as eeeeeeeeeeee.*bump its version"):
+        check_champion_suite(ctx)
+    client.set_tag(run_id, SUITE_VERSION_TAG, str(meta.version - 1))  # another version: re-scored, fine
+    check_champion_suite(ctx)
