@@ -139,7 +139,11 @@ class AuditPolicy(_Strict):
     max_row_bytes: int = Field(1_000_000, gt=0)
     skew_ratio: float = Field(10.0, gt=1)
     label_agreement_min: float = Field(0.9, ge=0, le=1)
+    # Personal data (e-mail addresses, phone numbers) is dropped by default: a clinical corpus must
+    # not teach a model to reproduce who called. Remove pii_* from ``drop`` to keep such rows.
     drop: tuple[str, ...] = (
+        "pii_email",
+        "pii_phone",
         "exact_duplicate",
         "near_duplicate",
         "semantic_duplicate",

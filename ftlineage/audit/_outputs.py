@@ -15,6 +15,7 @@ from ftlineage.audit._audit import AuditResult
 from ftlineage.audit._html import render_html
 from ftlineage.audit._labels import SAMPLE_COLUMNS, sample_indices
 from ftlineage.audit._report import FLAGS, render_markdown
+from ftlineage.audit._scanners import mask_secrets
 from ftlineage.data._stream import read_chunk
 
 _ORDER = {flag: i for i, flag in enumerate(FLAGS)}
@@ -27,7 +28,7 @@ def flag_line(row_id: str, flags: dict[str, str]) -> str:
     group = next((flags[f].split()[1] for f in names if f.endswith("_duplicate")), None)
     if group:
         entry["group"] = group
-    entry["details"] = {f: flags[f] for f in names}
+    entry["details"] = {f: mask_secrets(flags[f]) for f in names}
     return json.dumps(entry, ensure_ascii=False) + "\n"
 
 

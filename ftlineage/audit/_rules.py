@@ -11,7 +11,9 @@ them to it.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,6 +58,30 @@ def _benign_ip(m: re.Match[str]) -> bool:
     return ip.is_private or ip.is_loopback or ip.is_unspecified or ip.is_link_local
 
 
+def _entropy(value: str) -> float:
+    counts = Counter(value)
+    return -sum(c / len(value) * math.log2(c / len(value)) for c in counts.values())
+
+
+def looks_random(value: str, *, min_entropy: float = 3.5) -> bool:
+    """A token that mixes letters with digits or case, at high symbol entropy: a key, not a word or path."""
+    mixed = any(c.isdigit() for c in value) or (value != value.lower() and value != value.upper())
+    return mixed and any(c.isalpha() for c in value) and value.count("/") <= 3 and _entropy(value) >= min_entropy
+
+
+def _not_a_bare_key(m: re.Match[str]) -> bool:
+    value = m.group(0)
+    cased = sum(c.isupper() for c in value) >= 3 and sum(c.islower() for c in value) >= 3
+    digit_or_symbol = any(c.isdigit() or c in "/+" for c in value)
+    return not (cased and digit_or_symbol and looks_random(value, min_entropy=4.0))
+
+
+def _not_an_assigned_secret(m: re.Match[str]) -> bool:
+    pw = m.group("pw")
+    strong = any(c.isdigit() for c in pw) or (len(pw) >= 20 and looks_random(pw, min_entropy=3.5))
+    return pw.casefold() in _PLACEHOLDER_PASSWORDS or not (strong and looks_random(pw, min_entropy=3.0))
+
+
 def _phone_is_other_number(m: re.Match[str]) -> bool:
     digits = re.sub(r"\D", "", m.group(0))
     # All digits equal or strictly counting up: placeholders such as 000-000-0000 or 123-456-7890.
@@ -83,6 +109,16 @@ _SECRET = [
     ("openai_key", r"sk-", r"\bsk-(?:proj-|svcacct-|ant-api\d\d-)?[A-Za-z0-9_-]{32,}", None),
     ("private_key", r"PRIVATE KEY-----", r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----", None),
     ("jwt", r"eyJ", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", None),
+    # Context, not provider format: a 40-character base64 key standing alone (AWS secret keys),
+    # a credential-named assignment, an Authorization header of any token shape.
+    ("bare_secret_key", r"[A-Za-z0-9/+]{40}", r"(?<![A-Za-z0-9/+=_.-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])",
+     _not_a_bare_key),
+    ("assigned_secret", r"(?:secret|token|passw|pwd|api_?key|access_?key|credential|auth)",
+     r"(?i)\b[\w.-]*(?:secret|token|passw(?:or)?d|pwd|api_?key|access_?key|credential|auth_?key)[\w.-]*['\"]?"
+     r"\s*(?:=|:|=>)\s*['\"]?(?P<pw>[A-Za-z0-9/+_.~=-]{12,})", _not_an_assigned_secret),
+    ("authorization_header", r"(?:Bearer|Basic|Token)\s",
+     r"(?i)\b(?:authorization|proxy-authorization)\s*[:=]\s*['\"]?(?:Bearer|Basic|Token)\s+"
+     r"(?P<pw>[A-Za-z0-9._~+/=-]{12,})", _placeholder_password),
     ("connection_string_password", r"://[^\s/@:]+:[^\s/@]+@",
      r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<pw>[^\s@/]{3,})@[\w.-]+", _placeholder_password),
 ]
@@ -112,7 +148,8 @@ _PROMPT_INJECTION = [
      r"<\|im_start\|>\s*system|<\|system\|>|\[INST\]\s*<<SYS>>|<<SYS>>"),
 ]
 _MALICIOUS_URL = [
-    ("ip_literal_url", r"://\d", r"(?i)\bhttps?://(?:[^\s/@]*@)?(?P<ip>\d{1,3}(?:\.\d{1,3}){3})\b", _benign_ip),
+    ("ip_literal_url", r"://(?:[^\s/@]*@)?\d", r"(?i)\b(?:https?|ftp)://(?:[^\s/@]*@)?(?P<ip>\d{1,3}(?:\.\d{1,3}){3})\b",
+     _benign_ip),
     ("punycode_host", r"xn--", r"(?i)\bhttps?://(?:[\w-]+\.)*xn--[a-z0-9-]+(?:\.[\w-]+)*", None),
     ("javascript_scheme", r"javascript:", r"(?i)(?:href|src|action|url)\s*[=(]\s*['\"]?\s*javascript:"
      r"|\bjavascript:\s*(?:alert|eval|fetch|document|window|location)\b", None),

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ftlineage.audit._rules import RULES, Rule, invisible_chars
+from ftlineage.audit._rules import RULES, Rule, invisible_chars, looks_random
+
+_SENSITIVE = tuple(r for r in RULES if r.sensitive)
 
 SNIPPET_CHARS = 60
 
@@ -27,15 +29,36 @@ class Finding:
     redacted: str
 
 
-def redact(value: str) -> str:
-    """Show a short prefix and a hash of ``value``, never the value itself."""
+def redact(value: str, *, prefix: bool = True) -> str:
+    """A hash of ``value`` and, for a key of 16+ characters, its 4-character prefix; never the value.
+
+    The prefix names a key's kind (``ghp_``, ``AKIA``); personal data (``prefix=False``) shows none.
+    """
     digest = hashlib.sha256(value.encode()).hexdigest()[:12]
-    return f"{value[:4]}…[{len(value)} chars, sha256:{digest}]"
+    prefix = value[:4] if prefix and len(value) >= 16 else ""
+    return f"{prefix}…[{len(value)} chars, sha256:{digest}]"
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_/+=.~-]{16,}")
+_USERINFO = re.compile(r"(://[^\s/@:]+:)([^\s/@]+)@")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every secret or PII match, and every long random-looking token, redacted.
+
+    Any preview that leaves the scanner (another rule's snippet, a duplicate's detail) goes
+    through this, so a key inside a code-injection or URL snippet is never shown in clear.
+    """
+    for rule in _SENSITIVE:
+        text = rule.pattern.sub(lambda m, r=rule: m.group(0) if r.veto and r.veto(m) else redact(m.group(0)), text)
+    text = _USERINFO.sub(lambda m: m.group(1) + redact(m.group(2)) + "@", text)
+    return _TOKEN.sub(lambda m: redact(m.group(0)) if looks_random(m.group(0)) else m.group(0), text)
 
 
 def _preview(rule: Rule, match: str) -> str:
     if rule.sensitive:
-        return redact(match)
+        return redact(match, prefix=rule.flag == "secret")
+    match = mask_secrets(match)
     return match if len(match) <= SNIPPET_CHARS else match[: SNIPPET_CHARS - 1] + "…"
 
 

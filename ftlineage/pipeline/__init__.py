@@ -47,6 +47,19 @@ def resolve_recipe(recipe: str | None, suite: str | None) -> Path:
     return path
 
 
+def _refuse_credentials(recipe_path: Path) -> None:
+    """A recipe is uploaded with every run: one that holds a credential is refused, never uploaded."""
+    from ftlineage.audit import scan_text
+
+    for lineno, line in enumerate(recipe_path.read_text(encoding="utf-8").splitlines(), start=1):
+        found = next((f for f in scan_text(line) if f.flag == "secret"), None)
+        if found:
+            raise RecipeError(
+                f"{recipe_path}:{lineno}: looks like a credential ({found.rule}: {found.redacted}); a recipe "
+                "is uploaded with the run, so name an environment variable instead (e.g. api_key_env)"
+            )
+
+
 def _prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.Suite, list[dict]]:
     """Validate every input before anything is written to the tracking store."""
     recipe = load_recipe(recipe_path)
@@ -55,6 +68,7 @@ def _prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.
             f"{recipe_path}: recipe is for suite {recipe.suite!r} but suite {suite_name!r} was "
             "asked for; pass a matching recipe or drop one of the two"
         )
+    _refuse_credentials(recipe_path)
     check_base_model(recipe.base_model, recipe.training, str(recipe_path))
     if recipe.arena.judge not in available_judges():
         valid = ", ".join(sorted(available_judges()))
