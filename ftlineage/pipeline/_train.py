@@ -63,6 +63,21 @@ def _last_checkpoint(folder: Path) -> str | None:
     return last if last and (Path(last) / "trainer_state.json").is_file() else None
 
 
+DONE_FILE = "ftlineage_training_done.json"
+
+
+def _finished(folder: Path) -> dict[str, Any] | None:
+    """What a completed ``trainer.train`` left (final step, stop reason), or ``None``."""
+    path = folder / DONE_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _mark_finished(folder: Path, step: int, stop_reason: str | None) -> None:
+    """Written only after training returned: every checkpoint is saved and scored by then."""
+    body = {"schema_version": 1, "final_step": step, "stop_reason": stop_reason}
+    (folder / DONE_FILE).write_text(json.dumps(body), encoding="utf-8")
+
+
 def _upload_adapters(ctx: JobContext, best: CheckpointScore, final: CheckpointScore) -> None:
     """Only the best and the final adapters leave the machine, never every checkpoint."""
     for label, cp in (("best", best), ("final", final)):
@@ -120,7 +135,12 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[Ch
         callbacks=[callback],
         progress=ctx.settings.progress,
     )
-    trainer.train(resume_from_checkpoint=last)
+    done = _finished(folder)
+    if done is None:  # a rerun after training finished (killed in the arena, say) does not train again
+        trainer.train(resume_from_checkpoint=last)
+        _mark_finished(folder, trainer.state.global_step, callback.stop_reason)
+    else:
+        callback.stop_reason = done.get("stop_reason")
     best = callback.best()
     restore_checkpoint(peft_model, best.path, spec)
     _upload_adapters(ctx, best, max(callback.checkpoints, key=lambda c: c.step))

@@ -75,3 +75,39 @@ def test_a_killed_run_resumes_into_the_same_run_without_duplicate_or_missing_ste
     losses = _steps(client, run_id, "train/loss")
     assert len(losses) == len(set(losses))
     assert losses[-1] == 24
+
+
+def test_a_run_killed_in_the_arena_resumes_without_training_again(tmp_path, model_cache):
+    src = (ROOT / "recipes/data/healthcare_postcall_train.jsonl").read_text().splitlines(True)
+    (tmp_path / "corpus.jsonl").write_text("".join(src[:150]))
+    recipe = TINY_RECIPE.format(corpus=tmp_path / "corpus.jsonl").replace("arena: {limit: 12}", "arena: {limit: 60}")
+    (tmp_path / "tiny.yaml").write_text(recipe)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "FTLINEAGE_WORK_DIR": str(tmp_path / "work"),
+        "FTLINEAGE_CACHE_DIR": str(model_cache),
+    }
+    proc = _job(tmp_path, env)
+    for line in proc.stderr:  # kill the moment the arena starts
+        if line.startswith("ftlineage: arena ..."):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    assert proc.wait(timeout=300) == -signal.SIGKILL, "the job ended before its arena"
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
+    assert run.info.status == "RUNNING"
+    assert "ftlineage.decision" not in run.data.tags  # killed before the gate
+    before = {k: _steps(client, run.info.run_id, k) for k in ("train/loss", "heldout/field_accuracy")}
+
+    again = _job(tmp_path, env)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode in (0, 4), err[-3000:]
+    run = client.get_run(run.info.run_id)
+    assert run.info.status == "FINISHED"
+    assert {k: _steps(client, run.info.run_id, k) for k in before} == before  # not one step more
+    assert max(before["heldout/field_accuracy"]) == 6
+    assert "ftlineage.training_stopped" not in run.data.tags
+    checkpoints = sorted(p.name for p in (tmp_path / "work" / run.info.run_id / "checkpoints").glob("checkpoint-*"))
+    assert checkpoints == ["checkpoint-2", "checkpoint-4", "checkpoint-6"]
