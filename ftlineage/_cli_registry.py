@@ -14,7 +14,9 @@ REGISTRY_TAGS = ("ftlineage.registry.model_name", "ftlineage.registry.alias", "f
 def _client() -> Any:
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient()
+    from ftlineage.tracking import init_store
+
+    return MlflowClient(init_store())
 
 
 def _refused(exc: Exception) -> Exception:

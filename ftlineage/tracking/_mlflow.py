@@ -21,6 +21,50 @@ from mlflow.tracking import MlflowClient
 from ftlineage.lineage import TAG_PREFIX
 
 
+def init_store(tracking_uri: str | None = None) -> str:
+    """Create a new sqlite store's schema once, under a file lock; returns the URI.
+
+    MLflow creates and migrates a sqlite store's tables on first use, and two processes doing
+    that at once collide (``duplicate column name: step``). The first to take the lock
+    initializes; the others find the tables there. Other stores are returned untouched.
+    """
+    import fcntl
+
+    import mlflow
+
+    uri = tracking_uri or mlflow.get_tracking_uri()
+    if not uri.startswith("sqlite:///") or uri in _INITIALIZED:
+        return uri
+    db = Path(uri[len("sqlite:///") :])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{db}.ftlineage-init.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    _INITIALIZED.add(uri)
+    return uri
+
+
+_INITIALIZED: set[str] = set()
+
+
+def _experiment_id(client: MlflowClient, name: str) -> str:
+    """The experiment's id, creating it; a job that lost the creation race uses the winner's."""
+    from mlflow.exceptions import MlflowException
+
+    exp = client.get_experiment_by_name(name)
+    if exp:
+        return str(exp.experiment_id)
+    try:
+        return str(client.create_experiment(name))
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return str(client.get_experiment_by_name(name).experiment_id)
+
+
 class MlflowTracker:
     """Log to one MLflow run without touching MLflow's global active-run state."""
 
@@ -51,14 +95,13 @@ class MlflowTracker:
         ``MLFLOW_RUN_ID`` is what ``mlflow run`` sets. A crashed run is one still RUNNING
         whose owning process is gone. New runs nest under ``parent_run_id`` when given.
         """
-        client = MlflowClient(tracking_uri=tracking_uri)
+        client = MlflowClient(tracking_uri=init_store(tracking_uri))
         run_id = os.environ.get("MLFLOW_RUN_ID") if parent_run_id is None else None
         if run_id:
             client.get_run(run_id)  # fails loudly if the id is stale
             client.update_run(run_id, status="RUNNING")
             return cls(client, run_id)
-        exp = client.get_experiment_by_name(experiment)
-        exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
+        exp_id = _experiment_id(client, experiment)
         crashed = _crashed_run(client, exp_id, resume_key) if resume_key else None
         if crashed:
             client.set_tag(crashed, TAG_PREFIX + "pid", _owner())
