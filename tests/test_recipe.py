@@ -47,3 +47,38 @@ def test_malformed_recipe_names_file_line_key_and_fix(tmp_path, text, pattern):
 def test_missing_recipe_file(tmp_path):
     with pytest.raises(RecipeError, match="recipe not found"):
         load_recipe(tmp_path / "nope.yaml")
+
+
+BASE = "name: x\nsuite: s\ncorpus: [a.jsonl]\nprompt_template: '{prompt}'\n"
+
+
+def _bomb(levels: int) -> str:
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]")
+    return BASE + "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "pattern"),
+    [
+        (_bomb(9), r"r\.yaml:6: invalid recipe: YAML aliases"),  # a billion laughs in ~1 KB
+        (BASE + "seed: 1\nseed: 2\n", r"r\.yaml:6: invalid recipe: duplicate key 'seed'"),
+        (BASE + "training:\n  max_steps: 3\n  max_steps: 4\n", r"r\.yaml:7: .*duplicate key 'max_steps'"),
+        (BASE.encode() + b"# caf\xe9\n", r"r\.yaml:5: the recipe is not UTF-8"),
+        (BASE + "gate: " + "[" * 5000 + "]" * 5000 + "\n", r"nested deeper than 50 levels"),
+        (BASE + "arena:\n  judge: openai\n  judge_options: {api_key: sk-live-123}\n", r"arena\.judge_options.*api_key_env"),
+    ],
+)
+def test_hostile_or_mistyped_recipes_are_refused_in_one_line(tmp_path, data, pattern):
+    import resource
+    import time
+
+    f = tmp_path / "r.yaml"
+    f.write_bytes(data if isinstance(data, bytes) else data.encode())
+    start, rss = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(RecipeError, match=pattern) as info:
+        load_recipe(f)
+    assert "\n" not in str(info.value)
+    assert time.monotonic() - start < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 200_000  # KiB: no expansion

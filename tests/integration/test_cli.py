@@ -225,3 +225,30 @@ def test_diff_names_the_prompt_sha_and_lists_flipped_cases(tiny_recipe, capable_
     artifacts = [x.path for x in MlflowClient().list_artifacts(b.run_id, "diff")]
     assert artifacts == [f"diff/diff-{a.run_id[:8]}-{b.run_id[:8]}.html"]
     assert main(["diff", a.run_id, "no-such-run"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "pattern"),
+    [
+        ("name: builtin:tiny-llama", "name: /nonexistent", "(base_model.name): no model folder '/nonexistent'"),
+        ("name: builtin:tiny-llama", "name: someorg/not-cached", "nor in the local Hugging Face cache"),
+        ("lora: {r: 32, alpha: 64, dropout: 0.0}", "lora: {r: 32, target_modules: [q_proj, c_attn]}",
+         "'c_attn' is not a module of builtin:tiny-llama (llama)"),
+        ("  judge: rubric\n", "  judge: nosuch\n", "unknown judge 'nosuch'; valid judges: "),
+        ("seed: 17\n", "seed: 17\n# webhook token ghp_" + "x1Y2" * 9 + "\n", "looks like a credential (github_token"),
+    ],
+)
+def test_what_can_be_checked_is_checked_before_the_run_exists(tmp_path, store, monkeypatch, capsys, old, new, pattern):
+    from ftlineage.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    text = (ROOT / "recipes/healthcare_v17.yaml").read_text()
+    assert old in text
+    text = text.replace(old, new).replace("data/healthcare", str(ROOT / "recipes/data/healthcare"))
+    (tmp_path / "r.yaml").write_text(text)
+    assert main(["run", "--recipe", "r.yaml"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert pattern in err, err
+    assert "ghp_x1Y2x1Y2" not in err
+    client = MlflowClient(store)
+    assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
