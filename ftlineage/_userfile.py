@@ -87,8 +87,9 @@ def read_text(
 
 def parse(text: str, file: Path, what: str, error: type[BadInputError] = BadInputError) -> tuple[Any, Any]:
     """The document and its composed node tree (for line numbers); strict, see the module doc."""
-    loader = _StrictLoader(text)
+    loader: _StrictLoader | None = None
     try:
+        loader = _StrictLoader(text)
         node = loader.get_single_node()
         return (loader.construct_document(node) if node is not None else None), node
     except _Refused as exc:
@@ -101,7 +102,8 @@ def parse(text: str, file: Path, what: str, error: type[BadInputError] = BadInpu
     except RecursionError:
         raise error(f"{file}: the {what} is nested too deeply; flatten the structure") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load(path: Path, what: str, error: type[BadInputError] = BadInputError) -> tuple[Any, Any]:
