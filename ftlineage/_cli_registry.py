@@ -51,7 +51,7 @@ def _version_exists(client: Any, name: str, version: str) -> None:
     try:
         client.get_model_version(name, version)
     except MlflowException:
-        raise BadInputError(f"promote: {name!r} has no version {version}; see the registry for its versions") from None
+        raise BadInputError(f"promote: {name!r} has no version {version}; see the registry") from None
 
 
 def promote(

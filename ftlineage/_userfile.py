@@ -57,9 +57,7 @@ class _StrictLoader(yaml.SafeLoader):
             except TypeError:
                 raise _Refused(key_node.start_mark.line + 1, "a mapping key must be a plain value") from None
             if duplicate:
-                raise _Refused(
-                    key_node.start_mark.line + 1, f"duplicate key {key!r}; keep one of the two"
-                )
+                raise _Refused(key_node.start_mark.line + 1, f"duplicate key {key!r}; keep one of the two")
         return super().construct_mapping(node, deep=deep)
 
 

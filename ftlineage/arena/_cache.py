@@ -103,7 +103,7 @@ class VerdictCache:
         if not intact:
             with self._lock:
                 self.rejected += 1
-            logger.warning("verdict cache %s: entry %s failed its integrity check; judging again", self.path, key[:12])
+            logger.warning("verdict cache %s: entry %s failed its check; judging again", self.path, key[:12])
             return None
         return Judgement(pick, reason)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from ftlineage.audit._rules import RULES, Rule, invisible_chars, looks_random
@@ -35,12 +35,16 @@ def redact(value: str, *, prefix: bool = True) -> str:
     The prefix names a key's kind (``ghp_``, ``AKIA``); personal data (``prefix=False``) shows none.
     """
     digest = hashlib.sha256(value.encode()).hexdigest()[:12]
-    prefix = value[:4] if prefix and len(value) >= 16 else ""
-    return f"{prefix}…[{len(value)} chars, sha256:{digest}]"
+    shown = value[:4] if prefix and len(value) >= 16 else ""
+    return f"{shown}…[{len(value)} chars, sha256:{digest}]"
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_/+=.~-]{16,}")
 _USERINFO = re.compile(r"(://[^\s/@:]+:)([^\s/@]+)@")
+
+
+def _redact_unless_vetoed(rule: Rule, m: re.Match[str]) -> str:
+    return m.group(0) if rule.veto and rule.veto(m) else redact(m.group(0), prefix=rule.flag == "secret")
 
 
 def mask_secrets(text: str) -> str:
@@ -50,7 +54,7 @@ def mask_secrets(text: str) -> str:
     through this, so a key inside a code-injection or URL snippet is never shown in clear.
     """
     for rule in _SENSITIVE:
-        text = rule.pattern.sub(lambda m, r=rule: m.group(0) if r.veto and r.veto(m) else redact(m.group(0)), text)
+        text = rule.pattern.sub(partial(_redact_unless_vetoed, rule), text)
     text = _USERINFO.sub(lambda m: m.group(1) + redact(m.group(2)) + "@", text)
     return _TOKEN.sub(lambda m: redact(m.group(0)) if looks_random(m.group(0)) else m.group(0), text)
 

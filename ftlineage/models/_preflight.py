@@ -19,7 +19,8 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 
 
 def _offline() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    flags = (os.environ.get(v, "").lower() for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(f in ("1", "true", "yes") for f in flags)
 
 
 def model_config(spec: BaseModelSpec, where: str) -> Any | None:
@@ -39,7 +40,9 @@ def model_config(spec: BaseModelSpec, where: str) -> Any | None:
     path = Path(spec.name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise RecipeError(f"{where} (base_model.name): {spec.name!r} has no config.json; pass a saved model folder")
+            raise RecipeError(
+                f"{where} (base_model.name): {spec.name!r} has no config.json; pass a model folder"
+            )
         return AutoConfig.from_pretrained(str(path))
     if not _HUB_ID.fullmatch(spec.name):
         raise RecipeError(f"{where} (base_model.name): no model folder {spec.name!r}; fix the path")
@@ -62,7 +65,8 @@ def module_names(config: Any) -> set[str]:
 
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
-    return {name.rsplit(".", 1)[-1] for name, mod in model.named_modules() if name and not list(mod.children())}
+    leaves = (name for name, mod in model.named_modules() if name and not list(mod.children()))
+    return {name.rsplit(".", 1)[-1] for name in leaves}
 
 
 def check_base_model(spec: BaseModelSpec, training: TrainingSpec, where: str) -> None:

@@ -72,7 +72,8 @@ def _prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.
     check_base_model(recipe.base_model, recipe.training, str(recipe_path))
     if recipe.arena.judge not in available_judges():
         valid = ", ".join(sorted(available_judges()))
-        raise RecipeError(f"{recipe_path} (arena.judge): unknown judge {recipe.arena.judge!r}; valid judges: {valid}")
+        judge = recipe.arena.judge
+        raise RecipeError(f"{recipe_path} (arena.judge): unknown judge {judge!r}; valid judges: {valid}")
     return recipe, suites.load(recipe.suite), read_corpus(recipe.corpus)
 
 

@@ -13,7 +13,6 @@ from ftlineage.data._replay import replay_rows
 from ftlineage.gate import card, evidence, rule
 from ftlineage.models import generate, load_model
 from ftlineage.pipeline._context import JobContext
-from ftlineage.settings import Settings
 
 
 def audit_stage(ctx: JobContext) -> audit.AuditReport:
@@ -91,7 +90,8 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
         effect_floor=spec.effect_floor,
         max_unscored=spec.max_unscored,
     )
-    cache = arena.VerdictCache(ctx.settings.cache_dir / "verdicts.sqlite", evidence.gate_key()) if spec.cache else None
+    cache_file = ctx.settings.cache_dir / "verdicts.sqlite"
+    cache = arena.VerdictCache(cache_file, evidence.gate_key()) if spec.cache else None
     records: list[dict[str, Any]] = []
     try:
         result = arena.run_arena(
@@ -190,7 +190,8 @@ def package_stage(
 def _own_versions(ctx: JobContext, client: Any) -> set[str]:
     from ftlineage.tracking._registry import versions_of_run
 
-    return {str(v.version) for v in versions_of_run(client, ctx.recipe.registry.model_name, ctx.tracker.run_id)}
+    found = versions_of_run(client, ctx.recipe.registry.model_name, ctx.tracker.run_id)
+    return {str(v.version) for v in found}
 
 
 def register_stage(ctx: JobContext) -> str:

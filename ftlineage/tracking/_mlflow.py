@@ -62,7 +62,10 @@ def _experiment_id(client: MlflowClient, name: str) -> str:
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
-        return str(client.get_experiment_by_name(name).experiment_id)
+        winner = client.get_experiment_by_name(name)
+        if winner is None:
+            raise
+        return str(winner.experiment_id)
 
 
 class MlflowTracker:

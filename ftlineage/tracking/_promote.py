@@ -179,4 +179,4 @@ def check_evidence(client: MlflowClient, name: str, version: str, key: bytes | N
             f"{name!r} v{version}: the decision its run {subject.run_id} logged is {decision.decision!r} "
             f"with digest {decision_digest(decision)[:12]}…, which is not the passing decision it claims"
         )
-    return "no FTLINEAGE_GATE_KEY here: the run's passing decision matches; the server's guard checks the signature"
+    return "no FTLINEAGE_GATE_KEY here: the run's passing decision matches; the guard checks the signature"

@@ -230,15 +230,17 @@ def test_diff_names_the_prompt_sha_and_lists_flipped_cases(tiny_recipe, capable_
 @pytest.mark.parametrize(
     ("old", "new", "pattern"),
     [
-        ("name: builtin:tiny-llama", "name: /nonexistent", "(base_model.name): no model folder '/nonexistent'"),
+        ("name: builtin:tiny-llama", "name: /nonexistent", "(base_model.name): no model folder '/nonexist"),
         ("name: builtin:tiny-llama", "name: someorg/not-cached", "nor in the local Hugging Face cache"),
         ("lora: {r: 32, alpha: 64, dropout: 0.0}", "lora: {r: 32, target_modules: [q_proj, c_attn]}",
          "'c_attn' is not a module of builtin:tiny-llama (llama)"),
         ("  judge: rubric\n", "  judge: nosuch\n", "unknown judge 'nosuch'; valid judges: "),
-        ("seed: 17\n", "seed: 17\n# webhook token ghp_" + "x1Y2" * 9 + "\n", "looks like a credential (github_token"),
+        ("seed: 17\n", "seed: 17\n# hook token ghp_" + "x1Y2" * 9 + "\n", "looks like a credential (github"),
     ],
 )
-def test_what_can_be_checked_is_checked_before_the_run_exists(tmp_path, store, monkeypatch, capsys, old, new, pattern):
+def test_what_can_be_checked_is_checked_before_the_run_exists(
+    tmp_path, store, monkeypatch, capsys, old, new, pattern
+):
     from ftlineage.cli import main
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

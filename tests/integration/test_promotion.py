@@ -108,7 +108,8 @@ def test_a_crash_between_registering_and_aliasing_is_detected_and_cleaned(store,
     assert "found half-promoted versions 1" in capsys.readouterr().out
     other = client.create_run(exp)
     ok = register(
-        client, name="hc", model_uri=uri, run_id=other.info.run_id, tags={}, description="", alias="challenger"
+        client, name="hc", model_uri=uri, run_id=other.info.run_id, tags={}, description="",
+        alias="challenger",
     )
     assert half_promoted(client, "hc") == (["1"], [])  # a clean registration is never reported
     assert main(["registry", "check", "hc", "--clean"]) == 0
@@ -203,10 +204,11 @@ def test_promote_run_registers_only_a_passing_run_and_is_idempotent(store, tmp_p
     assert ledger.tags["from"] == "none"
 
 
-def test_without_key_or_guard_the_client_still_refuses_a_blocked_version(store, tmp_path, monkeypatch, capsys):
+def test_without_key_or_guard_the_client_still_refuses_a_blocked_version(store, monkeypatch, capsys):
     monkeypatch.delenv("FTLINEAGE_GATE_KEY", raising=False)
     client = MlflowClient()
-    blocked = signed_version(client, "nokey", signed=False, decision=PASS.model_copy(update={"decision": "blocked"}))
+    refused = PASS.model_copy(update={"decision": "blocked"})
+    blocked = signed_version(client, "nokey", signed=False, decision=refused)
     assert main(["promote", "--model", "nokey", "--to", "champion", "--version", blocked]) == 4
     assert "not 'pass'" in capsys.readouterr().err
     client.set_model_version_tag("nokey", blocked, "ftlineage.decision", "pass")  # relabelled

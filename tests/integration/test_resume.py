@@ -80,7 +80,8 @@ def test_a_killed_run_resumes_into_the_same_run_without_duplicate_or_missing_ste
 def test_a_run_killed_in_the_arena_resumes_without_training_again(tmp_path, model_cache):
     src = (ROOT / "recipes/data/healthcare_postcall_train.jsonl").read_text().splitlines(True)
     (tmp_path / "corpus.jsonl").write_text("".join(src[:150]))
-    recipe = TINY_RECIPE.format(corpus=tmp_path / "corpus.jsonl").replace("arena: {limit: 12}", "arena: {limit: 60}")
+    recipe = TINY_RECIPE.format(corpus=tmp_path / "corpus.jsonl")
+    recipe = recipe.replace("arena: {limit: 12}", "arena: {limit: 60}")
     (tmp_path / "tiny.yaml").write_text(recipe)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {
@@ -109,5 +110,6 @@ def test_a_run_killed_in_the_arena_resumes_without_training_again(tmp_path, mode
     assert {k: _steps(client, run.info.run_id, k) for k in before} == before  # not one step more
     assert max(before["heldout/field_accuracy"]) == 6
     assert "ftlineage.training_stopped" not in run.data.tags
-    checkpoints = sorted(p.name for p in (tmp_path / "work" / run.info.run_id / "checkpoints").glob("checkpoint-*"))
+    folder = tmp_path / "work" / run.info.run_id / "checkpoints"
+    checkpoints = sorted(p.name for p in folder.glob("checkpoint-*"))
     assert checkpoints == ["checkpoint-2", "checkpoint-4", "checkpoint-6"]

@@ -147,7 +147,8 @@ def test_a_double_encoded_or_odd_body_is_answered_on_purpose(guard_server):
     twice = post(json.dumps(json.dumps({"name": name, "alias": "champion", "version": bad})))
     assert twice.status_code == 403, twice.text
     assert "no signed evidence" in twice.json()["message"]
-    assert post(json.dumps(json.dumps({"name": name, "alias": "champion", "version": good}))).status_code == 200
+    good_body = json.dumps(json.dumps({"name": name, "alias": "champion", "version": good}))
+    assert post(good_body).status_code == 200
     for odd in ('"not json inside"', "[1, 2]", json.dumps(json.dumps([1]))):
         resp = post(odd)
         assert resp.status_code == 400, (odd, resp.text)

@@ -21,7 +21,8 @@ def test_four_jobs_starting_on_a_new_sqlite_store_all_start(tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'new.db'}"
     procs = [
-        subprocess.Popen([sys.executable, "-c", START, uri], stderr=subprocess.PIPE, text=True) for _ in range(4)
+        subprocess.Popen([sys.executable, "-c", START, uri], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
     ]
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
     assert [code for code, _ in results] == [0, 0, 0, 0], [err[-500:] for _, err in results]
