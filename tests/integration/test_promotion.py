@@ -247,3 +247,16 @@ def test_promote_mistakes_are_one_line_bad_input(store, argv, message, capsys):
     assert message in err
     assert "Traceback" not in err
     assert len([line for line in err.splitlines() if line.startswith("ftlineage:")]) == 1
+
+
+def test_promote_of_a_blocked_run_with_no_decisive_arena_pair_is_exit_4(store, tmp_path, capsys):
+    from ftlineage.gate.rule import Check
+
+    nan = float("nan")
+    arena = Check(name="arena", kind="arena", passed=False, interval=(nan, nan), reason="no decisive pair")
+    blocked = GateDecision(decision="blocked", stage="gate", checks=(arena,), lineage={})
+    run_id = _job_like_run(MlflowClient(), blocked, tmp_path)
+    assert main(["promote", run_id]) == 4
+    err = capsys.readouterr().err
+    assert "blocked by the gate" in err
+    assert "no decisive pair" in err
