@@ -56,67 +56,30 @@ def _scores(tmp_path):
     return tmp_path / "s.json"
 
 
+GATE = ["gate", "--candidate", "s.json", "--baseline", "s.json", "--arena", "a.json"]
+
+
 @pytest.mark.parametrize(
     ("make", "argv", "pattern"),
     [
         (
             lambda d: None,
-            [
-                "gate",
-                "--candidate",
-                "s.json",
-                "--baseline",
-                "s.json",
-                "--arena",
-                "a.json",
-                "--rule",
-                "nope.yaml",
-            ],
+            [*GATE, "--rule", "nope.yaml"],
             "nope.yaml: cannot read the gate rule",
         ),
         (
             lambda d: (d / "r.yaml").write_text("gate: {max_regression: lots}"),
-            [
-                "gate",
-                "--candidate",
-                "s.json",
-                "--baseline",
-                "s.json",
-                "--arena",
-                "a.json",
-                "--rule",
-                "r.yaml",
-            ],
+            [*GATE, "--rule", "r.yaml"],
             "r.yaml: not a gate rule (max_regression",
         ),
         (
             lambda d: (d / "r.yaml").write_text("a: &a [1]\nb: *a\n"),
-            [
-                "gate",
-                "--candidate",
-                "s.json",
-                "--baseline",
-                "s.json",
-                "--arena",
-                "a.json",
-                "--rule",
-                "r.yaml",
-            ],
+            [*GATE, "--rule", "r.yaml"],
             "YAML aliases",
         ),
         (
             lambda d: None,
-            [
-                "gate",
-                "--candidate",
-                "s.json",
-                "--baseline",
-                "s.json",
-                "--arena",
-                "a.json",
-                "--out",
-                "missing/dir/d.json",
-            ],
+            [*GATE, "--out", "missing/dir/d.json"],
             "folder missing/dir does not exist",
         ),
         (

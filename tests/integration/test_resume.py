@@ -27,16 +27,14 @@ def _job(tmp_path, env):
     )
 
 
-def _steps(client, run_id, key):
-    return sorted(m.step for m in client.get_metric_history(run_id, key))
-
-
-def test_a_killed_run_resumes_into_the_same_run_without_duplicate_or_missing_steps(tmp_path, model_cache):
+def _setup(tmp_path, model_cache, edits: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The tiny recipe on a 150-row corpus, edited; the store URI and the job's environment."""
     src = (ROOT / "recipes/data/healthcare_postcall_train.jsonl").read_text().splitlines(True)
     (tmp_path / "corpus.jsonl").write_text("".join(src[:150]))
     recipe = TINY_RECIPE.format(corpus=tmp_path / "corpus.jsonl")
-    recipe = recipe.replace("max_steps: 6", "max_steps: 24").replace("save_steps: 2", "save_steps: 4")
-    recipe = recipe.replace("eval_limit: 4", "eval_limit: 2\n  early_stop_patience: 0")
+    for old, new in edits.items():
+        assert old in recipe
+        recipe = recipe.replace(old, new)
     (tmp_path / "tiny.yaml").write_text(recipe)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {
@@ -45,6 +43,20 @@ def test_a_killed_run_resumes_into_the_same_run_without_duplicate_or_missing_ste
         "FTLINEAGE_WORK_DIR": str(tmp_path / "work"),
         "FTLINEAGE_CACHE_DIR": str(model_cache),
     }
+    return uri, env
+
+
+def _steps(client, run_id, key):
+    return sorted(m.step for m in client.get_metric_history(run_id, key))
+
+
+def test_a_killed_run_resumes_into_the_same_run_without_duplicate_or_missing_steps(tmp_path, model_cache):
+    uri, env = _setup(
+        tmp_path,
+        model_cache,
+        {"max_steps: 6": "max_steps: 24", "save_steps: 2": "save_steps: 4",
+         "eval_limit: 4": "eval_limit: 2\n  early_stop_patience: 0"},
+    )
     proc = _job(tmp_path, env)
     client = MlflowClient(uri)
     deadline = time.monotonic() + 240
@@ -78,18 +90,7 @@ def test_a_killed_run_resumes_into_the_same_run_without_duplicate_or_missing_ste
 
 
 def test_a_run_killed_in_the_arena_resumes_without_training_again(tmp_path, model_cache):
-    src = (ROOT / "recipes/data/healthcare_postcall_train.jsonl").read_text().splitlines(True)
-    (tmp_path / "corpus.jsonl").write_text("".join(src[:150]))
-    recipe = TINY_RECIPE.format(corpus=tmp_path / "corpus.jsonl")
-    recipe = recipe.replace("arena: {limit: 12}", "arena: {limit: 60}")
-    (tmp_path / "tiny.yaml").write_text(recipe)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        "FTLINEAGE_WORK_DIR": str(tmp_path / "work"),
-        "FTLINEAGE_CACHE_DIR": str(model_cache),
-    }
+    uri, env = _setup(tmp_path, model_cache, {"arena: {limit: 12}": "arena: {limit: 60}"})
     proc = _job(tmp_path, env)
     for line in proc.stderr:  # kill the moment the arena starts
         if line.startswith("ftlineage: arena ..."):
