@@ -68,7 +68,25 @@ def _fail_external_run(message: str) -> None:
         client.set_terminated(run_id, "FAILED")
 
 
-@app.command()
+def _run_epilog() -> str:
+    """Where a run's results go and what there is to run (read from the environment when shown)."""
+    from ftlineage import suites
+
+    store = (
+        os.environ.get("MLFLOW_TRACKING_URI")
+        or "sqlite:///mlflow.db (MLflow's default; set MLFLOW_TRACKING_URI)"
+    )
+    work = os.environ.get("FTLINEAGE_WORK_DIR") or "ftlineage-work"
+    recipes = sorted(p.stem for p in Path("recipes").glob("*.yaml")) if Path("recipes").is_dir() else []
+    return (
+        f"Results: the MLflow run in {store} (browse with `mlflow ui`); checkpoints, scores and reports "
+        f"under {work}/<run id>/. Bundled suites: {', '.join(suites.bundled_names())}. "
+        f"Recipes here: {', '.join(recipes) or 'none (pass --recipe FILE)'}. "
+        "Exit 0 pass, 2 bad input, 3 audit blocked, 4 gate blocked."
+    )
+
+
+@app.command(epilog=_run_epilog())
 def run(
     suite: Annotated[Optional[str], typer.Option(help="suite name; picks recipes/<suite>.yaml")] = None,  # noqa: UP045
     recipe: Annotated[Optional[str], typer.Option(help="recipe YAML (default: the suite's)")] = None,  # noqa: UP045
@@ -81,6 +99,8 @@ def run(
     typer.echo(f"\nftlineage: {verdict} (run {result.run_id})")
     for reason in result.reasons:
         typer.echo(f"  - {reason}")
+    for warning in result.warnings:
+        typer.echo(f"  ! arena: {warning}")
     if result.version:
         typer.echo(f"  registered version {result.version} with its alias (see the registry)")
     elif result.decision == "pass":
@@ -269,11 +289,14 @@ def suite_verify(name: str) -> None:
 
 @suite_app.command("list")
 def suite_list() -> None:
-    """List the bundled suites."""
+    """List the bundled suites: version, digest (first 12 of its SHA-256) and cases per part."""
     from ftlineage import suites
 
+    typer.echo(f"{'suite':<20} {'version':>7}  {'digest':<12}  {'heldout':>7} {'drift':>5} {'arena':>5}")
     for name in suites.bundled_names():
-        typer.echo(name)
+        s = suites.load(name)
+        counts = f"{len(s.heldout):>7} {len(s.drift):>5} {len(s.arena):>5}"
+        typer.echo(f"{s.meta.name:<20} {s.meta.version:>7}  {s.sha[:12]}  {counts}")
 
 
 @suite_app.command("build")
@@ -330,8 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except OSError as exc:  # a path from the command line that cannot be read or written
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"ftlineage: error: {where}{exc.strerror or exc}; check the path and its permissions",
-              file=sys.stderr)
+        print(
+            f"ftlineage: error: {where}{exc.strerror or exc}; check the path and its permissions",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     return int(code) if isinstance(code, int) else 0
 

@@ -9,7 +9,12 @@ from pydantic import BaseModel, ConfigDict
 
 from ftlineage.arena._cache import jsonable
 from ftlineage.arena._judge import Judge
-from ftlineage.arena._stats import bootstrap_interval, plan_comparisons, wilson_interval
+from ftlineage.arena._stats import (
+    bootstrap_interval,
+    length_controlled_win_rate,
+    plan_comparisons,
+    wilson_interval,
+)
 from ftlineage.scoring import Score
 
 if TYPE_CHECKING:
@@ -71,16 +76,42 @@ class ArenaResult(BaseModel):
     pairs: tuple[PairResult, ...]
 
 
-def length_report(pairs: tuple[PairResult, ...]) -> dict[str, float]:
-    """Do longer answers win? Share of decisive pairs won by the longer answer, and mean lengths."""
-    decisive = [p for p in pairs if p.outcome in ("win", "loss") and p.candidate_chars != p.baseline_chars]
-    longer = sum((p.outcome == "win") == (p.candidate_chars > p.baseline_chars) for p in decisive)
+LENGTH_BIAS_LOW = 0.65  # warn when even the interval's low end has longer answers winning this often
+
+
+def length_report(pairs: tuple[PairResult, ...], confidence: float = 0.95) -> dict[str, float]:
+    """Do longer answers win? The longer answer's share of decisive pairs, with its interval.
+
+    Also the length-controlled win rate (see :func:`length_controlled_win_rate`) and mean lengths.
+    """
+    decisive = [p for p in pairs if p.outcome in ("win", "loss")]
+    differing = [p for p in decisive if p.candidate_chars != p.baseline_chars]
+    longer = sum((p.outcome == "win") == (p.candidate_chars > p.baseline_chars) for p in differing)
+    low, high = wilson_interval(longer, len(differing), confidence)
     n = len(pairs) or 1
     return {
-        "longer_wins_rate": longer / len(decisive) if decisive else math.nan,
+        "longer_wins_rate": longer / len(differing) if differing else math.nan,
+        "longer_wins_low": low,
+        "longer_wins_high": high,
+        "length_controlled_win_rate": length_controlled_win_rate(
+            [p.candidate_chars - p.baseline_chars for p in decisive],
+            [int(p.outcome == "win") for p in decisive],
+        ),
         "candidate_mean_chars": sum(p.candidate_chars for p in pairs) / n,
         "baseline_mean_chars": sum(p.baseline_chars for p in pairs) / n,
     }
+
+
+def length_warning(length: dict[str, float]) -> str | None:
+    """A warning when longer answers win far above chance (the interval's low end above 0.65)."""
+    low = length.get("longer_wins_low", math.nan)
+    if not low > LENGTH_BIAS_LOW:
+        return None
+    return (
+        f"longer answers won {length['longer_wins_rate']:.1%} of decisive pairs (interval low {low:.2f}): "
+        f"the judge may reward length; the length-controlled win rate is "
+        f"{length['length_controlled_win_rate']:.3f} (set arena.both_orders, or use a length-aware rubric)"
+    )
 
 
 def summarize(
@@ -108,6 +139,9 @@ def summarize(
             f"{len(pairs)} pairs are fewer than the {needed} needed to detect a win-rate edge of "
             f"{opts.effect_floor:.2f} at {opts.confidence:.0%}; the interval may not decide"
         )
+    length = length_report(pairs, opts.confidence)
+    if bias := length_warning(length):
+        warnings.append(bias)
     unscored_rate = count["unscored"] / len(pairs) if pairs else 0.0
     if unscored_rate > opts.max_unscored:
         warnings.append(
@@ -137,7 +171,7 @@ def summarize(
         bootstrap_high=b_high,
         bootstrap_samples=opts.bootstrap_samples,
         position_bias=position_bias,
-        length=length_report(pairs),
+        length=length,
         pairs_needed=needed,
         cache_hits=cache_hits,
         judge_calls=judge_calls,

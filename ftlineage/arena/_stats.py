@@ -58,3 +58,33 @@ def plan_comparisons(
     p1 = 0.5 + effect
     decisive = ((z_a * 0.5 + z_b * math.sqrt(p1 * (1 - p1))) / effect) ** 2
     return math.ceil(math.ceil(decisive) / (1 - undecided))
+
+
+def length_controlled_win_rate(
+    length_delta: Sequence[float], won: Sequence[int], *, ridge: float = 1.0
+) -> float:
+    """Win rate at zero length difference (AlpacaEval-style length control), ``nan`` when empty.
+
+    Fits ``P(win) = sigmoid(a + b * tanh(delta / sd(delta)))`` by ridge-penalised Newton steps
+    (deterministic; the penalty keeps a perfectly length-separated arena finite) and returns
+    ``sigmoid(a)``: the win rate the candidate would have if its answers were as long as the
+    baseline's. ``length_delta`` is candidate minus baseline characters per decisive pair.
+    """
+    if not won:
+        return math.nan
+    import numpy as np
+
+    delta = np.asarray(length_delta, dtype=np.float64)
+    scale = float(delta.std()) or 1.0
+    x = np.column_stack([np.ones(len(delta)), np.tanh(delta / scale)])
+    y = np.asarray(won, dtype=np.float64)
+    w = np.zeros(2)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        grad = x.T @ (p - y) + ridge * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + ridge * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if float(np.abs(step).max()) < 1e-10:
+            break
+    return float(1 / (1 + math.exp(-w[0])))

@@ -18,7 +18,7 @@ from ftlineage.data import read_corpus
 from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, RecipeError, SuiteError
 from ftlineage.gate.rule import Check, GateDecision
 from ftlineage.models import check_base_model
-from ftlineage.pipeline import _stages
+from ftlineage.pipeline import _stages, _story
 from ftlineage.pipeline._baseline import SUITE_NAME_TAG, SUITE_VERSION_TAG, check_champion_suite
 from ftlineage.pipeline._context import JobContext, JobResult
 from ftlineage.pipeline._trackers import job_tracker
@@ -82,10 +82,11 @@ def _write_manifest(ctx: JobContext) -> None:
     ctx.write("lineage", "manifest.json", manifest.model_dump_json(indent=2))
 
 
-def _blocked(ctx: JobContext, decision: GateDecision, code: int) -> JobResult:
+def _blocked(ctx: JobContext, decision: GateDecision, code: int, warnings: tuple[str, ...] = ()) -> JobResult:
     ctx.tracker.set_tags({"ftlineage.decision": "blocked", "ftlineage.blocked_at": decision.stage})
+    _story.describe(ctx, decision, warnings)
     reasons = tuple(c.reason for c in decision.failed)
-    return JobResult(ctx.tracker.run_id, "blocked", code, ctx.out, None, reasons)
+    return JobResult(ctx.tracker.run_id, "blocked", code, ctx.out, None, reasons, warnings)
 
 
 def _audit_block(ctx: JobContext, reasons: tuple[str, ...]) -> JobResult:
@@ -106,6 +107,7 @@ def run_job(recipe: str | None, suite: str | None) -> JobResult:
         result = _run_stages(ctx)
     except BaseException as exc:
         tracker.set_tags({"ftlineage.decision": "error", "ftlineage.error": str(exc)[:500]})
+        _story.describe_error(ctx, exc)
         tracker.finish("FAILED")
         raise
     tracker.finish("FINISHED")
@@ -166,7 +168,9 @@ def _run_stages(ctx: JobContext) -> JobResult:
     if audit_report.verdict == "blocked":
         return _audit_block(ctx, audit_report.reasons)
     with _timed(ctx, "train"):
-        train_stage(ctx, _stages.split_stage(ctx))
+        train = _stages.split_stage(ctx)
+        _story.log_inputs(ctx, train)
+        train_stage(ctx, train)
     return gate_trained(ctx, audit_report)
 
 
@@ -180,11 +184,11 @@ def gate_trained(ctx: JobContext, audit_report: AuditReport) -> JobResult:
     decision = _stages.gate_stage(ctx, arena_result)
     _write_manifest(ctx)
     if decision.decision != "pass":
-        return _blocked(ctx, decision, EXIT_GATE_BLOCKED)
+        return _blocked(ctx, decision, EXIT_GATE_BLOCKED, arena_result.warnings)
     with _timed(ctx, "register"):
         _stages.package_stage(ctx, decision, arena_result, audit_report)
         ctx.tracker.set_tags({"ftlineage.decision": "pass"})
         version = _stages.register_stage(ctx) if ctx.recipe.registry.auto_register else None
-    return JobResult(
-        ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version, tuple(c.reason for c in decision.checks)
-    )
+    _story.describe(ctx, decision, arena_result.warnings, version)
+    reasons = tuple(c.reason for c in decision.checks)
+    return JobResult(ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version, reasons, arena_result.warnings)

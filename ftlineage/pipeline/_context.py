@@ -49,3 +49,4 @@ class JobResult:
     out_dir: Path
     version: str | None
     reasons: tuple[str, ...]
+    warnings: tuple[str, ...] = ()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from ftlineage.lineage import lineage_tags, sha256_file
 from ftlineage.tracking import Tracker
@@ -40,6 +43,7 @@ class TrackerSink:
         cases: dict[str, list[Any]],
         lineage: dict[str, str] | None = None,
         prompts: dict[str, str] | None = None,
+        references: dict[str, str] | None = None,
     ) -> None:
         self.tracker = tracker
         self.base = base
@@ -48,11 +52,17 @@ class TrackerSink:
         self.cases = cases  # filled by the evaluate function: {"last": [...]}
         self.lineage = lineage or {}  # prompt/dataset/suite SHAs and the rubric version
         self.prompts = prompts or {}
+        self.references = references or {}
 
-    def trace_cases(self, step: int, cases: Sequence[Any], model_sha: str) -> None:
-        """One trace per scored checkpoint: a span per case, generation and scoring nested."""
+    def trace_cases(
+        self, step: int, cases: Sequence[Any], model_sha: str, metrics: dict[str, float] | None = None
+    ) -> None:
+        """One trace per scored checkpoint: a span per case (scores as assessments), totals on the root."""
         attrs = lineage_tags({**self.lineage, "model_sha": model_sha}) | {"ftlineage.step": str(step)}
-        self.tracker.log_trace(f"checkpoint-{step}", case_spans(cases, attrs, self.prompts), attrs)
+        spans = case_spans(cases, attrs, self.prompts, self.references)
+        summary = {k: v for k, v in (metrics or {}).items() if v == v}
+        inputs = {"step": step, "cases": len(spans), "model_sha": model_sha}
+        self.tracker.log_trace(f"checkpoint-{step}", spans, attrs, inputs=inputs, outputs=summary)
 
     def log_metrics(self, metrics: dict[str, float], *, step: int) -> None:
         """Forward (asynchronously, when the tracker queues)."""
@@ -74,7 +84,8 @@ class TrackerSink:
         if folder.is_dir() and self.cases.get("last") is not None:
             rows = [c.model_dump(mode="json") for c in self.cases["last"]]
             (folder / CASES_FILE).write_text(json.dumps(rows), encoding="utf-8")
-            self.trace_cases(score.step, self.cases["last"], weights_sha(folder))
+            self.trace_cases(score.step, self.cases["last"], weights_sha(folder), score.metrics)
+        tqdm.write(progress_line(score, assessment), file=sys.stderr)  # above the progress bar
         png = plot_checkpoints(
             self.base, history, self.plot_path, fail_points=self.fail_points, best_step=assessment.best_step
         )
@@ -106,21 +117,60 @@ class OptunaSink:
         return None
 
 
+def points(delta: float) -> str:
+    """A signed change in points, never "-0.0" (a rounding of zero has no sign)."""
+    rounded = round(delta, 1)
+    return f"{rounded + 0.0:+.1f} points" if rounded else "±0.0 points"
+
+
+def progress_line(score: CheckpointScore, assessment: Assessment) -> str:
+    """One line per scored checkpoint: the held-out scores and the worst drift, for the terminal."""
+    heldout = ", ".join(
+        f"{k} {v:.3f}" if v == v else f"{k} unscored"
+        for k, v in sorted(score.metrics.items())
+        if k.startswith("heldout/")
+    )
+    scored = [b for b in assessment.bands if b.drop_points == b.drop_points]
+    worst = max(scored, key=lambda b: b.drop_points, default=None)
+    drift = f"drift worst {points(-worst.drop_points)} {worst.family} ({worst.band})" if worst else "no drift"
+    return f"ftlineage: checkpoint {score.step}: {heldout or 'no held-out score'}; {drift}"
+
+
+def _assessments(case: Any, scores: dict[str, float], reference: str | None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = [
+        {"name": k, "value": v, "kind": "feedback", "source": f"ftlineage.scorer:{k}"}
+        for k, v in scores.items()
+    ]
+    if reference is not None:
+        found.append({"name": "reference", "value": reference, "kind": "expectation", "source": "suite"})
+    return found
+
+
 def case_spans(
-    cases: Sequence[Any], attributes: dict[str, str], prompts: dict[str, str]
+    cases: Sequence[Any],
+    attributes: dict[str, str],
+    prompts: dict[str, str],
+    references: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One span per case (generation and scoring nested), each with the lineage attributes."""
+    """One span per case (generation and scoring nested), each with the lineage attributes.
+
+    Each case span carries its scores (feedback) and the suite's reference (expectation) as
+    assessments, and the reference among its inputs, so a reviewer sees all three together.
+    """
+    references = references or {}
     spans = []
     for case in cases:
         attrs = {**attributes, "ftlineage.case_id": case.id, "part": case.part, "family": case.family}
         scores = {k: v for k, v in case.scores.items() if v == v}
+        reference = references.get(case.id)
         spans.append(
             {
                 "name": case.id,
                 "type": "CHAIN",
-                "inputs": {"prompt": prompts.get(case.id, "")},
+                "inputs": {"prompt": prompts.get(case.id, ""), "reference": reference or ""},
                 "outputs": {"output": case.output, **scores},
                 "attributes": attrs,
+                "assessments": _assessments(case, scores, reference),
                 "children": [
                     {
                         "name": "generate",

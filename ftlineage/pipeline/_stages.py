@@ -68,6 +68,58 @@ def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
     return train
 
 
+def judgement_spans(
+    records: list[dict[str, Any]],
+    cases: list[dict[str, Any]],
+    cand: list[str],
+    base: list[str],
+    *,
+    programmatic: bool,
+) -> list[dict[str, Any]]:
+    """One span per judgement an auditor can replay.
+
+    The input, both answers as shown and by model, the pick un-blinded and the judge's reason;
+    typed EVALUATOR for a programmatic judge, LLM otherwise.
+    """
+    index = {c["id"]: i for i, c in enumerate(cases)}
+    spans = []
+    for r in records:
+        i, cand_first = index[r["id"]], bool(r["candidate_first"])
+        first, second = (cand[i], base[i]) if cand_first else (base[i], cand[i])
+        shown = {
+            "first": "candidate" if cand_first else "baseline",
+            "second": "baseline" if cand_first else "candidate",
+        }
+        winner = shown.get(r["pick"], r["pick"])
+        attrs = {k: v for k, v in r.items() if isinstance(v, (str, int, float, bool))}
+        spans.append(
+            {
+                "name": f"judge {r['id']}",
+                "type": "EVALUATOR" if programmatic else "LLM",
+                "inputs": {"prompt": cases[i]["prompt"], "first": first, "second": second},
+                "outputs": {
+                    "pick": r["pick"],
+                    "winner": winner,
+                    "reason": r["reason"],
+                    "candidate": cand[i],
+                    "baseline": base[i],
+                },
+                "attributes": attrs,
+                "assessments": [
+                    {
+                        "name": "arena_winner",
+                        "value": winner,
+                        "kind": "feedback",
+                        "source": r["judge"],
+                        "source_type": "CODE" if programmatic else "LLM_JUDGE",
+                        "rationale": r["reason"],
+                    }
+                ],
+            }
+        )
+    return spans
+
+
 def arena_stage(ctx: JobContext) -> arena.ArenaResult:
     """Stage 3: candidate vs base on the arena pool, judged with randomized positions."""
     cases = list(ctx.suite.arena)
@@ -109,8 +161,15 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
             cache.close()
     ctx.write("arena", "arena.json", result.model_dump_json(indent=2))
     ctx.write("arena", "judgements.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    summary = {
+        k: getattr(result, k) for k in ("wins", "losses", "ties", "unscored", "win_rate", "ci_low", "ci_high")
+    }
     ctx.tracker.log_trace(
-        "arena", records, {**lineage.lineage_tags(ctx.lineage), "ftlineage.judge": result.judge}
+        "arena",
+        judgement_spans(records, cases, cand, base, programmatic=result.judge_family == "programmatic"),
+        {**lineage.lineage_tags(ctx.lineage), "ftlineage.judge": result.judge},
+        inputs={"pairs": len(cases), "judge": result.judge, "seed": result.seed},
+        outputs={k: v for k, v in summary.items() if v == v},
     )
     ctx.tracker.log_metrics(
         {
@@ -184,6 +243,8 @@ def package_stage(
         ctx.recipe.prompt_template,
         ctx.suite.meta.max_new_tokens["heldout"],
         extra_files=files,
+        input_example=ctx.suite.heldout[0]["prompt"] if ctx.suite.heldout else "",
+        metric_step=ctx.results["best_step"],
     )
 
 

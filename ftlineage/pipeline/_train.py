@@ -92,10 +92,12 @@ def _tracker_sink(ctx: JobContext, baseline: dict[str, float], box: dict[str, An
     keys = ("prompt_sha", "dataset_sha", "suite_sha")
     trace_lineage: dict[str, str] = {k: ctx.lineage[k] for k in keys if k in ctx.lineage}
     trace_lineage["rubric_version"] = ctx.suite.meta.rubric_version
-    prompts = {c["id"]: c["prompt"] for part in (ctx.suite.heldout, ctx.suite.drift) for c in part}
+    cases = [c for part in (ctx.suite.heldout, ctx.suite.drift) for c in part]
+    prompts = {c["id"]: c["prompt"] for c in cases}
+    references = {c["id"]: str(c["reference"]) for c in cases if c.get("reference") is not None}
     plot = ctx.stage_dir("plots") / "checkpoints.png"
     fail = ctx.recipe.gate.drift_fail_points
-    return TrackerSink(ctx.tracker, baseline, plot, fail, box, trace_lineage, prompts)
+    return TrackerSink(ctx.tracker, baseline, plot, fail, box, trace_lineage, prompts, references)
 
 
 def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[CheckpointSink] = ()) -> None:
@@ -122,9 +124,11 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[Ch
     history = load_history(folder, up_to=int(last.rsplit("-", 1)[1])) if last else []
     sink = _tracker_sink(ctx, baseline, box)
     if not history:  # the base model's scores, traced as step 0 (once, also across a resume)
-        sink.trace_cases(0, base_cases, ctx.lineage["base_model_sha"])
+        sink.trace_cases(0, base_cases, ctx.lineage["base_model_sha"], baseline)
     policy = gate_policy(ctx)
-    callback = EvalGateCallback(evaluate, baseline, [sink, *sinks], policy, spec.eval_every, history)
+    models = _model_sink(ctx)
+    extra = [models] if models else []
+    callback = EvalGateCallback(evaluate, baseline, [sink, *extra, *sinks], policy, spec.eval_every, history)
     trainer = build_trainer(
         peft_model,
         tok,
@@ -159,8 +163,29 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[Ch
     ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
     timing = {"time/eval_s": callback.eval_seconds, "time/log_s": callback.log_seconds}
     ctx.tracker.log_metrics(timing, step=0)
-    ctx.tracker.set_tags({"ftlineage.best_step": str(best.step)})
+    ctx.tracker.set_tags({"ftlineage.best_step": str(best.step), **_chosen_drift_tags(callback, best.step)})
+    if models:
+        models.mark_chosen(best.step)
     _write_scores(ctx, base_cases, best)
+
+
+def _model_sink(ctx: JobContext) -> Any | None:
+    """A logged model per checkpoint, when the job tracks to MLflow."""
+    from ftlineage.tracking._native import LoggedModelSink, primary_mlflow
+
+    mlflow_tracker = primary_mlflow(ctx.tracker)
+    return LoggedModelSink(mlflow_tracker) if mlflow_tracker else None
+
+
+def _chosen_drift_tags(callback: EvalGateCallback, step: int) -> dict[str, str]:
+    """Drift tags of the checkpoint the gate judges (not of whichever was scored last)."""
+    chosen = next((a for a in reversed(callback.assessments) if a.step == step), None)
+    if chosen is None:  # scored before a resume: its assessment is in the run already
+        return {}
+    return {
+        "ftlineage.drift_worst": chosen.worst,
+        "ftlineage.drift_recommendation": chosen.recommendation or "none",
+    }
 
 
 def _write_scores(ctx: JobContext, base_cases: list[CaseScore], best: CheckpointScore) -> None:

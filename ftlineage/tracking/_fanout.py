@@ -42,9 +42,17 @@ class FanoutTracker:
         for t in self.all:
             t.log_artifact(path, artifact_path)
 
-    def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
+    def log_trace(
+        self,
+        name: str,
+        spans: list[dict[str, Any]],
+        attributes: dict[str, str],
+        *,
+        inputs: dict[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+    ) -> str:
         """Traces to every tracker; returns the primary's trace id."""
-        ids = [t.log_trace(name, spans, attributes) for t in self.all]
+        ids = [t.log_trace(name, spans, attributes, inputs=inputs, outputs=outputs) for t in self.all]
         return str(ids[0])
 
     def flush(self) -> None:

@@ -7,10 +7,12 @@ pairs the store already holds, so a replay after a crash adds no duplicate steps
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from ftlineage.lineage import TAG_PREFIX
+
+logger = logging.getLogger(__name__)
 
 
 def init_store(tracking_uri: str | None = None) -> str:
@@ -78,6 +82,8 @@ class MlflowTracker:
         self._unscored: set[str] = set()
         self._seen: set[tuple[str, int]] = set()
         self._pending: list[Any] = []
+        self._assessor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftlineage-assessments")
+        self._assessing: list[Future[None]] = []
         if resumed:
             run = client.get_run(run_id)
             for key in run.data.metrics:
@@ -158,7 +164,15 @@ class MlflowTracker:
         else:
             self.client.log_artifact(self.run_id, str(path), artifact_path)
 
-    def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
+    def log_trace(
+        self,
+        name: str,
+        spans: list[dict[str, Any]],
+        attributes: dict[str, str],
+        *,
+        inputs: dict[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+    ) -> str:
         """One trace linked to the run; each record is a child span (nested through ``children``).
 
         A record is either structured (``name``, ``type``, ``inputs``, ``outputs``,
@@ -166,27 +180,35 @@ class MlflowTracker:
         """
         import mlflow
 
-        with _exporting_to(self.client.tracking_uri):
-            trace_id = self._trace(name, spans, attributes)
+        assessments: list[tuple[str, dict[str, Any]]] = []
+        with exporting_to(self.client.tracking_uri):
+            root = self.client.start_trace(
+                name,
+                inputs=inputs if inputs is not None else {"spans": len(spans)},
+                attributes=attributes,
+                tags=attributes,
+                experiment_id=self.client.get_run(self.run_id).info.experiment_id,
+                run_id=self.run_id,
+            )
+            for record in spans:
+                self._span(root.trace_id, root.span_id, record, assessments)
+            self.client.end_trace(root.trace_id, outputs=outputs)
             mlflow.flush_trace_async_logging()
-        return trace_id
-
-    def _trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
-        exp_id = self.client.get_run(self.run_id).info.experiment_id
-        root = self.client.start_trace(
-            name,
-            inputs={"spans": len(spans)},
-            attributes=attributes,
-            tags=attributes,
-            experiment_id=exp_id,
-            run_id=self.run_id,
-        )
-        for record in spans:
-            self._span(root.trace_id, root.span_id, record)
-        self.client.end_trace(root.trace_id)
+        if assessments:  # thousands of small writes: off the training thread, joined at finish
+            self._assessing.append(
+                self._assessor.submit(
+                    log_assessments, self.client.tracking_uri, str(root.trace_id), assessments
+                )
+            )
         return str(root.trace_id)
 
-    def _span(self, trace_id: str, parent_id: str, record: dict[str, Any]) -> None:
+    def _span(
+        self,
+        trace_id: str,
+        parent_id: str,
+        record: dict[str, Any],
+        assessments: list[tuple[str, dict[str, Any]]],
+    ) -> None:
         if "attributes" in record:
             attrs, inputs, outputs = record["attributes"], record.get("inputs", {}), record.get("outputs", {})
         else:  # flat record (arena judgements): the fields are the attributes
@@ -202,13 +224,49 @@ class MlflowTracker:
             attributes={k: v for k, v in attrs.items() if v is not None},
         )
         for child in record.get("children", ()):
-            self._span(trace_id, span.span_id, child)
+            self._span(trace_id, span.span_id, child, assessments)
         self.client.end_span(trace_id, span.span_id, outputs=outputs)
+        assessments += [(span.span_id, a) for a in record.get("assessments", ())]
 
     def finish(self, status: str) -> None:
-        """Flush, then terminate the run (so ``mlflow run`` leaves our status in place)."""
+        """Flush (assessments too), then terminate the run (so ``mlflow run`` leaves our status)."""
         self.flush()
+        self.wait_for_assessments()
         self.client.set_terminated(self.run_id, status)
+
+    def wait_for_assessments(self) -> None:
+        """Block until every trace's assessments are written (a failed write is logged, not raised)."""
+        pending, self._assessing = self._assessing, []
+        for future in pending:
+            if (error := future.exception()) is not None:
+                logger.warning("assessments of a trace were not written: %s", error)
+
+
+def log_assessments(tracking_uri: str, trace_id: str, assessments: list[tuple[str, dict[str, Any]]]) -> None:
+    """Attach judgements to spans as MLflow assessments: scores as feedback, references as expectations.
+
+    The source is the scorer (``CODE``) or the judge (``LLM_JUDGE``) that produced the value. Written
+    through a client bound to ``tracking_uri`` (never the process-wide URI), so it may run on a thread.
+    """
+    from mlflow.entities import AssessmentSource, Expectation, Feedback
+    from mlflow.tracing.client import TracingClient
+
+    client = TracingClient(tracking_uri)
+    for span_id, a in assessments:
+        source = AssessmentSource(source_type=a.get("source_type", "CODE"), source_id=str(a["source"]))
+        common = {
+            "name": a["name"],
+            "value": a["value"],
+            "source": source,
+            "trace_id": trace_id,
+            "span_id": span_id,
+        }
+        entity = (
+            Expectation(**common)
+            if a.get("kind") == "expectation"
+            else Feedback(**common, rationale=a.get("rationale"))
+        )
+        client.log_assessment(trace_id, entity)
 
 
 def read_artifact_text(client: MlflowClient, run_id: str, path: str) -> str | None:
@@ -225,7 +283,7 @@ def read_artifact_text(client: MlflowClient, run_id: str, path: str) -> str | No
 
 
 @contextmanager
-def _exporting_to(uri: str) -> Iterator[None]:
+def exporting_to(uri: str) -> Iterator[None]:
     """Export traces to ``uri``, then leave the process exactly as it was.
 
     MLflow exports spans through the process-wide tracking URI (not the client's), and

@@ -10,6 +10,8 @@ nothing. The ledger doubles as the alias's history (from, to, when, why).
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -26,7 +28,7 @@ from ftlineage.gate.evidence import (
     verify,
 )
 from ftlineage.tracking._mlflow import read_artifact_text
-from ftlineage.tracking._registry import register
+from ftlineage.tracking._registry import CANDIDATE_TAG, register
 
 LEDGER = "ftlineage-ledger"
 REGISTERED_TAG = "ftlineage.registered_version"
@@ -55,6 +57,12 @@ def read_decision(client: MlflowClient, run_id: str) -> GateDecision:
         ) from None
 
 
+def candidate_uri(run: Any) -> str:
+    """Where the run's candidate model is: its logged model, or (runs before MLflow 3) ``model/``."""
+    model_id = run.data.tags.get(CANDIDATE_TAG)
+    return f"models:/{model_id}" if model_id else f"{run.info.artifact_uri}/model"
+
+
 def register_run(
     client: MlflowClient, run_id: str, *, name: str, alias: str, key: bytes | None, stage: bool = False
 ) -> str:
@@ -73,7 +81,7 @@ def register_run(
     version = register(
         client,
         name=name,
-        model_uri=f"{run.info.artifact_uri}/model",
+        model_uri=candidate_uri(run),
         run_id=run_id,
         tags={**lineage, **evidence_tags(decision)},
         description=card,
@@ -94,10 +102,34 @@ def current_version(client: MlflowClient, name: str, alias: str) -> str | None:
         return None
 
 
+IN_FLIGHT_S = 600  # a ledger entry younger than this whose move is not visible yet is in flight
+
+
 def _ledger_length(client: MlflowClient, name: str, alias: str) -> int:
+    """The number of the ledger's last entry (0 when empty)."""
     prefix = f"{LEDGER}.{name}.{alias}."
     found = client.search_registered_models(f"name LIKE '{prefix}%'", max_results=1000)
-    return sum(1 for m in found if m.name[len(prefix) :].isdigit())
+    return max((int(m.name[len(prefix) :]) for m in found if m.name[len(prefix) :].isdigit()), default=0)
+
+
+def _check_not_in_flight(client: MlflowClient, name: str, alias: str, n: int, now: str | None) -> None:
+    """Refuse to move while the ledger's last move has not reached the alias yet.
+
+    The ledger entry is created before the alias moves, so a promotion that reads the alias
+    between the two would otherwise see the old value and win too.
+    """
+    import time
+
+    if n == 0:
+        return
+    last = client.get_registered_model(f"{LEDGER}.{name}.{alias}.{n}")
+    target = last.tags.get("to")
+    fresh = time.time() * 1000 - (last.creation_timestamp or 0) < IN_FLIGHT_S * 1000
+    if target != (now or "none") and fresh:
+        raise PromotionConflict(
+            f"conflict: another promotion is moving @{alias} of {name!r} to v{target} right now; nothing "
+            "was changed — check it, then re-run"
+        )
 
 
 def move_alias(
@@ -118,6 +150,7 @@ def move_alias(
     """
     n = _ledger_length(client, name, alias)
     now = current_version(client, name, alias)
+    _check_not_in_flight(client, name, alias, n, now)
     if expect is not None and expect != (now or "none"):
         raise PromotionConflict(
             f"@{alias} of {name!r} points at {'v' + now if now else 'nothing'}, not {expect!r} as expected; "

@@ -33,11 +33,22 @@ class Tracker(Protocol):
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         """Upload a local file or directory as a run artifact."""
 
-    def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
+    def log_trace(
+        self,
+        name: str,
+        spans: list[dict[str, Any]],
+        attributes: dict[str, str],
+        *,
+        inputs: dict[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+    ) -> str:
         """Record one trace of ``spans``, each carrying its attributes.
 
         A span record is ``{"name", "type", "inputs", "outputs", "attributes", "children"}``
-        (children nest), or a flat dict whose fields are the attributes.
+        (children nest), or a flat dict whose fields are the attributes. A record may carry
+        ``"assessments"``: ``[{"name", "value", "kind": "feedback"|"expectation", "source"}]``,
+        judgements of that span that backends with an assessment model (MLflow 3) attach to it.
+        ``inputs``/``outputs`` describe the trace as a whole (its root span).
         """
         ...
 

@@ -11,12 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
+from mlflow.types import ColSpec, DataType, Schema
 
 from ftlineage.gate.evidence import Subject
+from ftlineage.tracking._mlflow import exporting_to as _global_uri
 from ftlineage.tracking._pyfunc import PostCallModel
 
 PROMOTION_TAG = "ftlineage.promotion"
+
+
+CANDIDATE_TAG = "ftlineage.candidate_model_id"
 
 
 def log_pyfunc(
@@ -26,16 +32,23 @@ def log_pyfunc(
     template: str,
     max_new_tokens: int,
     extra_files: dict[str, str] | None = None,
+    *,
+    input_example: str = "Caller: Hi, I would like to book a visit.",
+    metric_step: int | None = None,
 ) -> str:
-    """Save the pyfunc locally, upload it under the run's ``model/`` artifact path.
+    """Save the pyfunc (with a signature and an input example) as the run's candidate model.
 
-    ``extra_files`` (name → text, e.g. the model card) go next to the ``MLmodel`` file, so
-    they are artifacts of every version registered from it. Uses no active-run global
-    state. Returns the artifact URI a version can point at.
+    The files go to the run's ``model/`` artifacts and to a ``LoggedModel`` named
+    ``candidate`` (the experiment's Models tab), whose id is tagged on the run
+    (``ftlineage.candidate_model_id``); with ``metric_step`` the run's ``candidate/*`` values
+    at that step are linked to it. ``extra_files`` (name → text, e.g. the model card) go next to
+    the ``MLmodel`` file. Uses no active-run global state. Returns ``models:/<model id>``, the
+    URI a registry version points at.
     """
     import tempfile
 
     import ftlineage
+    from ftlineage.tracking._native import find_or_create_model, link_metrics
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "model"
@@ -43,12 +56,21 @@ def log_pyfunc(
             str(out),
             python_model=PostCallModel(template, max_new_tokens),
             artifacts={"model_dir": str(model_dir)},
+            signature=ModelSignature(Schema([ColSpec(DataType.string)]), Schema([ColSpec(DataType.string)])),
+            input_example=[input_example],
             pip_requirements=[f"ftlineage=={ftlineage.__version__}", "torch==2.13.0", "transformers==5.17.0"],
         )
         for name, text in (extra_files or {}).items():
             (out / name).write_text(text, encoding="utf-8")
         client.log_artifacts(run_id, str(out), "model")
-    return f"{client.get_run(run_id).info.artifact_uri}/model"
+        model_id = find_or_create_model(client, run_id, "candidate", model_type="pyfunc", tags={})
+        client.log_model_artifacts(model_id, str(out))
+    if metric_step is not None:
+        keys = [k for k in client.get_run(run_id).data.metrics if k.startswith("candidate/")]
+        link_metrics(client, run_id, model_id, keys, metric_step)
+    client.finalize_logged_model(model_id, "READY")
+    client.set_tag(run_id, CANDIDATE_TAG, model_id)
+    return f"models:/{model_id}"
 
 
 def versions_of_run(client: MlflowClient, name: str, run_id: str) -> list[Any]:
@@ -82,13 +104,17 @@ def register(
     except MlflowException:
         client.create_registered_model(name, description="Registered by ftlineage on a gate pass.")
     existing = versions_of_run(client, name, run_id)
-    version = existing[0] if existing else client.create_model_version(
-        name=name,
-        source=model_uri,
-        run_id=run_id,
-        tags={**tags, PROMOTION_TAG: "pending"},
-        description=description,
-    )
+    if existing:
+        version = existing[0]
+    else:
+        with _global_uri(client.tracking_uri):  # MLflow resolves a models:/ source through the global URI
+            version = client.create_model_version(
+                name=name,
+                source=model_uri,
+                run_id=run_id,
+                tags={**tags, PROMOTION_TAG: "pending"},
+                description=description,
+            )
     if existing and version.tags.get(PROMOTION_TAG) == "done":
         return str(version.version)
     subject = Subject(name, str(version.version), str(version.source), str(version.run_id or ""))

@@ -84,7 +84,15 @@ class WandbTracker:
 
             self.run.log({f"{artifact_path or 'plots'}/{path.stem}": wandb.Image(str(path))}, commit=False)
 
-    def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
+    def log_trace(
+        self,
+        name: str,
+        spans: list[dict[str, Any]],
+        attributes: dict[str, str],
+        *,
+        inputs: dict[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+    ) -> str:
         """Span counts in the summary; Weave is the W&B home of traces."""
         self.run.summary[f"traces/{name}"] = len(spans)
         return name

@@ -168,7 +168,15 @@ class WeaveTracker:
         self._count = 0
         self.last_report = ""
 
-    def log_trace(self, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]) -> str:
+    def log_trace(
+        self,
+        name: str,
+        spans: list[dict[str, Any]],
+        attributes: dict[str, str],
+        *,
+        inputs: dict[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+    ) -> str:
         """Write the trace to the outbox (durable at once); delivery happens at ``flush``."""
         self._count += 1
         key = f"{self.run_id}/{name}/{self._count}"

@@ -17,6 +17,7 @@ from ftlineage.training._policy import Assessment, CheckpointScore, GatePolicy, 
 
 Evaluate = Callable[[Any], dict[str, float]]
 HISTORY_FILE = "ftlineage_checkpoint.json"
+TRAIN_LOGS = ("loss", "learning_rate", "grad_norm", "epoch")  # what HF's own MLflowCallback would log
 
 
 class CheckpointSink(Protocol):
@@ -104,7 +105,7 @@ class EvalGateCallback(TrainerCallback):
         self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kw: Any
     ) -> Any:
         """Forward the trainer's loss and learning rate."""
-        picked = {f"train/{k}": float(v) for k, v in (logs or {}).items() if k in ("loss", "learning_rate")}
+        picked = {f"train/{k}": float(v) for k, v in (logs or {}).items() if k in TRAIN_LOGS}
         if "train/loss" in picked:
             self._loss = picked["train/loss"]
         if picked:

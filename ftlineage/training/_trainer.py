@@ -77,13 +77,30 @@ def build_trainer(
         disable_tqdm=not progress,
         train_sampling_strategy="group_by_length",
     )
-    return Trainer(
+    trainer = Trainer(
         model=model,
         args=args,
         train_dataset=_ListDataset(examples),
         data_collator=PadCollator(tokenizer.pad_token_id),
         callbacks=callbacks,
     )
+    _quiet_logs(trainer)
+    return trainer
+
+
+def _quiet_logs(trainer: Any) -> None:
+    """Keep the progress bar but not HF's raw ``{'loss': ...}`` dict lines: our callback reports."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    class _Progress(ProgressCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+            return None
+
+    had_bar = any(isinstance(cb, ProgressCallback) for cb in trainer.callback_handler.callbacks)
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if had_bar:
+        trainer.add_callback(_Progress())
 
 
 def restore_checkpoint(model: Any, checkpoint_dir: str, spec: TrainingSpec) -> None:

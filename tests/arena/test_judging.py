@@ -221,3 +221,33 @@ def test_a_judge_returning_an_invalid_pick_is_unscored_not_decisive():
     result = run_arena(CASES, CAND, BASE, Scripted(lambda p, a, b: "garbage"), _opts())
     assert (result.wins, result.losses, result.ties) == (0, 0, 0)
     assert result.unscored == len(CASES)
+
+
+def _length_arena(cand_len, base_len, rule):
+    cases = [{"id": str(i), "prompt": f"case {i}"} for i in range(80)]
+    cand = [f"candidate {i} " + "x" * cand_len(i) for i in range(80)]
+    base = [f"base {i} " + "x" * base_len(i) for i in range(80)]
+    return run_arena(cases, cand, base, Scripted(rule), _opts())
+
+
+def test_the_arena_warns_when_longer_answers_win_far_above_chance():
+    longer_wins = lambda p, a, b: "first" if len(a) >= len(b) else "second"  # noqa: E731
+    result = _length_arena(lambda i: 60 + i % 7, lambda i: 20 + i % 5, longer_wins)
+    assert result.length["longer_wins_rate"] == 1.0
+    assert any("longer answers won 100.0%" in w for w in result.warnings), result.warnings
+    assert result.length["length_controlled_win_rate"] < result.win_rate
+
+
+def test_no_length_warning_on_a_length_neutral_comparison():
+    import random
+
+    rng = random.Random(3)
+    lengths = {i: (rng.randint(10, 90), rng.randint(10, 90)) for i in range(80)}
+    wins = {f"case {i}": rng.random() < 0.6 for i in range(80)}  # quality, not length, decides
+    rule = lambda p, a, b: ("first" if a.startswith("candidate") else "second") if wins[p] else (  # noqa: E731
+        "second" if a.startswith("candidate") else "first"
+    )
+    result = _length_arena(lambda i: lengths[i][0], lambda i: lengths[i][1], rule)
+    assert 0.3 < result.length["longer_wins_rate"] < 0.7
+    assert not any("longer answers" in w for w in result.warnings), result.warnings
+    assert abs(result.length["length_controlled_win_rate"] - result.win_rate) < 0.1

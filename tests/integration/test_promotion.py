@@ -42,13 +42,13 @@ def _promote_cmd(url: str, name: str, version: str, key: bool = True) -> subproc
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_two_processes_racing_for_champion_end_with_one_winner(guard_server):
+def test_processes_racing_for_champion_end_with_one_winner(guard_server):
     client = MlflowClient(guard_server)
-    a, b = signed_version(client, "race"), signed_version(client, "race")
-    procs = {a: _promote_cmd(guard_server, "race", a), b: _promote_cmd(guard_server, "race", b)}
-    results = {v: (p.wait(timeout=180), p.communicate()[1]) for v, p in procs.items()}
+    versions = [signed_version(client, "race") for _ in range(6)]
+    procs = {v: _promote_cmd(guard_server, "race", v) for v in versions}
+    results = {v: (p.wait(timeout=240), p.communicate()[1]) for v, p in procs.items()}
     codes = sorted(code for code, _ in results.values())
-    assert codes == [0, 5], results
+    assert codes == [0, 5, 5, 5, 5, 5], results
     winner = next(v for v, (code, _) in results.items() if code == 0)
     loser_err = next(err for code, err in results.values() if code == 5)
     assert "conflict" in loser_err or "got there first" in loser_err

@@ -1,0 +1,75 @@
+"""What the run page says: the run's description (the decision and why) and its dataset inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ftlineage.gate.rule import GateDecision
+from ftlineage.pipeline._context import JobContext
+
+
+def describe(
+    ctx: JobContext, decision: GateDecision, warnings: tuple[str, ...] = (), version: str | None = None
+) -> None:
+    """The run's description: PASS or BLOCKED (and where), every failed check, arena warnings."""
+    from ftlineage.tracking._native import describe as set_description
+    from ftlineage.tracking._native import primary_mlflow
+
+    tracker = primary_mlflow(ctx.tracker)
+    if tracker is None:
+        return
+    set_description(
+        tracker.client, tracker.run_id, decision_markdown(ctx.recipe.name, decision, warnings, version)
+    )
+
+
+def decision_markdown(
+    name: str, decision: GateDecision, warnings: tuple[str, ...], version: str | None
+) -> str:
+    """Markdown for a decision: the verdict line, then the failed (or all) checks and the warnings."""
+    if decision.decision == "pass":
+        head = f"**PASS** — {name} passed every check" + (
+            f"; registered as version {version}" if version else ""
+        )
+        checks = list(decision.checks)
+    else:
+        head = f"**BLOCKED at {decision.stage}** — {name}: {len(decision.failed)} check(s) failed"
+        checks = list(decision.failed)
+    lines = [head, "", *(f"- {c.reason}" for c in checks)]
+    if warnings:
+        lines += ["", "Arena warnings:", *(f"- {w}" for w in warnings)]
+    return "\n".join(lines)
+
+
+def describe_error(ctx: JobContext, error: BaseException) -> None:
+    """A run that crashed says so on its page (the traceback is in the process's output)."""
+    from ftlineage.tracking._native import describe as set_description
+    from ftlineage.tracking._native import primary_mlflow
+
+    tracker = primary_mlflow(ctx.tracker)
+    if tracker is not None:
+        set_description(
+            tracker.client, tracker.run_id, f"**FAILED** — {type(error).__name__}: {error}"[:2000]
+        )
+
+
+def log_inputs(ctx: JobContext, train: list[dict[str, Any]]) -> None:
+    """The audited training rows, each suite part and the arena pool, as the run's dataset inputs."""
+    from ftlineage.tracking._native import dataset_input, primary_mlflow
+    from ftlineage.tracking._native import log_inputs as record
+
+    tracker = primary_mlflow(ctx.tracker)
+    if tracker is None:
+        return
+    corpus = ", ".join(str(p) for p in ctx.recipe.corpus)
+    inputs = [
+        dataset_input(f"{ctx.recipe.name}/train", ctx.lineage["dataset_sha"], corpus, "training", len(train))
+    ]
+    suite = ctx.suite
+    for part, context in (("heldout", "evaluation"), ("drift", "evaluation"), ("arena", "arena")):
+        sha = suite.lock.files[f"{part}.jsonl"]
+        rows = len(getattr(suite, part))
+        inputs.append(
+            dataset_input(f"{suite.meta.name}/{part}", sha, str(suite.path / f"{part}.jsonl"), context, rows)
+        )
+    record(tracker.client, tracker.run_id, inputs)
