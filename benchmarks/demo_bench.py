@@ -35,7 +35,10 @@ def main() -> None:
     result = run_job(args.recipe, None)
     total = time.perf_counter() - start
     run = MlflowClient().get_run(result.run_id)
-    m = run.data.metrics
+    m = {**{k: float(v) for k, v in run.data.params.items() if k.startswith(("baseline/", "arena/"))},
+         **run.data.metrics,
+         **{f"time/{k.removeprefix('ftlineage.time.')}": float(v) for k, v in run.data.tags.items()
+            if k.startswith("ftlineage.time.")}}
     print(f"recipe          {args.recipe} ({'cold' if args.cold else 'warm'} model cache)")
     print(f"total           {total:7.1f} s   decision={result.decision}")
     for stage in ("audit", "train", "arena", "register"):

@@ -152,12 +152,12 @@ def _start(ctx: JobContext) -> None:
 
 @contextmanager
 def _timed(ctx: JobContext, stage: str) -> Iterator[None]:
-    """Log the stage's wall time as ``time/<stage>_s`` and say it on stderr."""
+    """Tag the stage's wall time as ``ftlineage.time.<stage>_s`` and say it on stderr."""
     print(f"ftlineage: {stage} ...", file=sys.stderr, flush=True)
     start = time.perf_counter()
     yield
     seconds = time.perf_counter() - start
-    ctx.tracker.log_metrics({f"time/{stage}_s": seconds}, step=0)
+    ctx.tracker.set_tags({f"ftlineage.time.{stage}_s": f"{seconds:.1f}"})
     print(f"ftlineage: {stage} done in {seconds:.1f}s", file=sys.stderr, flush=True)
 
 

@@ -34,10 +34,27 @@ def audit_stage(ctx: JobContext) -> audit.AuditReport:
         "audit/rows_malformed": report.rows_malformed,
     }
     metrics.update({f"audit/{k}": v for k, v in report.counts.items()})
-    ctx.tracker.log_metrics({k: float(v) for k, v in metrics.items()}, step=0)
+    record_values(ctx, metrics)
     keep = result.kept[result.facts.valid]
     ctx.results["kept"] = [row for row, k in zip(ctx.rows, keep.tolist(), strict=True) if k]
     return report
+
+
+def record_values(ctx: JobContext, values: dict[str, Any]) -> None:
+    """One-off values of a run (counts, arena totals, base scores) as params, not as step-0 metrics.
+
+    Params are what a run compares on and they do not crowd the charts. A resumed run that gets
+    a different value (it cannot change a param) keeps the first and says so in a tag.
+    """
+    from ftlineage.tracking._native import primary_mlflow
+
+    shown = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in values.items()}
+    try:
+        ctx.tracker.log_params(shown)
+    except Exception as exc:  # noqa: BLE001 - MLflow refuses to change a param of a resumed run
+        if primary_mlflow(ctx.tracker) is None or "param" not in str(exc).lower():
+            raise
+        ctx.tracker.set_tags({"ftlineage.params_kept_from_first_attempt": ",".join(sorted(values))[:4000]})
 
 
 def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
@@ -60,9 +77,9 @@ def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
         + [{"part": "validation", **r} for r in val],
         domain="dataset",
     )
-    ctx.tracker.log_metrics(
+    record_values(
+        ctx,
         {"data/train_rows": len(train), "data/validation_rows": len(val), "data/replay_rows": len(replay)},
-        step=0,
     )
     ctx.results["replay"] = replay
     return train
@@ -171,26 +188,21 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
         inputs={"pairs": len(cases), "judge": result.judge, "seed": result.seed},
         outputs={k: v for k, v in summary.items() if v == v},
     )
-    ctx.tracker.log_metrics(
-        {
-            f"arena/{k}": float(getattr(result, k))
-            for k in (
-                "wins",
-                "losses",
-                "ties",
-                "unscored",
-                "win_rate",
-                "ci_low",
-                "ci_high",
-                "bootstrap_low",
-                "bootstrap_high",
-                "position_bias",
-                "cache_hits",
-                "judge_calls",
-            )
-        },
-        step=0,
+    keys = (
+        "wins",
+        "losses",
+        "ties",
+        "unscored",
+        "win_rate",
+        "ci_low",
+        "ci_high",
+        "bootstrap_low",
+        "bootstrap_high",
+        "position_bias",
+        "cache_hits",
+        "judge_calls",
     )
+    record_values(ctx, {f"arena/{k}": getattr(result, k) for k in keys})
     return result
 
 
@@ -207,7 +219,6 @@ def gate_stage(ctx: JobContext, arena_result: arena.ArenaResult) -> rule.GateDec
         ctx.recipe.gate, ctx.results["candidate_scores"], baseline, arena_result, dict(ctx.lineage)
     )
     ctx.write("gate", "decision.json", decision.model_dump_json(indent=2))
-    ctx.tracker.log_metrics({"gate/passed": float(decision.decision == "pass")}, step=0)
     return decision
 
 

@@ -16,6 +16,7 @@ from ftlineage import lineage
 from ftlineage.models import PROMPT_TEMPLATE_FILE, load_model, resolve_base
 from ftlineage.pipeline._context import JobContext
 from ftlineage.pipeline._sinks import CASES_FILE, TrackerSink
+from ftlineage.pipeline._stages import record_values
 from ftlineage.scoring import CaseScore, SuiteScores
 from ftlineage.training import (
     EvalGateCallback,
@@ -113,7 +114,7 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[Ch
     baseline = evaluate(model)
     base_cases = box["last"]
     ctx.tracker.log_metrics(baseline, step=0)
-    ctx.tracker.log_metrics({f"baseline/{k}": v for k, v in baseline.items()}, step=0)
+    record_values(ctx, {f"baseline/{k}": v for k, v in baseline.items()})
     spec = ctx.recipe.training
     examples = tokenize_rows(train, tok, ctx.recipe.prompt_template, spec.max_seq_len)
     examples += tokenize_rows(ctx.results["replay"], tok, "{prompt}", spec.max_seq_len)
@@ -161,9 +162,13 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[Ch
         callback=callback,
     )
     ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
-    timing = {"time/eval_s": callback.eval_seconds, "time/log_s": callback.log_seconds}
-    ctx.tracker.log_metrics(timing, step=0)
-    ctx.tracker.set_tags({"ftlineage.best_step": str(best.step), **_chosen_drift_tags(callback, best.step)})
+    timing = {
+        "ftlineage.time.eval_s": f"{callback.eval_seconds:.1f}",
+        "ftlineage.time.log_s": f"{callback.log_seconds:.2f}",
+    }
+    ctx.tracker.set_tags(
+        {"ftlineage.best_step": str(best.step), **timing, **_chosen_drift_tags(callback, best.step)}
+    )
     if models:
         models.mark_chosen(best.step)
     _write_scores(ctx, base_cases, best)

@@ -56,9 +56,8 @@ def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
             k.removeprefix("candidate/"): v for k, v in run.data.metrics.items() if k.startswith("candidate/")
         }
     )
-    for key in ("arena/win_rate",):
-        if key in run.data.metrics:
-            metrics[key] = run.data.metrics[key]
+    if arena and a.get("win_rate") is not None:
+        metrics["arena/win_rate"] = float(a["win_rate"])
     return RunSnapshot(
         run_id=run_id,
         shas=shas,
