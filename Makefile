@@ -31,9 +31,9 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 demo: install
-	@echo "== ftlineage demo: mlflow run . -P suite=healthcare_v17 --env-manager local"
+	@echo "== ftlineage demo: mlflow run . -P suite=healthcare_v17 --env-manager local --experiment-name healthcare_v17"
 	@start=$$(date +%s); \
-	mlflow run . -P suite=healthcare_v17 --env-manager local; rc=$$?; \
+	mlflow run . -P suite=healthcare_v17 --env-manager local --experiment-name healthcare_v17; rc=$$?; \
 	echo "== demo finished in $$(( $$(date +%s) - start ))s (exit $$rc)"; \
 	echo "== results: MLflow store $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}; open it with:"; \
 	echo "   $(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}"; \

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ftlineage.arena import ArenaResult
 from ftlineage.recipe import GateSpec, MetricRule
-from ftlineage.scoring import DriftBand, Score, SuiteScores, drift_bands
+from ftlineage.scoring import DriftBand, Score, SuiteScores, drift_bands, format_points
 
 
 class Check(BaseModel):
@@ -120,7 +120,7 @@ def check_drift(band: DriftBand, fail_points: float) -> Check:
         baseline=band.base,
         threshold=fail_points,
         reason=f"drift/{band.family} {band.candidate:.3f} vs base {band.base:.3f}: "
-        f"{-band.drop_points:+.1f} points ({band.band}; losing more than "
+        f"{format_points(-band.drop_points)} ({band.band}; losing more than "
         f"{fail_points:g} fails)",
     )
 

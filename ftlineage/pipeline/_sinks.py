@@ -11,6 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ftlineage.lineage import lineage_tags, sha256_file
+from ftlineage.scoring import format_points
 from ftlineage.tracking import Tracker
 from ftlineage.training._plot import plot_checkpoints
 from ftlineage.training._policy import Assessment, CheckpointScore, band_metrics
@@ -117,12 +118,6 @@ class OptunaSink:
         return None
 
 
-def points(delta: float) -> str:
-    """A signed change in points, never "-0.0" (a rounding of zero has no sign)."""
-    rounded = round(delta, 1)
-    return f"{rounded + 0.0:+.1f} points" if rounded else "±0.0 points"
-
-
 def progress_line(score: CheckpointScore, assessment: Assessment) -> str:
     """One line per scored checkpoint: the held-out scores and the worst drift, for the terminal."""
     heldout = ", ".join(
@@ -132,7 +127,11 @@ def progress_line(score: CheckpointScore, assessment: Assessment) -> str:
     )
     scored = [b for b in assessment.bands if b.drop_points == b.drop_points]
     worst = max(scored, key=lambda b: b.drop_points, default=None)
-    drift = f"drift worst {points(-worst.drop_points)} {worst.family} ({worst.band})" if worst else "no drift"
+    drift = (
+        f"drift worst {format_points(-worst.drop_points)} {worst.family} ({worst.band})"
+        if worst
+        else "no drift"
+    )
     return f"ftlineage: checkpoint {score.step}: {heldout or 'no held-out score'}; {drift}"
 
 

@@ -1,7 +1,7 @@
 """Scorers: JSON extraction fields, format compliance, refusal, numeric answers."""
 
 from ftlineage.scoring._bootstrap import stratified_draws
-from ftlineage.scoring._drift import DriftBand, drift_bands
+from ftlineage.scoring._drift import DriftBand, drift_bands, format_points
 from ftlineage.scoring._reports import CaseScore, Score, SuiteScores, merge_metrics, nanmean
 from ftlineage.scoring._scorers import (
     aggregate,
@@ -21,6 +21,7 @@ __all__ = [
     "drift_bands",
     "drift_score",
     "extraction_scores",
+    "format_points",
     "is_refusal",
     "merge_metrics",
     "nanmean",

@@ -22,6 +22,12 @@ class DriftBand(BaseModel):
     band: Band
 
 
+def format_points(delta: float) -> str:
+    """A signed change in points for people: ``+2.5 points``, ``-6.7 points``, never ``-0.0``."""
+    rounded = round(delta, 1)
+    return f"{rounded + 0.0:+.1f} points" if rounded else "±0.0 points"
+
+
 def classify(drop_points: float, noise: float, fail: float) -> Band:
     """≤ ``noise`` points: noise; up to ``fail``: concerning; beyond: fail; gains: improved."""
     if math.isnan(drop_points):

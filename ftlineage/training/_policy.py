@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ftlineage.scoring import DriftBand, Score, drift_bands
+from ftlineage.scoring import DriftBand, Score, drift_bands, format_points
 
 
 class CheckpointScore(BaseModel):
@@ -122,14 +122,14 @@ def assess(base: Mapping[str, float], history: Sequence[CheckpointScore], policy
     latest = history[-1]
     drift = _drift(base, latest.metrics, policy)
     best = best_checkpoint(history, policy.select)
-    failing = [f"{b.family} -{b.drop_points:.1f}" for b in drift.bands if b.band == "fail"]
+    failing = [f"{b.family} {format_points(-b.drop_points)}" for b in drift.bands if b.band == "fail"]
     concerning = [b.family for b in drift.bands if b.band == "concerning"]
     plateau = _plateau(history, policy)
     if failing and policy.stop_on_drift and _sustained_fail(base, history, policy):
         stop, reason = (
             True,
             (
-                f"hard drift fail at step {latest.step}: {', '.join(failing)} points vs base"
+                f"hard drift fail at step {latest.step}: {', '.join(failing)} vs base"
                 + (f" ({policy.confirm} evaluations in a row)" if policy.confirm > 1 else "")
             ),
         )

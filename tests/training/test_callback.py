@@ -29,9 +29,10 @@ def test_callback_dispatches_scores_with_step_and_picks_best_by_heldout():
     cb = EvalGateCallback(lambda model: {"heldout/field_accuracy": next(scores)}, base={}, sinks=[sink])
     for step in (10, 20, 30):
         _save(cb, step)
-    cb.on_log(None, SimpleNamespace(global_step=30), None, logs={"loss": 1.5, "epoch": 1.0})
+    logs = {"loss": 1.5, "epoch": 1.0, "grad_norm": 0.3, "total_flos": 9.0}
+    cb.on_log(None, SimpleNamespace(global_step=30), None, logs=logs)
     assert [s for s, _ in sink.checkpoints] == [10, 20, 30]
-    assert sink.metrics == [(30, {"train/loss": 1.5})]
+    assert sink.metrics == [(30, {"train/loss": 1.5, "train/epoch": 1.0, "train/grad_norm": 0.3})]
     best = cb.best()
     assert (best.step, best.path) == (20, "out/checkpoint-20")
 
@@ -56,7 +57,7 @@ def test_a_hard_drift_fail_stops_and_a_concerning_drift_recommends_seeds():
     assert "--seeds 3" in cb.assessments[0].recommendation
     second = _save(cb, 4)
     assert second.should_training_stop
-    assert "hard drift fail at step 4: arithmetic -10.0" in cb.stop_reason
+    assert "hard drift fail at step 4: arithmetic -10.0 points" in cb.stop_reason
 
 
 def test_plateau_needs_falling_loss_and_patience():
