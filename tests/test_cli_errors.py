@@ -124,3 +124,23 @@ def test_a_row_nested_200000_deep_is_a_malformed_row_not_a_crash(tmp_path, monke
 
     with pytest.raises(CorpusError, match=r"c\.jsonl:2: invalid JSON \(nested too deeply"):
         read_corpus([tmp_path / "c.jsonl"])
+
+
+def test_suite_list_shows_version_digest_and_counts(capsys):
+    from ftlineage import suites
+
+    assert main(["suite", "list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    s = suites.load("healthcare_v17")
+    row = next(line for line in out if line.startswith("healthcare_v17"))
+    assert row.split() == ["healthcare_v17", str(s.meta.version), s.sha[:12], *map(str, (160, 200, 320))]
+
+
+def test_run_help_says_where_results_go_and_what_can_run(monkeypatch):
+    import ftlineage.cli as cli
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///somewhere.db")
+    epilog = cli._run_epilog()
+    assert "sqlite:///somewhere.db" in epilog
+    assert "ftlineage-work/<run id>/" in epilog
+    assert "Bundled suites: healthcare_v17" in epilog
