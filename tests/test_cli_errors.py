@@ -140,7 +140,8 @@ def test_run_help_says_where_results_go_and_what_can_run(monkeypatch):
     import ftlineage.cli as cli
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///somewhere.db")
+    monkeypatch.setenv("FTLINEAGE_WORK_DIR", "my-work")
     epilog = cli._run_epilog()
     assert "sqlite:///somewhere.db" in epilog
-    assert "ftlineage-work/<run id>/" in epilog
+    assert "my-work/<run id>/" in epilog
     assert "Bundled suites: healthcare_v17" in epilog
