@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from mlflow.entities import Dataset, DatasetInput, InputTag, Metric
+from mlflow.entities import Dataset, DatasetInput, InputTag, LoggedModelOutput, Metric
 from mlflow.tracking import MlflowClient
 
 CHOSEN_TAG = "ftlineage.chosen"
@@ -62,6 +62,11 @@ def find_or_create_model(
     return str(model.model_id)
 
 
+def link_output(client: MlflowClient, run_id: str, model_id: str, step: int) -> None:
+    """Record the model as an output of the run at ``step`` (the run page's "Logged models")."""
+    client.log_outputs(run_id, [LoggedModelOutput(model_id, step)])
+
+
 class LoggedModelSink:
     """A checkpoint sink: one ``LoggedModel`` per scored checkpoint, with its scores as metrics.
 
@@ -83,6 +88,7 @@ class LoggedModelSink:
             self.client, self.run_id, f"checkpoint-{score.step}", model_type="checkpoint", tags=tags
         )
         link_metrics(self.client, self.run_id, model_id, sorted(score.metrics), score.step)
+        link_output(self.client, self.run_id, model_id, score.step)
         self.client.finalize_logged_model(model_id, "READY")
         self.models[score.step] = model_id
         return None

@@ -48,7 +48,7 @@ def log_pyfunc(
     import tempfile
 
     import ftlineage
-    from ftlineage.tracking._native import find_or_create_model, link_metrics
+    from ftlineage.tracking._native import find_or_create_model, link_metrics, link_output
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "model"
@@ -68,6 +68,7 @@ def log_pyfunc(
     if metric_step is not None:
         keys = [k for k in client.get_run(run_id).data.metrics if k.startswith("candidate/")]
         link_metrics(client, run_id, model_id, keys, metric_step)
+    link_output(client, run_id, model_id, metric_step or 0)
     client.finalize_logged_model(model_id, "READY")
     client.set_tag(run_id, CANDIDATE_TAG, model_id)
     return f"models:/{model_id}"

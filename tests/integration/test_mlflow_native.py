@@ -25,6 +25,8 @@ def test_each_scored_checkpoint_is_a_logged_model_with_its_metrics(tiny_run):
             m.value for m in client.get_metric_history(result.run_id, "heldout/json_valid") if m.step == step
         )
         assert {m.step for m in model.metrics} == {step}
+    outputs = {o.model_id: o.step for o in run.outputs.model_outputs}
+    assert {outputs[m.model_id] for m in checkpoints.values()} == {2, 4, 6}  # the run page's "Logged models"
     chosen = [n for n, m in checkpoints.items() if m.tags.get(CHOSEN_TAG) == "true"]
     assert chosen == [f"checkpoint-{run.data.tags['ftlineage.best_step']}"]
     # linking added no point to the run's curves
