@@ -10,12 +10,16 @@ naming the file and line.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel
 
-from ftlineage.errors import BadInputError
+from ftlineage.errors import BadInputError, FtlineageError
+
+M = TypeVar("M", bound=BaseModel)
 
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 50
@@ -107,3 +111,44 @@ def parse(text: str, file: Path, what: str, error: type[BadInputError] = BadInpu
 def load(path: Path, what: str, error: type[BadInputError] = BadInputError) -> tuple[Any, Any]:
     """Read and parse a user's YAML file (see :func:`read_text` and :func:`parse`)."""
     return parse(read_text(path, what, error), path, what, error)
+
+
+def parse_versioned(
+    model: type[M],
+    text: str,
+    where: str,
+    error: type[FtlineageError] = BadInputError,
+    *,
+    what: str = "",
+    fix: str = "the file is damaged",
+) -> M:
+    """A file we wrote, read back as ``model``: refuse one from a newer ftlineage, upgrade older ones.
+
+    A file whose ``schema_version`` is above what ``model`` knows was written by a newer release
+    and is refused with a message to upgrade (never read as if it were ours); older versions, and
+    files from before the field existed (version 1), are read with the fields added since taking
+    their defaults.
+    """
+    from pydantic import ValidationError
+
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise error(
+            f"{where}: not a valid {what or model.__name__} file (not JSON: {str(exc)[:80]}); {fix}"
+        ) from None
+    current = model.model_fields["schema_version"].default
+    found = raw.get("schema_version", 1) if isinstance(raw, dict) else None
+    if isinstance(found, int) and found > current:
+        raise error(
+            f"{where}: written by a newer ftlineage (schema_version {found}; this release reads up to "
+            f"{current}); upgrade ftlineage to read it"
+        )
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "<top>"
+        raise error(
+            f"{where}: not a valid {what or model.__name__} file ({key}: {first['msg']}); {fix}"
+        ) from None

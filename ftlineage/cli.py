@@ -162,18 +162,14 @@ def audit(
 
 
 def _read_model(path: Path, model: Any, what: str) -> Any:
-    from pydantic import ValidationError
-
     from ftlineage import _userfile as userfile
     from ftlineage.errors import BadInputError
 
     if not path.is_file():
         raise BadInputError(f"{path}: {what} file not found")
-    try:
-        return model.model_validate_json(userfile.read_text(path, f"{what} file", limit=None))
-    except ValidationError as exc:
-        first = str(exc).splitlines()[:2]
-        raise BadInputError(f"{path}: not a valid {what} file ({' '.join(first)})") from None
+    text = userfile.read_text(path, f"{what} file", limit=None)
+    fix = f"pass a {what} file the job wrote"
+    return userfile.parse_versioned(model, text, str(path), what=what, fix=fix)
 
 
 @app.command()

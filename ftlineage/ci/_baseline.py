@@ -7,12 +7,12 @@ case that changed under the same version is refused.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
+from ftlineage._userfile import parse_versioned
 from ftlineage.errors import BadInputError, SuiteError
 from ftlineage.lineage import sha256_json
 from ftlineage.scoring import Score
@@ -78,16 +78,13 @@ def check_append_only(suite: Suite, baseline: Baseline) -> None:
 def load_baseline(path: Path) -> Baseline:
     """Read a baseline file; malformed files name the file and the fix."""
     try:
-        return Baseline.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInputError(
             f"{path}: no baseline; write one with `ftlineage baseline pin --out {path}`"
         ) from None
-    except (json.JSONDecodeError, ValidationError) as exc:
-        first = " ".join(str(exc).splitlines()[:3])
-        raise BadInputError(
-            f"{path}: not a baseline file ({first}); re-pin it with `ftlineage baseline pin`"
-        ) from None
+    fix = "re-pin it with `ftlineage baseline pin`"
+    return parse_versioned(Baseline, text, str(path), what="baseline", fix=fix)
 
 
 def pin(suite: Suite, metrics: dict[str, float], *, slice_n: int, model: str, out: Path) -> Baseline:

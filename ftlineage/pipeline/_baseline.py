@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ftlineage._userfile import parse_versioned
 from ftlineage.pipeline._context import JobContext
 from ftlineage.scoring import SuiteScores
 
@@ -18,7 +19,7 @@ def _recorded(client: Any, run_id: str) -> SuiteScores | None:
     from ftlineage.tracking._mlflow import read_artifact_text
 
     text = read_artifact_text(client, run_id, "scores/candidate.json")
-    return SuiteScores.model_validate_json(text) if text else None
+    return parse_versioned(SuiteScores, text, f"run {run_id}: scores/candidate.json") if text else None
 
 
 def _rescore(ctx: JobContext, model_uri: str) -> SuiteScores:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage import lineage
+from ftlineage._userfile import parse_versioned
 from ftlineage.models import load_model, resolve_base
 from ftlineage.pipeline import _prepare, _start, gate_trained
 from ftlineage.pipeline._context import JobContext, JobResult
@@ -24,6 +25,7 @@ from ftlineage.pipeline._train import train_stage
 from ftlineage.recipe import Recipe
 from ftlineage.scoring import SuiteScores
 from ftlineage.settings import Settings
+from ftlineage.tracking import sqlite_init_lock
 from ftlineage.tracking._mlflow import MlflowTracker
 
 
@@ -114,7 +116,8 @@ def _reload(ctx: JobContext) -> None:
         base_ref=resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir, progress=False),
     )
     for label in ("baseline", "candidate"):
-        scores = SuiteScores.model_validate_json((ctx.out / "scores" / f"{label}.json").read_text("utf-8"))
+        path = ctx.out / "scores" / f"{label}.json"
+        scores = parse_versioned(SuiteScores, path.read_text("utf-8"), str(path))
         ctx.results[label], ctx.results[f"{label}_scores"] = dict(scores.metrics), scores
     tags = ctx.tracker.client.get_run(ctx.tracker.run_id).data.tags  # type: ignore[attr-defined]
     ctx.lineage.update(
@@ -139,14 +142,16 @@ def run_sweep(recipe_path: Path, trials: int, storage: str | None, study_name: s
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     storage = storage or f"sqlite:///{(settings.work_dir / 'optuna.db').resolve()}"
     name = study_name or f"{recipe.name}-sweep"
-    study = optuna.create_study(
-        study_name=name,
-        storage=storage,
-        direction="maximize",
-        load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=recipe.seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=recipe.sweep.startup_trials, n_warmup_steps=0),
-    )
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=recipe.sweep.startup_trials, n_warmup_steps=0)
+    with sqlite_init_lock(storage):  # a new sqlite study's tables are created by one process at a time
+        study = optuna.create_study(
+            study_name=name,
+            storage=storage,
+            direction="maximize",
+            load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=recipe.seed),
+            pruner=pruner,
+        )
     parent = MlflowTracker.start(
         experiment=recipe.name,
         run_name=name,

@@ -146,13 +146,9 @@ def verify(name_or_dir: str) -> SuiteLock:
     lock_path = path / LOCK_NAME
     if not lock_path.is_file():
         raise SuiteError(f"{lock_path}: missing lock file; run `ftlineage suite lock {path}`")
-    try:
-        locked = SuiteLock.model_validate_json(userfile.read_text(lock_path, "suite lock", SuiteError))
-    except ValidationError as exc:
-        raise SuiteError(
-            f"{lock_path}: not a valid suite lock ({exc.errors()[0]['msg']}); "
-            f"restore it, or re-lock with `ftlineage suite lock {path}`"
-        ) from None
+    text = userfile.read_text(lock_path, "suite lock", SuiteError)
+    fix = f"restore it, or re-lock with `ftlineage suite lock {path}`"
+    locked = userfile.parse_versioned(SuiteLock, text, str(lock_path), SuiteError, what="suite lock", fix=fix)
     actual = compute_lock(path, meta)
     for fname, digest in locked.files.items():
         got = actual.files.get(fname)

@@ -1,8 +1,17 @@
 """Tracker adapters (MLflow by default). Stage packages never import these backends."""
 
+from typing import Any
+
 from ftlineage.tracking._protocol import Tracker
 
-__all__ = ["Tracker", "init_store"]
+__all__ = ["Tracker", "init_store", "sqlite_init_lock"]
+
+
+def sqlite_init_lock(url: str) -> Any:
+    """A file lock held while a sqlite store's schema may be created (see ``_mlflow.sqlite_init_lock``)."""
+    from ftlineage.tracking._mlflow import sqlite_init_lock as _lock
+
+    return _lock(url)
 
 
 def init_store(tracking_uri: str | None = None) -> str:

@@ -32,23 +32,38 @@ def init_store(tracking_uri: str | None = None) -> str:
     that at once collide (``duplicate column name: step``). The first to take the lock
     initializes; the others find the tables there. Other stores are returned untouched.
     """
-    import fcntl
-
     import mlflow
 
     uri = tracking_uri or mlflow.get_tracking_uri()
     if not uri.startswith("sqlite:///") or uri in _INITIALIZED:
         return uri
-    db = Path(uri[len("sqlite:///") :])
+    with sqlite_init_lock(uri):
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    _INITIALIZED.add(uri)
+    return uri
+
+
+@contextmanager
+def sqlite_init_lock(url: str) -> Iterator[None]:
+    """Hold an exclusive file lock beside a sqlite database while its schema may be created.
+
+    MLflow's and Optuna's sqlite stores create and stamp their tables on first use; two processes
+    doing that at once collide. Anything that opens such a store first takes this lock. Other
+    URLs pass through.
+    """
+    import fcntl
+
+    if not url.startswith("sqlite:///"):
+        yield
+        return
+    db = Path(url[len("sqlite:///") :])
     db.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{db}.ftlineage-init.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    _INITIALIZED.add(uri)
-    return uri
 
 
 _INITIALIZED: set[str] = set()

@@ -15,6 +15,7 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from ftlineage._userfile import parse_versioned
 from ftlineage.errors import PromotionConflict, PromotionRefused
 from ftlineage.gate import GateDecision
 from ftlineage.gate.evidence import (
@@ -46,15 +47,10 @@ def _read_artifact(client: MlflowClient, run_id: str, path: str) -> str:
 
 def read_decision(client: MlflowClient, run_id: str) -> GateDecision:
     """The gate decision a run logged; an unreadable one refuses the promotion."""
-    from pydantic import ValidationError
-
-    try:
-        return GateDecision.model_validate_json(_read_artifact(client, run_id, "gate/decision.json"))
-    except ValidationError as exc:
-        raise PromotionRefused(
-            f"run {run_id}: gate/decision.json is not a readable gate decision ({exc.errors()[0]['msg']}); "
-            "re-run the job"
-        ) from None
+    text = _read_artifact(client, run_id, "gate/decision.json")
+    where = f"run {run_id}: gate/decision.json"
+    fix = "re-run the job"
+    return parse_versioned(GateDecision, text, where, PromotionRefused, what="gate decision", fix=fix)
 
 
 def candidate_uri(run: Any) -> str:

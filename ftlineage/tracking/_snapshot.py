@@ -8,6 +8,7 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from ftlineage._userfile import parse_versioned
 from ftlineage.compare import RunSnapshot
 from ftlineage.errors import BadInputError
 from ftlineage.lineage import sha256_json
@@ -48,7 +49,7 @@ def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
             {k: a.get(k) for k in ("judge", "judge_version", "judge_params")}, domain="judge"
         )
     text = read_artifact_text(client, run_id, "scores/candidate.json")
-    scores = SuiteScores.model_validate_json(text) if text else None
+    scores = parse_versioned(SuiteScores, text, f"run {run_id}: scores/candidate.json") if text else None
     metrics = (
         dict(scores.metrics)
         if scores

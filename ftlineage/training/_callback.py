@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from transformers import TrainerCallback
 
+from ftlineage._userfile import parse_versioned
 from ftlineage.training._policy import Assessment, CheckpointScore, GatePolicy, assess, best_checkpoint
 
 Evaluate = Callable[[Any], dict[str, float]]
@@ -43,7 +44,7 @@ def load_history(output_dir: str | Path, up_to: int | None = None) -> list[Check
     """Scored checkpoints found under ``output_dir`` (those a resumed run already has)."""
     found = []
     for path in Path(output_dir).glob(f"checkpoint-*/{HISTORY_FILE}"):
-        score = CheckpointScore.model_validate_json(path.read_text(encoding="utf-8"))
+        score = parse_versioned(CheckpointScore, path.read_text(encoding="utf-8"), str(path))
         if up_to is None or score.step <= up_to:
             found.append(score)
     return sorted(found, key=lambda c: c.step)

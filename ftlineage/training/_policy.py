@@ -15,10 +15,14 @@ from ftlineage.scoring import DriftBand, Score, drift_bands, format_points
 
 
 class CheckpointScore(BaseModel):
-    """Scores of one evaluated checkpoint (written next to it as ``ftlineage_checkpoint.json``)."""
+    """Scores of one evaluated checkpoint (written next to it as ``ftlineage_checkpoint.json``).
+
+    Written to disk: bump ``schema_version`` on field changes.
+    """
 
     model_config = ConfigDict(frozen=True)
 
+    schema_version: int = 1
     step: int
     path: str
     metrics: dict[str, Score]

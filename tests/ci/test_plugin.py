@@ -156,4 +156,4 @@ def test_missing_model_or_bad_baseline_is_a_usage_error(pytester, model_dir):
         "--eval-suite=healthcare_v17", f"--model={model_dir}", f"--baseline={bad}", "-p", "no:cacheprovider"
     )
     assert res.ret == pytest.ExitCode.USAGE_ERROR
-    res.stderr.fnmatch_lines(["*b.json: not a baseline file*"])
+    res.stderr.fnmatch_lines(["*b.json: not a valid baseline file*"])

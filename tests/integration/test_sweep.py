@@ -42,8 +42,11 @@ def _sweep(tmp_path, env):
 def _finished(storage):
     if not os.path.exists(storage.removeprefix("sqlite:///")):
         return 0
+    from ftlineage.tracking import sqlite_init_lock
+
     try:
-        study = optuna.load_study(study_name="sweepy-sweep", storage=storage)
+        with sqlite_init_lock(storage):  # never race the sweep creating the study's tables
+            study = optuna.load_study(study_name="sweepy-sweep", storage=storage)
     except KeyError:
         return 0
     return len(study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
