@@ -57,17 +57,34 @@ def _key(item: Any) -> str:
     return item.key or "/".join(item.nested_key)
 
 
-def read_offline_run(path: str | Path) -> OfflineRun:
-    """Parse ``run-<id>.wandb`` (or the offline run folder holding it)."""
+def _complete_records(path: Path, wait_s: float) -> list[Any]:
+    """The file's records once its ``exit`` record is written; after ``wait_s``, whatever is there.
+
+    wandb-core may still be writing when ``finish`` returns on a loaded machine.
+    """
+    import time
+
     from wandb.proto import wandb_internal_pb2 as pb
 
+    deadline = time.monotonic() + wait_s
+    while True:
+        records = []
+        for raw in _records(path.read_bytes()):
+            rec = pb.Record()  # type: ignore[attr-defined]
+            rec.ParseFromString(raw)
+            records.append(rec)
+        if any(r.WhichOneof("record_type") == "exit" for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
+
+
+def read_offline_run(path: str | Path, *, wait_s: float = 20.0) -> OfflineRun:
+    """Parse ``run-<id>.wandb`` (or the offline run folder holding it), waiting for it to be complete."""
     path = Path(path)
     if path.is_dir():
         path = next(path.glob("run-*.wandb"))
     run = OfflineRun()
-    for raw in _records(path.read_bytes()):
-        rec = pb.Record()  # type: ignore[attr-defined]
-        rec.ParseFromString(raw)
+    for rec in _complete_records(path, wait_s):
         kind = rec.WhichOneof("record_type")
         if kind == "history":
             run.history.append({_key(i): json.loads(i.value_json) for i in rec.history.item})
