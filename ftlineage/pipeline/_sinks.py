@@ -135,7 +135,7 @@ def progress_line(score: CheckpointScore, assessment: Assessment) -> str:
     return f"ftlineage: checkpoint {score.step}: {heldout or 'no held-out score'}; {drift}"
 
 
-def _assessments(case: Any, scores: dict[str, float], reference: str | None) -> list[dict[str, Any]]:
+def _assessments(scores: dict[str, float], reference: str | None) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = [
         {"name": k, "value": v, "kind": "feedback", "source": f"ftlineage.scorer:{k}"}
         for k, v in scores.items()
@@ -169,7 +169,7 @@ def case_spans(
                 "inputs": {"prompt": prompts.get(case.id, ""), "reference": reference or ""},
                 "outputs": {"output": case.output, **scores},
                 "attributes": attrs,
-                "assessments": _assessments(case, scores, reference),
+                "assessments": _assessments(scores, reference),
                 "children": [
                     {
                         "name": "generate",

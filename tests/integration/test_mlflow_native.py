@@ -91,9 +91,32 @@ def test_arena_spans_can_be_audited_in_the_ui(tiny_run):
         assert span.span_type == "EVALUATOR"  # the rubric judge is programmatic
         assert {"prompt", "first", "second"} <= set(span.inputs)
         assert {"pick", "winner", "reason", "candidate", "baseline"} <= set(span.outputs)
-        shown = span.inputs["first"] if span.outputs["pick"] == "first" else span.inputs["second"]
-        if span.outputs["winner"] in ("candidate", "baseline"):
-            assert shown == span.outputs[span.outputs["winner"]]
+        assert span.outputs["winner"] in ("candidate", "baseline", "tie", "unscored")
+
+
+@pytest.mark.parametrize(
+    ("candidate_first", "pick", "winner"),
+    [
+        (True, "first", "candidate"),
+        (True, "second", "baseline"),
+        (False, "first", "baseline"),
+        (False, "second", "candidate"),
+        (False, "tie", "tie"),
+    ],
+)
+def test_judgement_spans_unblind_the_pick(candidate_first, pick, winner):
+    from ftlineage.pipeline._stages import judgement_spans
+
+    record = {"id": "c1", "candidate_first": candidate_first, "pick": pick, "reason": "r", "judge": "j"}
+    (span,) = judgement_spans([record], [{"id": "c1", "prompt": "p"}], ["CAND"], ["BASE"], programmatic=False)
+    assert span["type"] == "LLM"
+    assert (span["inputs"]["first"], span["inputs"]["second"]) == (
+        ("CAND", "BASE") if candidate_first else ("BASE", "CAND")
+    )
+    assert span["outputs"]["winner"] == winner
+    if winner != "tie":
+        assert span["inputs"][pick] == span["outputs"][winner]
+    assert span["assessments"][0]["source_type"] == "LLM_JUDGE"
 
 
 def test_a_blocked_run_says_why_on_its_page(tiny_run):
