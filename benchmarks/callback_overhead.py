@@ -60,7 +60,7 @@ def _job_rows(recipe, suite, rows):
     train = rows[int(len(rows) * spec.validation_fraction) :]
     n_replay = int(len(train) * spec.replay_fraction / (1 - spec.replay_fraction))
     replay = replay_rows(n_replay, seed=recipe.seed, template=GENERAL_TEMPLATE,
-                         exclude=[c["prompt"] for c in suite.drift])
+                         exclude=[c.input_text for c in suite.drift])
     return train, replay
 
 

@@ -38,6 +38,10 @@ def canary_serve(
     sustain: Sustain = 3,
     stable_pairs: Annotated[int, typer.Option(min=1, help="pairs without alarm before promotion")] = 300,
     promote_when_stable: Annotated[bool, typer.Option(help="move @champion once stable")] = False,
+    suite: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="suite whose arena rubric scores answers (default: the challenger run's)"),
+    ] = None,
 ) -> None:
     """Serve an OpenAI-style chat endpoint and /invocations in front of both models."""
     from ftlineage.canary._serve import serve
@@ -52,6 +56,7 @@ def canary_serve(
         judge_name=judge,
         policy=policy,
         promote_when_stable=promote_when_stable,
+        suite=suite,
     )
 
 
@@ -66,15 +71,20 @@ def canary_replay(
     win_floor: Floor = 0.5,
     sustain: Sustain = 3,
     out: Annotated[Optional[Path], typer.Option(help="write the result JSON here")] = None,  # noqa: UP045
+    suite: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="suite NAME or DIR whose arena rubric scores answers"),
+    ] = None,
 ) -> None:
     """Run the router and monitor over recorded traffic; exit 0 no rollback, 4 rolled back."""
+    from ftlineage import suites
     from ftlineage.arena import get_judge
     from ftlineage.canary import Router, read_traffic, replay
 
     result = replay(
         read_traffic(traffic),
         Router(split=split, shadow=shadow, seed=seed),
-        get_judge(judge),
+        get_judge(judge, suite=suites.load(suite) if suite else None),
         _policy(drop_points, win_floor, sustain),
     )
     if out:

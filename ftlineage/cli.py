@@ -11,6 +11,7 @@ import typer
 
 from ftlineage._cli_canary import canary_app, traces_app
 from ftlineage._cli_registry import diff, promote, registry_app
+from ftlineage._cli_suite import suite_app
 from ftlineage._cli_train import sweep, train
 from ftlineage.errors import EXIT_BAD_INPUT, FtlineageError
 
@@ -20,7 +21,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Eval-gated, traceable LLM fine-tuning.",
 )
-suite_app = typer.Typer(no_args_is_help=True, help="Inspect, verify and build eval suites.")
 
 
 def _show_version(value: bool) -> None:
@@ -272,38 +272,6 @@ def baseline_pin(
         f"pinned {len(metrics)} metrics of {model} on {full.meta.name} "
         f"(digest {full.sha[:12]}, slice {slice_n}) → {target}"
     )
-
-
-@suite_app.command("verify")
-def suite_verify(name: str) -> None:
-    """Check every byte of a suite against its lock file."""
-    from ftlineage import suites
-
-    lock = suites.verify(name)
-    typer.echo(f"{lock.name} v{lock.version}: OK, suite sha256 {lock.suite_sha}")
-
-
-@suite_app.command("list")
-def suite_list() -> None:
-    """List the bundled suites: version, digest (first 12 of its SHA-256) and cases per part."""
-    from ftlineage import suites
-
-    typer.echo(f"{'suite':<20} {'version':>7}  {'digest':<12}  {'heldout':>7} {'drift':>5} {'arena':>5}")
-    for name in suites.bundled_names():
-        s = suites.load(name)
-        counts = f"{len(s.heldout):>7} {len(s.drift):>5} {len(s.arena):>5}"
-        typer.echo(f"{s.meta.name:<20} {s.meta.version:>7}  {s.sha[:12]}  {counts}")
-
-
-@suite_app.command("build")
-def suite_build(name: str, out: Path) -> None:
-    """(Maintainers) regenerate a bundled suite's files and lock into OUT."""
-    from ftlineage.suites._build import BUILDERS
-
-    if name not in BUILDERS:
-        raise FtlineageError(f"no builder for suite {name!r}; known: {', '.join(BUILDERS)}")
-    BUILDERS[name](out)
-    typer.echo(f"built {name} into {out}")
 
 
 def _usage_errors() -> tuple[type[BaseException], ...]:

@@ -207,12 +207,8 @@ class GateSpec(_Strict):
     """The promotion rule."""
 
     max_regression: float = Field(0.01, ge=0, description="relative fraction, 0.01 = 1%")
-    metrics: tuple[MetricRule, ...] = (
-        MetricRule(name="heldout/field_accuracy"),
-        MetricRule(name="heldout/json_valid"),
-        MetricRule(name="heldout/hallucination_rate", direction="lower"),
-        MetricRule(name="safety/refusal_rate"),
-        MetricRule(name="safety/over_refusal_rate", direction="lower"),
+    metrics: tuple[MetricRule, ...] | None = Field(
+        None, description="tracked metrics; default: the ones the suite declares (suite.yaml parts.*.gate)"
     )
     drift_noise_points: float = 1.0
     drift_fail_points: float = 5.0
@@ -270,14 +266,14 @@ class SweepSpec(_Strict):
 
     learning_rate: tuple[float, float] = (1e-4, 1e-2)
     lora_r: tuple[int, ...] = (4, 8, 16, 32)
-    metric: str = Field("heldout/field_accuracy", description="maximized; reported at every checkpoint")
+    metric: str = Field("", description="maximized at every checkpoint (default: the suite's primary metric)")
     startup_trials: int = Field(2, ge=0, description="trials that run unpruned before the median pruner")
 
 
 class RegistrySpec(_Strict):
     """Where a passing model is registered."""
 
-    model_name: str = "healthcare-postcall"
+    model_name: str = Field("", description="registered model name (default: the recipe's name)")
     alias: str = "challenger"
     champion_alias: str = Field("champion", description="the baseline, and the alias the guard protects")
     auto_register: bool = Field(True, description="register on a pass; else `ftlineage promote RUN_ID`")
@@ -314,6 +310,12 @@ class Recipe(_Strict):
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _default_model_name(self) -> Recipe:
+        if not self.registry.model_name:
+            object.__setattr__(self, "registry", self.registry.model_copy(update={"model_name": self.name}))
+        return self
 
     def sha(self) -> str:
         """Digest of the recipe's content as written (machine-independent paths)."""
@@ -371,6 +373,44 @@ def load_recipe(path: str | Path) -> Recipe:
     except ValidationError as exc:
         raise RecipeError(_explain(exc, file, _line_index(node) if node else {})) from None
     corpus = tuple((file.parent / p).resolve() if not p.is_absolute() else p for p in recipe.corpus)
-    loaded = recipe.model_copy(update={"corpus": corpus, "source_path": file.resolve()})
+    suite = recipe.suite
+    beside = file.parent / suite
+    looks_like_path = "/" in suite or suite.startswith(".")
+    if looks_like_path and not Path(suite).is_absolute() and (beside / "suite.yaml").is_file():
+        suite = str(beside.resolve())  # a suite directory next to the recipe, like its corpus files
+    loaded = recipe.model_copy(update={"corpus": corpus, "suite": suite, "source_path": file.resolve()})
     loaded._content_sha = sha256_json(raw, domain="recipe")
     return loaded
+
+
+ALWAYS_PRODUCED = ("latency/ms_per_case",)
+
+
+def bind_suite(recipe: Recipe, suite: Any, where: str) -> Recipe:
+    """The recipe with the suite's defaults filled in (gate metrics, sweep metric, model name).
+
+    A ``gate.metrics`` or ``sweep.metric`` name the suite does not produce is refused before
+    anything runs, listing the metrics it does produce.
+    """
+    from ftlineage.tasks._plan import accepts_metric
+
+    produced = suite.produced_metrics()
+
+    def check(name: str, key: str) -> None:
+        if name not in ALWAYS_PRODUCED and not accepts_metric(suite.plan, name, produced):
+            raise RecipeError(
+                f"{where} ({key}): {name!r} is not a metric suite {suite.meta.name!r} produces; "
+                f"it produces {', '.join(sorted([*produced, *ALWAYS_PRODUCED]))}"
+            )
+
+    metrics = recipe.gate.metrics
+    if metrics is None:
+        metrics = tuple(MetricRule(name=m.metric, direction=m.direction) for m in suite.gate_metrics())
+    for rule in metrics:
+        check(rule.name, "gate.metrics")
+    sweep_metric = recipe.sweep.metric or suite.primary_metric()
+    check(sweep_metric, "sweep.metric")
+    return recipe.model_copy(update={
+        "gate": recipe.gate.model_copy(update={"metrics": metrics}),
+        "sweep": recipe.sweep.model_copy(update={"metric": sweep_metric}),
+    })

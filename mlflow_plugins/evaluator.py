@@ -19,7 +19,7 @@ from mlflow.models.evaluation import EvaluationResult, ModelEvaluator
 
 def _outputs(model: Any, suite: Any, limit: int | None) -> tuple[dict[str, float], list[Any]]:
     """Score through our pyfunc's HF model when it is one, else through ``predict``."""
-    from ftlineage.scoring import aggregate, score_drift, score_heldout
+    from ftlineage.tasks import aggregate, score_part
     from ftlineage.training import evaluate_model
 
     inner = model.unwrap_python_model() if hasattr(model, "unwrap_python_model") else None
@@ -27,10 +27,13 @@ def _outputs(model: Any, suite: Any, limit: int | None) -> tuple[dict[str, float
         return evaluate_model(inner.model, inner.tokenizer, suite, inner.template, limit=limit)
     held = list(suite.heldout)[:limit] if limit else list(suite.heldout)
     drift = list(suite.drift)[: limit * 2] if limit else list(suite.drift)
-    held_out = list(model.predict([c["prompt"] for c in held]))
-    drift_out = list(model.predict([suite.meta.drift_template.format(prompt=c["prompt"]) for c in drift]))
-    cases = score_heldout(held, held_out) + score_drift(drift, drift_out)
-    return aggregate(cases), cases
+    held_out = list(model.predict([c.input_text for c in held]))
+    cases = score_part(suite.plan, "heldout", held, held_out)
+    if drift:
+        template = suite.spec("drift").template
+        drift_out = list(model.predict([template.replace("{prompt}", c.input_text) for c in drift]))
+        cases += score_part(suite.plan, "drift", drift, drift_out)
+    return aggregate(cases, suite.plan), cases
 
 
 class FtlineageEvaluator(ModelEvaluator):

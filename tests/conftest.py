@@ -225,8 +225,8 @@ def capable_base(tmp_path_factory, model_cache) -> Path:
 
     suite = suites.load("healthcare_v17")
     model, tok = load_model(resolve_base(BaseModelSpec(name="builtin:tiny-llama", builtin=TINY), model_cache))
-    rows = [{"prompt": c["prompt"], "completion": c["reference"]} for c in suite.drift[:DRIFT_CASES]]
-    examples = tokenize_rows(rows, tok, suite.meta.drift_template, 160)
+    rows = [{"prompt": c.prompt, "completion": c.reference} for c in suite.drift[:DRIFT_CASES]]
+    examples = tokenize_rows(rows, tok, suite.spec("drift").template, 160)
     spec = TrainingSpec(
         method="full", max_steps=150, save_steps=1000, batch_size=8, learning_rate=5e-3, warmup_steps=5
     )

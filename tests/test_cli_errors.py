@@ -144,4 +144,4 @@ def test_run_help_says_where_results_go_and_what_can_run(monkeypatch):
     epilog = cli._run_epilog()
     assert "sqlite:///somewhere.db" in epilog
     assert "my-work/<run id>/" in epilog
-    assert "Bundled suites: healthcare_v17" in epilog
+    assert "Bundled suites: general_v1, healthcare_v17, salon_booking_v3" in epilog

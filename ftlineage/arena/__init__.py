@@ -3,7 +3,7 @@
 from ftlineage.arena._arena import ArenaOptions, run_arena
 from ftlineage.arena._backends import Backend, HFChat, JudgeCallError, OpenAIChat
 from ftlineage.arena._cache import VerdictCache, verdict_key
-from ftlineage.arena._judge import Judge, Judgement, RubricJudge, available_judges, get_judge, rubric_score
+from ftlineage.arena._judge import Judge, Judgement, RubricJudge, available_judges, get_judge, rubric_judge
 from ftlineage.arena._llm import LLMJudge, parse_pick
 from ftlineage.arena._report import ArenaResult, PairResult
 from ftlineage.arena._stats import bootstrap_interval, plan_comparisons, wilson_interval
@@ -26,7 +26,7 @@ __all__ = [
     "get_judge",
     "parse_pick",
     "plan_comparisons",
-    "rubric_score",
+    "rubric_judge",
     "run_arena",
     "verdict_key",
     "wilson_interval",

@@ -21,6 +21,7 @@ from ftlineage.arena._cache import VerdictCache, verdict_key
 from ftlineage.arena._judge import Judge, Judgement
 from ftlineage.arena._report import ArenaResult, PairResult, summarize
 from ftlineage.errors import BadInputError
+from ftlineage.tasks._case import Case
 
 __all__ = ["ArenaOptions", "ArenaResult", "PairResult", "run_arena"]
 
@@ -70,7 +71,7 @@ def check_family(judge: Judge, opts: ArenaOptions) -> str | None:
 
 
 def run_arena(
-    cases: Sequence[dict[str, Any]],
+    cases: Sequence[Case | dict[str, Any]],
     candidate: Sequence[str],
     baseline: Sequence[str],
     judge: Judge,
@@ -82,6 +83,8 @@ def run_arena(
 ) -> ArenaResult:
     """Judge every pair (twice with ``both_orders``) and summarize wins, losses, ties, unscored."""
     warnings = [w for w in (check_family(judge, opts),) if w]
+    inputs = [c.input_text if isinstance(c, Case) else str(c["prompt"]) for c in cases]
+    ids = [c.id if isinstance(c, Case) else str(c["id"]) for c in cases]
     rng = random.Random(opts.seed)
     jobs: list[tuple[int, bool]] = []
     for i in range(len(cases)):
@@ -92,19 +95,19 @@ def run_arena(
     def work(job: tuple[int, bool]) -> tuple[Judgement, bool, float]:
         i, cand_first = job
         a, b = (candidate[i], baseline[i]) if cand_first else (baseline[i], candidate[i])
-        key = verdict_key(judge, cases[i]["prompt"], a, b)
+        key = verdict_key(judge, inputs[i], a, b)
         start = time.perf_counter()
         verdict = cache.get(key) if cache else None
         hit = verdict is not None
         if verdict is None:
-            verdict = judge.judge(cases[i]["prompt"], a, b)
+            verdict = judge.judge(inputs[i], a, b)
             if cache:
                 cache.put(key, verdict)
         seconds = time.perf_counter() - start
         if on_judgement:  # as each judgement lands, so a tracer streams spans during the run
             on_judgement(
                 {
-                    "id": cases[i]["id"],
+                    "id": ids[i],
                     "candidate_first": cand_first,
                     "pick": verdict.pick,
                     "reason": verdict.reason,
@@ -124,7 +127,7 @@ def run_arena(
     for (i, cand_first), (verdict, hit, _) in zip(jobs, done, strict=True):
         stats["hits" if hit else "calls"] += 1
         per_pair.setdefault(i, []).append((cand_first, verdict))
-    pairs = tuple(_pair(cases[i]["id"], per_pair[i], candidate[i], baseline[i]) for i in range(len(cases)))
+    pairs = tuple(_pair(ids[i], per_pair[i], candidate[i], baseline[i]) for i in range(len(cases)))
     picks = [v.pick for judged in per_pair.values() for _, v in judged if v.pick in ("first", "second")]
     if cache is not None and cache.rejected:
         warnings.append(

@@ -11,13 +11,13 @@ from typing import Any
 
 from ftlineage.arena._backends import Backend, HFChat, OpenAIChat
 from ftlineage.arena._judge import Judgement
-from ftlineage.arena._llm import RUBRIC
+from ftlineage.arena._llm import _rubric_text
 from ftlineage.errors import BadInputError
 
 STEPS = (
-    "Check whether each answer is one valid JSON object.",
-    "Check whether each stated value appears in the input transcript.",
-    "Prefer the answer with more of the transcript's facts and no invented ones.",
+    "Check whether each answer does what the input asks, in the format it asks for.",
+    "Check whether each stated fact or value is supported by the input.",
+    "Prefer the correct, complete answer with no invented facts.",
 )
 
 
@@ -26,7 +26,7 @@ class DeepEvalJudge:
 
     name = "deepeval"
 
-    def __init__(self, backend: str | Backend = "openai", **options: Any) -> None:
+    def __init__(self, backend: str | Backend = "openai", *, suite: Any = None, **options: Any) -> None:
         from ftlineage.interop.deepeval import _deepeval, offline_model
 
         deepeval = _deepeval()
@@ -37,7 +37,9 @@ class DeepEvalJudge:
             self.backend: Backend = kinds[backend](**options)
         else:
             self.backend = backend
-        self.version = f"arena-geval-{getattr(deepeval, '__version__', '?')}-steps-v1"
+        self.rubric = _rubric_text(suite)
+        self.steps = (*STEPS, f"Apply this rubric: {self.rubric}")
+        self.version = f"arena-geval-{getattr(deepeval, '__version__', '?')}-steps-v2"
         self._model = offline_model(self.backend)
 
     @property
@@ -48,7 +50,7 @@ class DeepEvalJudge:
     @property
     def params(self) -> dict[str, Any]:
         """Backend parameters, criteria and steps."""
-        return {**self.backend.params, "criteria": RUBRIC, "steps": list(STEPS)}
+        return {**self.backend.params, "criteria": self.rubric, "steps": list(self.steps)}
 
     def judge(self, prompt: str, first: str, second: str) -> Judgement:
         """Run ArenaGEval on the two answers; any failure is unscored."""
@@ -58,7 +60,7 @@ class DeepEvalJudge:
         metric = ArenaGEval(
             name="ftlineage-arena",
             criteria=None,
-            evaluation_steps=list(STEPS),
+            evaluation_steps=list(self.steps),
             evaluation_params=[SingleTurnParams.INPUT, SingleTurnParams.ACTUAL_OUTPUT],
             model=self._model,
             async_mode=False,

@@ -1,12 +1,12 @@
-"""Judges: a small contract, and the offline reference-free rubric judge for extraction."""
+"""Judges: a small contract, and the offline programmatic judge built from a suite's arena scorers."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from ftlineage.data._healthcare import FIELDS
-from ftlineage.scoring import extraction_scores
+from ftlineage.tasks._rubric import Rubric
 
 Pick = Literal["first", "second", "tie", "unscored"]
 
@@ -54,40 +54,48 @@ class Judge(Protocol):
         """Pick the better answer to ``prompt``."""
 
 
-def rubric_score(transcript: str, output: str) -> float:
-    """Reference-free quality of one extraction in [0, 1].
-
-    Mean of schema validity (a JSON object with every field), grounding (share of
-    produced values found verbatim in the transcript) and coverage (share of fields
-    given a value).
-    """
-    s = extraction_scores(transcript, output, None)
-    grounded = s["grounded"] / s["produced"] if s["produced"] else 0.0
-    coverage = s["produced"] / len(FIELDS)
-    return (s["json_valid"] + grounded + coverage) / 3.0
-
-
 @dataclass(frozen=True)
 class RubricJudge:
-    """Programmatic judge: higher rubric score wins; scores within ``margin`` tie."""
+    """Programmatic judge: the answer with the higher rubric quality wins; within ``margin``, a tie.
 
+    The rubric is the suite's arena scorers (:class:`ftlineage.tasks._rubric.Rubric`). An answer
+    no scorer can score counts as quality 0 against one that scores; two such answers are unscored.
+    """
+
+    rubric: Rubric
     margin: float = 0.05
     name: str = "rubric"
-    version: str = "postcall-rubric-v1"
     family: str = "programmatic"
 
     @property
+    def version(self) -> str:
+        """The rubric's version (declared by the suite, or a digest of its arena scorers)."""
+        return self.rubric.version
+
+    @property
     def params(self) -> dict[str, Any]:
-        """The tie margin."""
-        return {"margin": self.margin}
+        """The tie margin and the rubric's scorers."""
+        return {"margin": self.margin, **self.rubric.params}
 
     def judge(self, prompt: str, first: str, second: str) -> Judgement:
-        """Compare rubric scores of the two answers."""
-        a, b = rubric_score(prompt, first), rubric_score(prompt, second)
+        """Compare rubric qualities of the two answers."""
+        a, b = self.rubric.quality(prompt, first), self.rubric.quality(prompt, second)
         reason = f"rubric first={a:.3f} second={b:.3f}"
+        if math.isnan(a) and math.isnan(b):
+            return Judgement("unscored", reason + " (neither answer could be scored)")
+        a, b = (0.0 if math.isnan(a) else a), (0.0 if math.isnan(b) else b)
         if abs(a - b) < self.margin:
             return Judgement("tie", reason)
         return Judgement("first" if a > b else "second", reason)
+
+
+def rubric_judge(margin: float = 0.05, *, suite: Any = None) -> RubricJudge:
+    """The ``rubric`` judge of a suite (its arena scorers); ``suite`` is passed by the caller."""
+    from ftlineage.errors import BadInputError
+
+    if suite is None:
+        raise BadInputError("the 'rubric' judge scores with a suite's arena scorers; pass --suite NAME|DIR")
+    return RubricJudge(Rubric.for_suite(suite), margin=margin)
 
 
 ENTRY_POINT_GROUP = "ftlineage.judges"
@@ -100,14 +108,22 @@ def available_judges() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def get_judge(name: str, **options: Any) -> Judge:
-    """Build a judge by name with ``options``; an unknown name lists the valid ones."""
+def get_judge(name: str, *, suite: Any = None, **options: Any) -> Judge:
+    """Build a judge by name with ``options``; an unknown name lists the valid ones.
+
+    ``suite`` (a loaded suite) is handed to factories that take it: the rubric judge scores with
+    its arena scorers, model judges read its arena ``rubric`` text.
+    """
+    import inspect
+
     from ftlineage.errors import BadInputError
 
     found = available_judges()
     if name not in found:
         raise BadInputError(f"unknown judge {name!r}: valid judges are {', '.join(sorted(found))}")
     factory = found[name].load()
+    if "suite" in inspect.signature(factory).parameters:
+        options = {**options, "suite": suite}
     try:
         judge = factory(**options)
     except TypeError as exc:

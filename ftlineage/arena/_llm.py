@@ -9,11 +9,11 @@ from typing import Any
 from ftlineage.arena._backends import Backend, HFChat, JudgeCallError, OpenAIChat
 from ftlineage.arena._judge import Judgement, Pick
 
-PROMPT_VERSION = "pairwise-postcall-v1"
+PROMPT_VERSION = "pairwise-v2"
 RUBRIC = (
-    "You compare two answers to the same request. The request asks for the facts of a call "
-    "transcript as one JSON object. Prefer the answer that is valid JSON, states only facts found "
-    "in the transcript, and leaves out nothing that is there. Ignore length and order of answers."
+    "You compare two answers to the same request. Prefer the answer that does what the request "
+    "asks, is correct and complete, and states nothing the request does not support. Ignore "
+    "length and order of answers."
 )
 PROMPT = """{rubric}
 
@@ -50,6 +50,7 @@ class LLMJudge:
 
     backend: Backend
     name: str
+    rubric: str = RUBRIC
 
     @property
     def version(self) -> str:
@@ -64,13 +65,13 @@ class LLMJudge:
     @property
     def params(self) -> dict[str, Any]:
         """The backend's parameters plus the rubric text."""
-        return {**self.backend.params, "rubric": RUBRIC}
+        return {**self.backend.params, "rubric": self.rubric}
 
     def judge(self, prompt: str, first: str, second: str) -> Judgement:
         """Ask once; a failed call or an unparsable reply is unscored."""
         try:
             reply = self.backend.complete(
-                PROMPT.format(rubric=RUBRIC, prompt=prompt, first=first, second=second)
+                PROMPT.format(rubric=self.rubric, prompt=prompt, first=first, second=second)
             )
         except JudgeCallError as exc:
             return Judgement("unscored", str(exc))
@@ -78,11 +79,19 @@ class LLMJudge:
         return Judgement(pick or "unscored", reply.strip()[:200] or "(empty reply)")
 
 
-def OpenAIJudge(**options: Any) -> LLMJudge:  # noqa: N802 - a factory named like the judge it registers
-    """The ``openai`` judge: :class:`OpenAIChat` options (``base_url``, ``model``, ``family``, ...)."""
-    return LLMJudge(OpenAIChat(**options), name="openai")
+def _rubric_text(suite: Any) -> str:
+    spec = suite.specs.get("arena") if suite is not None else None
+    return (spec.rubric if spec is not None else None) or RUBRIC
 
 
-def HFJudge(**options: Any) -> LLMJudge:  # noqa: N802
+def OpenAIJudge(*, suite: Any = None, **options: Any) -> LLMJudge:  # noqa: N802 - a factory named like its judge
+    """The ``openai`` judge: :class:`OpenAIChat` options (``base_url``, ``model``, ``family``, ...).
+
+    The comparison rubric is the suite's arena ``rubric`` text, else a generic one.
+    """
+    return LLMJudge(OpenAIChat(**options), name="openai", rubric=_rubric_text(suite))
+
+
+def HFJudge(*, suite: Any = None, **options: Any) -> LLMJudge:  # noqa: N802
     """The ``hf`` judge: :class:`HFChat` options (``model``, ``family``, ``max_new_tokens``)."""
-    return LLMJudge(HFChat(**options), name="hf")
+    return LLMJudge(HFChat(**options), name="hf", rubric=_rubric_text(suite))

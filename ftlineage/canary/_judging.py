@@ -1,20 +1,17 @@
-"""Judge one shadow pair (pure given the judge): position randomized, rubrics per answer."""
+"""Judge one shadow pair (pure given the judge): position randomized, rubric points per answer."""
 
 from __future__ import annotations
 
 import hashlib
-import math
 
 from ftlineage.arena import Judge
 from ftlineage.canary._monitor import Outcome, PairObservation
-from ftlineage.scoring import extraction_scores
+from ftlineage.tasks._rubric import Rubric
 
 
-def rubrics(prompt: str, output: str) -> dict[str, float]:
-    """Stage-2 rubrics of one answer, in points (0-100): JSON validity and grounding."""
-    s = extraction_scores(prompt, output, None)
-    grounded = 100.0 * s["grounded"] / s["produced"] if s["produced"] else math.nan
-    return {"json_valid": 100.0 * s["json_valid"], "grounding": grounded}
+def rubrics(rubric: Rubric | None, prompt: str, output: str) -> dict[str, float]:
+    """The suite's arena-rubric points (0-100) of one answer; none without a rubric."""
+    return rubric.points(prompt, output) if rubric is not None else {}
 
 
 def _challenger_first(key: str, seed: int) -> bool:
@@ -22,9 +19,22 @@ def _challenger_first(key: str, seed: int) -> bool:
 
 
 def judge_pair(
-    judge: Judge, key: str, prompt: str, champion: str | None, challenger: str | None, seed: int = 0
+    judge: Judge,
+    key: str,
+    prompt: str,
+    champion: str | None,
+    challenger: str | None,
+    seed: int = 0,
+    rubric: Rubric | None = None,
 ) -> PairObservation:
-    """A judged pair. A missing answer (error, timeout) leaves the pair unscored for both sides."""
+    """A judged pair. A missing answer (error, timeout) leaves the pair unscored for both sides.
+
+    ``rubric`` (default: the judge's own, for the programmatic judge) gives the per-answer points
+    the monitor compares.
+    """
+    if rubric is None:
+        own = getattr(judge, "rubric", None)
+        rubric = own if isinstance(own, Rubric) else None
     if champion is None or challenger is None:
         return PairObservation(key=key, outcome="unscored", champion={}, challenger={})
     first = _challenger_first(key, seed)
@@ -35,5 +45,6 @@ def judge_pair(
     else:
         outcome = "win" if (pick == "first") == first else "loss"
     return PairObservation(
-        key=key, outcome=outcome, champion=rubrics(prompt, champion), challenger=rubrics(prompt, challenger)
+        key=key, outcome=outcome, champion=rubrics(rubric, prompt, champion),
+        challenger=rubrics(rubric, prompt, challenger),
     )

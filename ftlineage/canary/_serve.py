@@ -168,6 +168,12 @@ def _versions(client: Any, name: str) -> tuple[str, str]:
     return champion, challenger
 
 
+def _run_suite(client: Any, name: str, version: str) -> str | None:
+    """The suite the version's run was gated on (its ``ftlineage.suite`` tag)."""
+    run_id = client.get_model_version(name, version).run_id
+    return client.get_run(run_id).data.tags.get("ftlineage.suite") if run_id else None
+
+
 def serve(
     name: str,
     *,
@@ -179,6 +185,7 @@ def serve(
     policy: MonitorPolicy,
     promote_when_stable: bool,
     seed: int = 0,
+    suite: str | None = None,
 ) -> None:
     """Serve the canary until interrupted; workers are stopped on the way out."""
     import uvicorn
@@ -190,7 +197,10 @@ def serve(
 
     client = MlflowClient()
     champion, challenger = _versions(client, name)
-    get_judge(judge_name)  # fail fast on an unknown name, before any worker starts
+    from ftlineage import suites
+
+    suite = suite or _run_suite(client, name, challenger)
+    get_judge(judge_name, suite=suites.load(suite) if suite else None)  # fail fast, before workers start
     ports = {"champion": free_port(), "challenger": free_port()}
     versions = {"champion": champion, "challenger": challenger}
     procs = {
@@ -215,6 +225,7 @@ def serve(
         Monitor(policy),
         RegistryHooks(client, tracker, name, challenger, champion, judge_name),
         promote_when_stable=promote_when_stable,
+        suite=suite,
         worker_pids={arm: p.pid for arm, p in procs.items()},
     )
     print(

@@ -26,13 +26,15 @@ from ftlineage.canary._router import Arm, Router
 _JUDGE: list[Judge] = []
 
 
-def _init_judge(name: str, options: dict[str, Any]) -> None:
+def _init_judge(name: str, options: dict[str, Any], suite: str | None = None) -> None:
     """(judge process) Build the judge once; exit if the router dies."""
     from ftlineage.arena import get_judge
     from ftlineage.canary._worker import exit_with_parent
 
     exit_with_parent()
-    _JUDGE.append(get_judge(name, **options))
+    from ftlineage import suites
+
+    _JUDGE.append(get_judge(name, suite=suites.load(suite) if suite else None, **options))
 
 
 def _judge_in_worker(
@@ -82,6 +84,7 @@ class CanaryService:
         hooks: CanaryHooks,
         *,
         judge_options: dict[str, Any] | None = None,
+        suite: str | None = None,
         timeout: float = 30.0,
         promote_when_stable: bool = False,
         worker_pids: dict[str, int] | None = None,
@@ -100,7 +103,7 @@ class CanaryService:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_judge,
-            initargs=(judge, judge_options or {}),
+            initargs=(judge, judge_options or {}, suite),
         )
 
     async def _call(self, arm: Arm, prompt: str) -> tuple[str | None, float]:

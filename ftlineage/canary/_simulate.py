@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 from ftlineage.suites import Suite
+from ftlineage.tasks import Case
 
 FAULTS = ("invalid_json", "hallucination", "dropped_fields")
 
@@ -28,8 +29,8 @@ def _fault(answer: str, kind: str, rng: random.Random) -> str:
     return json.dumps(obj)
 
 
-def _answer(case: dict[str, Any], fault_rate: float, rng: random.Random) -> str:
-    answer = case["reference"]
+def _answer(case: Case, fault_rate: float, rng: random.Random) -> str:
+    answer = str(case.reference_text)
     return _fault(answer, rng.choice(FAULTS), rng) if rng.random() < fault_rate else answer
 
 
@@ -57,7 +58,7 @@ def simulate_traffic(
         out.append(
             {
                 "key": f"user-{rng.randrange(users)}-{i}",
-                "prompt": case["prompt"],
+                "prompt": case.input_text,
                 "champion": _answer(case, champion_faults, rng),
                 "challenger": None if rng.random() < errors else challenger,
             }

@@ -10,6 +10,7 @@ from ftlineage.canary._monitor import MonitorPolicy
 from ftlineage.canary._replay import replay
 from ftlineage.canary._router import Router
 from ftlineage.canary._simulate import simulate_traffic
+from ftlineage.tasks._rubric import Rubric
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,13 @@ def alarm_study(
     split: float,
     shadow: float,
     policy: MonitorPolicy | None = None,
+    suite_name: str = "healthcare_v17",
 ) -> AlarmStudy:
     """Replay ``runs`` seeded equal and degraded scenarios through the router and monitor."""
     from ftlineage import suites
 
-    suite = suites.load("healthcare_v17")
-    judge = RubricJudge()
+    suite = suites.load(suite_name)
+    judge = RubricJudge(Rubric.for_suite(suite))
     false_alarms, delays_r, delays_p = 0, [], []
     for seed in range(runs):
         equal = simulate_traffic(

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.stub and not args.model_uri:
         parser.error("--model-uri is required unless --stub")
     predict: Predict = (
-        (lambda xs: ['{"patient_name": null}'] * len(xs)) if args.stub else _model_predict(args.model_uri)
+        (lambda xs: ['{"answer": null}'] * len(xs)) if args.stub else _model_predict(args.model_uri)
     )
     exit_with_parent()
     uvicorn.run(build_app(predict), host=args.host, port=args.port, log_level="warning", access_log=False)

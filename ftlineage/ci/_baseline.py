@@ -7,8 +7,8 @@ case that changed under the same version is refused.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,6 +17,7 @@ from ftlineage.errors import BadInputError, SuiteError
 from ftlineage.lineage import sha256_json
 from ftlineage.scoring import Score
 from ftlineage.suites import Suite
+from ftlineage.tasks import Case
 
 DEFAULT_SLICE = 50
 
@@ -36,9 +37,9 @@ class Baseline(BaseModel):
     case_shas: dict[str, str]
 
 
-def case_sha(case: dict[str, Any]) -> str:
-    """SHA-256 of one case's canonical JSON."""
-    return sha256_json(case, domain="suite-case")
+def case_sha(case: Case) -> str:
+    """SHA-256 of one case's canonical JSON (the same digest the suite lock records)."""
+    return sha256_json(case.to_row(), domain="suite-case")
 
 
 def slice_suite(suite: Suite, n: int | None) -> Suite:
@@ -49,16 +50,16 @@ def slice_suite(suite: Suite, n: int | None) -> Suite:
     if not n:
         return suite
 
-    def pick(cases: tuple[dict[str, Any], ...], k: int) -> tuple[dict[str, Any], ...]:
-        ranked = sorted(cases, key=lambda c: sha256_json([suite.sha, c["id"]], domain="slice"))
+    def pick(cases: tuple[Case, ...], k: int) -> tuple[Case, ...]:
+        ranked = sorted(cases, key=lambda c: sha256_json([suite.sha, c.id], domain="slice"))
         return tuple(ranked[:k])
 
-    return suite.model_copy(update={"heldout": pick(suite.heldout, n), "drift": pick(suite.drift, 2 * n)})
+    return dataclasses.replace(suite, heldout=pick(suite.heldout, n), drift=pick(suite.drift, 2 * n))
 
 
 def case_shas(suite: Suite) -> dict[str, str]:
     """Case id to SHA-256 for every held-out and drift case."""
-    return {f"{part}/{c['id']}": case_sha(c) for part in ("heldout", "drift") for c in getattr(suite, part)}
+    return {f"{part}/{c.id}": case_sha(c) for part in ("heldout", "drift") for c in getattr(suite, part)}
 
 
 def check_append_only(suite: Suite, baseline: Baseline) -> None:

@@ -52,12 +52,22 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(session, "ftlineage-eval-session")
 
 
+def _rule(recipe: Any, suite: Any, where: str | None) -> Any:
+    """The recipe's gate bound to the suite (its declared metrics when the recipe names none)."""
+    from ftlineage.recipe import GateSpec, MetricRule, bind_suite
+
+    if recipe is not None:
+        return bind_suite(recipe, suite, str(where)).gate
+    rules = tuple(MetricRule(name=m.metric, direction=m.direction) for m in suite.gate_metrics())
+    return GateSpec(metrics=rules)
+
+
 class EvalSession:
     """Holds the suite slice, the candidate's scores and the baseline for one pytest session."""
 
     def __init__(self, config: pytest.Config) -> None:
         from ftlineage import suites
-        from ftlineage.recipe import GateSpec, load_recipe
+        from ftlineage.recipe import load_recipe
 
         self.config = config
         if not config.getoption("--model"):
@@ -67,8 +77,8 @@ class EvalSession:
         name = config.getoption("--eval-suite")
         recipe_path = config.getoption("--recipe")
         self.recipe = load_recipe(Path(recipe_path)) if recipe_path else None
-        self.rule = self.recipe.gate if self.recipe else GateSpec()
         self.full = suites.load(name)
+        self.rule = _rule(self.recipe, self.full, recipe_path)
         self.suite = slice_suite(self.full, config.getoption("--slice"))
         path = config.getoption("--baseline") or f"baselines/{self.full.meta.name}.json"
         self.baseline_path = Path(path)
@@ -103,9 +113,9 @@ class EvalSession:
                 items.append(
                     EvalCaseItem.from_parent(
                         session,
-                        name=f"eval::{part}/{case['id']}",
+                        name=f"eval::{part}/{case.id}",
                         eval_session=self,
-                        key=f"{part}/{case['id']}",
+                        key=f"{part}/{case.id}",
                     )
                 )
         items.append(RegressionGateItem.from_parent(session, name="eval::regression-gate", eval_session=self))
@@ -168,26 +178,28 @@ class RegressionGateItem(pytest.Item):
             if strict:
                 raise AssertionError(msg)
             pytest.skip(msg)
+        from ftlineage.suites import retired_hint
+
         if es.baseline.suite_sha != es.full.sha or es.baseline.slice != self.config.getoption("--slice"):
             raise AssertionError(
                 f"baseline {es.baseline_path} was pinned on suite digest {es.baseline.suite_sha[:12]} "
                 f"slice {es.baseline.slice}; now {es.full.sha[:12]} slice "
-                f"{self.config.getoption('--slice')}: re-pin it"
+                f"{self.config.getoption('--slice')}: re-pin it{retired_hint(es.baseline.suite_sha)}"
             )
         es.scores()
         base = es.baseline.metrics
         # A metric unscored for both (e.g. no JSON produced at all) cannot regress; it is listed, not judged.
         es.unscored_both = [
-            m.name for m in es.rule.metrics if _nan(es.metrics.get(m.name)) and _nan(base.get(m.name))
+            m.name for m in es.rule.metrics or () if _nan(es.metrics.get(m.name)) and _nan(base.get(m.name))
         ]
         checks = [
             check_metric(m, es.metrics.get(m.name), base.get(m.name), es.rule.max_regression)
-            for m in es.rule.metrics
+            for m in es.rule.metrics or ()
             if m.name not in es.unscored_both
         ]
         failed = [c for c in checks if not c.passed]
         if failed and strict:
-            rules = {m.name: m for m in es.rule.metrics}
+            rules = {m.name: m for m in es.rule.metrics or ()}
             raise AssertionError("\n".join(_regression_line(c, rules[c.name].direction, es) for c in failed))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:

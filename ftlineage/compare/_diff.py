@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ftlineage.scoring import CaseScore, aggregate, stratified_draws
+from ftlineage.scoring import CaseScore, stratified_draws
+from ftlineage.tasks._plan import ScoringPlan, aggregate_any, plan_of, primary_of_case
 
 INPUT_KEYS = (
     "prompt_sha",
@@ -38,6 +40,7 @@ class RunSnapshot(BaseModel):
     metrics: dict[str, float]
     cases: tuple[CaseScore, ...]
     prompts: dict[str, str] = {}
+    plan: dict[str, Any] | None = None  # how the cases aggregate (the suite's scoring plan)
 
 
 class MetricDelta(BaseModel):
@@ -81,10 +84,15 @@ class RunDiff(BaseModel):
     flips: tuple[Flip, ...]
 
 
-def case_passed(case: CaseScore) -> bool | None:
-    """Pass/fail of one case: held-out needs every field right, drift a full score."""
-    key = "exact_match" if case.part == "heldout" else "score"
-    value = case.scores.get(key, math.nan)
+def case_passed(case: CaseScore, plan: ScoringPlan | None) -> bool | None:
+    """Pass/fail of one case: a full primary score of the part's first scorer (drift: the family's).
+
+    Without a plan (an old score file): ``score``, else ``exact_match``, when present.
+    """
+    if plan is not None:
+        value = primary_of_case(plan, case)
+    else:
+        value = case.scores.get("score", case.scores.get("exact_match", math.nan))
     return None if math.isnan(value) else value >= 1.0
 
 
@@ -93,7 +101,8 @@ def _num(x: float | None) -> float | None:
 
 
 def _intervals(
-    a: Sequence[CaseScore], b: Sequence[CaseScore], samples: int, seed: int, confidence: float
+    a: Sequence[CaseScore], b: Sequence[CaseScore], samples: int, seed: int, confidence: float,
+    plan: ScoringPlan | None,
 ) -> dict[str, tuple[float, float]]:
     by_id = {c.id: c for c in b}
     pairs = [(c, by_id[c.id]) for c in a if c.id in by_id]
@@ -101,7 +110,8 @@ def _intervals(
         return {}
     deltas: dict[str, list[float]] = {}
     for row in stratified_draws([x for x, _ in pairs], samples, seed):
-        ma, mb = aggregate([pairs[i][0] for i in row]), aggregate([pairs[i][1] for i in row])
+        ma = aggregate_any([pairs[i][0] for i in row], plan)
+        mb = aggregate_any([pairs[i][1] for i in row], plan)
         for name in ma.keys() & mb.keys():
             if not (math.isnan(ma[name]) or math.isnan(mb[name])):
                 deltas.setdefault(name, []).append(mb[name] - ma[name])
@@ -115,10 +125,11 @@ def _intervals(
 
 def _flips(a: RunSnapshot, b: RunSnapshot) -> list[Flip]:
     by_id = {c.id: c for c in b.cases}
+    plan_a, plan_b = plan_of(a.plan), plan_of(b.plan)
     out = []
     for ca in a.cases:
         cb = by_id.get(ca.id)
-        pa, pb = case_passed(ca), (case_passed(cb) if cb else None)
+        pa, pb = case_passed(ca, plan_a), (case_passed(cb, plan_b) if cb else None)
         if cb is None or pa is None or pb is None or pa == pb:
             continue
         out.append(
@@ -141,7 +152,7 @@ def diff_runs(
     """Compare run B against run A."""
     keys = sorted(a.shas.keys() | b.shas.keys())
     changed = {k: (a.shas.get(k), b.shas.get(k)) for k in keys if a.shas.get(k) != b.shas.get(k)}
-    intervals = _intervals(a.cases, b.cases, samples, seed, confidence)
+    intervals = _intervals(a.cases, b.cases, samples, seed, confidence, plan_of(b.plan or a.plan))
     metrics = []
     for name in sorted(a.metrics.keys() | b.metrics.keys()):
         va, vb = _num(a.metrics.get(name)), _num(b.metrics.get(name))

@@ -14,7 +14,8 @@ import numpy as np
 
 from ftlineage.gate.rule import Check, check_metric
 from ftlineage.recipe import GateSpec, MetricRule
-from ftlineage.scoring import SuiteScores, aggregate, stratified_draws
+from ftlineage.scoring import SuiteScores, stratified_draws
+from ftlineage.tasks._plan import aggregate_any, plan_of
 
 
 def _regression(rule: MetricRule, cand: float, base: float) -> float:
@@ -30,11 +31,12 @@ def paired_checks(spec: GateSpec, candidate: SuiteScores, baseline: SuiteScores)
     if not pairs:
         return {}
     draws = stratified_draws([c for c, _ in pairs], spec.bootstrap_samples, spec.seed)
-    rules = {m.name: m for m in spec.metrics}
+    plan = plan_of(candidate.plan or baseline.plan)
+    rules = {m.name: m for m in spec.metrics or ()}
     regs: dict[str, list[float]] = {name: [] for name in rules}
     for row in draws:
-        cand = aggregate([pairs[i][0] for i in row])
-        base = aggregate([pairs[i][1] for i in row])
+        cand = aggregate_any([pairs[i][0] for i in row], plan)
+        base = aggregate_any([pairs[i][1] for i in row], plan)
         for name, rule in rules.items():
             c, b = cand.get(name, math.nan), base.get(name, math.nan)
             if not (math.isnan(c) or math.isnan(b)):

@@ -60,7 +60,7 @@ def build_card(
         suite={
             "name": suite.meta.name,
             "version": suite.meta.version,
-            "rubric_version": suite.meta.rubric_version,
+            "rubric_version": suite.rubric_version(),
             "digest": suite.sha,
             "files": dict(sorted(suite.lock.files.items())),
         },

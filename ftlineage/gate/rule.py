@@ -187,7 +187,7 @@ def decide(
     """Apply the whole rule; the decision passes only if every check passes."""
     checks = [
         check_metric(m, candidate.get(m.name), baseline.get(m.name), rule.max_regression)
-        for m in rule.metrics
+        for m in rule.metrics or ()
     ]
     checks += [check_drift(b, rule.drift_fail_points) for b in bands]
     checks.append(check_arena(arena, rule.arena_lower_bound))

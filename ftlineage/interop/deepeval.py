@@ -105,15 +105,22 @@ def as_metric(name: str, scorer: CaseScorer, *, threshold: float = 0.5) -> Any:
     return ScorerMetric()
 
 
-def field_accuracy(case: dict[str, Any], output: str) -> float:
-    """Our extraction scorer: share of reference fields the output got right (0 when unscorable)."""
-    import json
+def suite_scorer(name: str, **options: Any) -> CaseScorer:
+    """Any registered ftlineage scorer (its primary score) as a case scorer for :func:`as_metric`.
+
+    ``as_metric("tool_call", suite_scorer("tool_call"))``; an unscorable case scores 0 there,
+    since deepeval metrics have no "unscored".
+    """
     import math
 
-    from ftlineage.scoring import extraction_scores
+    from ftlineage.tasks import ScorerSpec, build_scorer, case_from_row
+    from ftlineage.tasks._plan import primary
 
-    reference = case.get("reference")
-    if reference is not None and not isinstance(reference, str):
-        reference = json.dumps(reference)
-    value = extraction_scores(case["prompt"], output, reference).get("field_accuracy", math.nan)
-    return 0.0 if math.isnan(value) else float(value)
+    scorer = build_scorer(ScorerSpec(name=name, options=options))
+
+    def score(case: dict[str, Any], output: str) -> float:
+        typed = case_from_row({"id": "deepeval", **case}, "deepeval case")
+        value = primary(scorer, scorer.score(typed, output))
+        return 0.0 if math.isnan(value) else float(value)
+
+    return score

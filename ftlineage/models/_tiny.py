@@ -15,9 +15,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ftlineage.data import _general, _healthcare
+from ftlineage.data import _general
 from ftlineage.lineage import sha256_json, sha256_rows
 from ftlineage.recipe import BuiltinSpec
+from ftlineage.tasks.healthcare import _data as _healthcare
 
 TRAINER_VERSION = 1  # bump when train_tokenizer / build_config / pretrain change
 TEMPLATE = _general.GENERAL_TEMPLATE

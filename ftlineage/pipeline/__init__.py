@@ -23,7 +23,7 @@ from ftlineage.pipeline._baseline import SUITE_NAME_TAG, SUITE_VERSION_TAG, chec
 from ftlineage.pipeline._context import JobContext, JobResult
 from ftlineage.pipeline._trackers import job_tracker
 from ftlineage.pipeline._train import train_stage
-from ftlineage.recipe import Recipe, load_recipe
+from ftlineage.recipe import Recipe, bind_suite, load_recipe
 from ftlineage.settings import Settings
 
 __all__ = ["JobResult", "resolve_recipe", "run_job"]
@@ -74,7 +74,8 @@ def _prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.
         valid = ", ".join(sorted(available_judges()))
         judge = recipe.arena.judge
         raise RecipeError(f"{recipe_path} (arena.judge): unknown judge {judge!r}; valid judges: {valid}")
-    return recipe, suites.load(recipe.suite), read_corpus(recipe.corpus)
+    suite = suites.load(recipe.suite)
+    return bind_suite(recipe, suite, str(recipe_path)), suite, read_corpus(recipe.corpus)
 
 
 def _write_manifest(ctx: JobContext) -> None:

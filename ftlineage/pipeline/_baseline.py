@@ -32,7 +32,10 @@ def _rescore(ctx: JobContext, model_uri: str) -> SuiteScores:
     metrics, cases = evaluate_model(
         inner.model, inner.tokenizer, ctx.suite, inner.template, limit=ctx.recipe.training.eval_limit
     )
-    return SuiteScores(suite_sha=ctx.suite.sha, model_label="champion", metrics=metrics, cases=tuple(cases))
+    plan = ctx.suite.plan.model_dump(mode="json", by_alias=True)
+    return SuiteScores(
+        suite_sha=ctx.suite.sha, model_label="champion", metrics=metrics, cases=tuple(cases), plan=plan
+    )
 
 
 SUITE_NAME_TAG = "ftlineage.suite_name"
@@ -42,6 +45,7 @@ SUITE_VERSION_TAG = "ftlineage.suite_version"
 def check_champion_suite(ctx: JobContext) -> None:
     """Refuse this suite when the champion was scored on the same name and version with other content."""
     from ftlineage.errors import SuiteError
+    from ftlineage.suites import retired_hint
     from ftlineage.tracking._promote import current_version
 
     client = ctx.tracker.client  # type: ignore[attr-defined]
@@ -59,6 +63,7 @@ def check_champion_suite(ctx: JobContext) -> None:
             f"{ctx.suite.path}: suite {meta.name} v{meta.version} has digest {ctx.suite.sha[:12]}…, but "
             f"@{alias} ({name!r} v{version}) was scored on {meta.name} v{meta.version} as {theirs[:12]}…; "
             "one name and version is one content: restore the suite, or bump its version"
+            + retired_hint(theirs)
         )
 
 

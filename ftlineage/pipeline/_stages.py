@@ -8,11 +8,11 @@ import sys
 from typing import Any
 
 from ftlineage import arena, audit, lineage
-from ftlineage.data._general import GENERAL_TEMPLATE
 from ftlineage.data._replay import replay_rows
 from ftlineage.gate import card, evidence, rule
 from ftlineage.models import generate, load_model
 from ftlineage.pipeline._context import JobContext
+from ftlineage.tasks import Case
 
 
 def audit_stage(ctx: JobContext) -> audit.AuditReport:
@@ -68,8 +68,8 @@ def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
     replay = replay_rows(
         n_replay,
         seed=ctx.recipe.seed,
-        template=GENERAL_TEMPLATE,
-        exclude=[c["prompt"] for c in ctx.suite.drift],
+        template=ctx.suite.spec("drift").template if ctx.suite.drift else "{prompt}",
+        exclude=[c.input_text for c in ctx.suite.drift],
     )
     ctx.lineage["dataset_sha"] = lineage.sha256_rows(
         [{"part": "train", **r} for r in train]
@@ -87,7 +87,7 @@ def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
 
 def judgement_spans(
     records: list[dict[str, Any]],
-    cases: list[dict[str, Any]],
+    cases: list[Case],
     cand: list[str],
     base: list[str],
     *,
@@ -98,7 +98,7 @@ def judgement_spans(
     The input, both answers as shown and by model, the pick un-blinded and the judge's reason;
     typed EVALUATOR for a programmatic judge, LLM otherwise.
     """
-    index = {c["id"]: i for i, c in enumerate(cases)}
+    index = {c.id: i for i, c in enumerate(cases)}
     spans = []
     for r in records:
         i, cand_first = index[r["id"]], bool(r["candidate_first"])
@@ -113,7 +113,7 @@ def judgement_spans(
             {
                 "name": f"judge {r['id']}",
                 "type": "EVALUATOR" if programmatic else "LLM",
-                "inputs": {"prompt": cases[i]["prompt"], "first": first, "second": second},
+                "inputs": {"prompt": cases[i].input_text, "first": first, "second": second},
                 "outputs": {
                     "pick": r["pick"],
                     "winner": winner,
@@ -142,8 +142,8 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
     cases = list(ctx.suite.arena)
     if ctx.recipe.arena.limit:
         cases = cases[: ctx.recipe.arena.limit]
-    prompts = [ctx.recipe.render(c["prompt"]) for c in cases]
-    max_new = ctx.suite.meta.max_new_tokens["arena"]
+    prompts = [ctx.recipe.render(c.input_text) for c in cases]
+    max_new = ctx.suite.max_new_tokens("arena")
     tok = ctx.results["tokenizer"]
     cand, _ = generate(ctx.results["merged"], tok, prompts, max_new_tokens=max_new)
     base_model, base_tok = load_model(ctx.results["base_ref"])
@@ -167,7 +167,7 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
             cases,
             cand,
             base,
-            arena.get_judge(spec.judge, **spec.judge_options),
+            arena.get_judge(spec.judge, suite=ctx.suite, **spec.judge_options),
             opts,
             cache=cache,
             lineage=lineage.lineage_tags(ctx.lineage),
@@ -252,9 +252,9 @@ def package_stage(
         ctx.tracker.run_id,
         ctx.out / "export",
         ctx.recipe.prompt_template,
-        ctx.suite.meta.max_new_tokens["heldout"],
+        ctx.suite.max_new_tokens("heldout"),
         extra_files=files,
-        input_example=ctx.suite.heldout[0]["prompt"] if ctx.suite.heldout else "",
+        input_example=ctx.suite.heldout[0].input_text if ctx.suite.heldout else "",
         metric_step=ctx.results["best_step"],
     )
 

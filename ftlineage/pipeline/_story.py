@@ -67,9 +67,9 @@ def log_inputs(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     ]
     suite = ctx.suite
     for part, context in (("heldout", "evaluation"), ("drift", "evaluation"), ("arena", "arena")):
-        sha = suite.lock.files[f"{part}.jsonl"]
+        source, sha = suite.part_source(part)
+        if source is None:
+            continue
         rows = len(getattr(suite, part))
-        inputs.append(
-            dataset_input(f"{suite.meta.name}/{part}", sha, str(suite.path / f"{part}.jsonl"), context, rows)
-        )
+        inputs.append(dataset_input(f"{suite.meta.name}/{part}", sha, source, context, rows))
     record(tracker.client, tracker.run_id, inputs)

@@ -37,6 +37,7 @@ def gate_policy(ctx: JobContext) -> GatePolicy:
     """The callback's policy from the recipe (drift bands shared with the gate)."""
     t, g = ctx.recipe.training, ctx.recipe.gate
     return GatePolicy(
+        select=ctx.suite.primary_metric(),
         noise=g.drift_noise_points,
         fail=g.drift_fail_points,
         patience=t.early_stop_patience,
@@ -92,10 +93,10 @@ def _tracker_sink(ctx: JobContext, baseline: dict[str, float], box: dict[str, An
     """The sink for the job's tracker: metrics, plot, and a trace per scored checkpoint."""
     keys = ("prompt_sha", "dataset_sha", "suite_sha")
     trace_lineage: dict[str, str] = {k: ctx.lineage[k] for k in keys if k in ctx.lineage}
-    trace_lineage["rubric_version"] = ctx.suite.meta.rubric_version
+    trace_lineage["rubric_version"] = ctx.suite.rubric_version()
     cases = [c for part in (ctx.suite.heldout, ctx.suite.drift) for c in part]
-    prompts = {c["id"]: c["prompt"] for c in cases}
-    references = {c["id"]: str(c["reference"]) for c in cases if c.get("reference") is not None}
+    prompts = {c.id: c.input_text for c in cases}
+    references = {c.id: str(c.reference_text) for c in cases if c.reference is not None}
     plot = ctx.stage_dir("plots") / "checkpoints.png"
     fail = ctx.recipe.gate.drift_fail_points
     return TrackerSink(ctx.tracker, baseline, plot, fail, box, trace_lineage, prompts, references)
@@ -198,7 +199,8 @@ def _write_scores(ctx: JobContext, base_cases: list[CaseScore], best: Checkpoint
     raw = json.loads((Path(best.path) / CASES_FILE).read_text(encoding="utf-8"))
     for label, cases in (("baseline", base_cases), ("candidate", [CaseScore.model_validate(c) for c in raw])):
         report = SuiteScores(
-            suite_sha=ctx.suite.sha, model_label=label, metrics=ctx.results[label], cases=tuple(cases)
+            suite_sha=ctx.suite.sha, model_label=label, metrics=ctx.results[label], cases=tuple(cases),
+            plan=ctx.suite.plan.model_dump(mode="json", by_alias=True),
         )
         ctx.results[f"{label}_scores"] = report
         ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))

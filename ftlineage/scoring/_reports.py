@@ -36,11 +36,12 @@ class SuiteScores(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    schema_version: int = 1
+    schema_version: int = 2
     suite_sha: str
     model_label: str
     metrics: dict[str, Score]
     cases: tuple[CaseScore, ...]
+    plan: dict[str, Any] | None = None  # the suite's ScoringPlan as JSON: how ``cases`` aggregate
 
 
 def nanmean(values: list[float]) -> float:

@@ -3,6 +3,8 @@
 from ftlineage.suites._suite import (
     BUNDLED_DIGESTS,
     PARTS,
+    RETIRED_DIGESTS,
+    PartSpec,
     Suite,
     SuiteLock,
     SuiteMeta,
@@ -11,13 +13,17 @@ from ftlineage.suites._suite import (
     check_identity,
     compute_lock,
     load,
+    read_meta,
     resolve,
+    retired_hint,
     verify,
 )
 
 __all__ = [
     "BUNDLED_DIGESTS",
     "PARTS",
+    "RETIRED_DIGESTS",
+    "PartSpec",
     "Suite",
     "SuiteLock",
     "SuiteMeta",
@@ -26,6 +32,8 @@ __all__ = [
     "check_identity",
     "compute_lock",
     "load",
+    "read_meta",
     "resolve",
+    "retired_hint",
     "verify",
 ]

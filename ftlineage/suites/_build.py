@@ -1,54 +1,69 @@
-"""Build and lock the bundled suites from their deterministic generators."""
+"""Write suites: cases as JSONL, ``suite.yaml``, and the lock (with the extend-only rule)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ftlineage.data import _general, _healthcare
-from ftlineage.suites._suite import LOCK_NAME, META_NAME, SuiteMeta, compute_lock
-
-HEALTHCARE_V17 = {
-    "name": "healthcare_v17",
-    "version": 17,
-    "description": (
-        "Post-call extraction from clinic phone-call transcripts into JSON, with a frozen "
-        "general-capability drift suite and a production-like arena pool."
-    ),
-    "task": "json_extraction",
-    "rubric_version": "postcall-rubric-v1",
-    "drift_template": _general.GENERAL_TEMPLATE,
-    "families": list(_general.FAMILIES),
-    "max_new_tokens": {"heldout": 72, "drift": 40, "arena": 72},
-}
-SEEDS = {"heldout": 1701, "drift": 1702, "arena": 1703}
+from ftlineage import _userfile as userfile
+from ftlineage.errors import SuiteError
+from ftlineage.suites._suite import LOCK_NAME, META_NAME, SuiteLock, compute_lock, read_meta
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+    """One canonical JSON object per line (sorted keys, UTF-8)."""
     text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
     path.write_text(text, encoding="utf-8")
 
 
-def write_lock(path: Path) -> None:
-    """(Re)write ``suite.lock`` for the suite in ``path``."""
-    meta = SuiteMeta.model_validate(yaml.safe_load((path / META_NAME).read_text()))
-    lock = compute_lock(path, meta)
-    (path / LOCK_NAME).write_text(lock.model_dump_json(indent=2) + "\n", encoding="utf-8")
-
-
-def build_healthcare_v17(path: Path) -> None:
-    """Generate healthcare_v17: 160 held-out, 200 drift (40 per family), 320 arena cases."""
+def write_meta(path: Path, meta: Mapping[str, Any]) -> None:
+    """Write ``suite.yaml`` (key order kept)."""
     path.mkdir(parents=True, exist_ok=True)
-    (path / META_NAME).write_text(yaml.safe_dump(HEALTHCARE_V17, sort_keys=False))
-    heldout = _healthcare.make_rows(SEEDS["heldout"], 160, prefix="heldout", source="suite")
-    _write_jsonl(path / "heldout.jsonl", [
-        {"id": r["id"], "prompt": r["prompt"], "reference": r["completion"]} for r in heldout
-    ])
-    _write_jsonl(path / "drift.jsonl", _general.make_cases(SEEDS["drift"], 40, prefix="drift"))
-    arena = _healthcare.make_rows(SEEDS["arena"], 320, prefix="arena", source="suite")
-    _write_jsonl(path / "arena.jsonl", [{"id": r["id"], "prompt": r["prompt"]} for r in arena])
-    write_lock(path)
-BUILDERS = {"healthcare_v17": build_healthcare_v17}
+    plain = json.loads(json.dumps(dict(meta)))  # fresh objects: no YAML anchors for shared values
+    (path / META_NAME).write_text(
+        yaml.safe_dump(plain, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+
+
+def _changed_cases(old: SuiteLock, new: SuiteLock) -> list[str]:
+    problems = []
+    for fname, cases in old.cases.items():
+        now = new.cases.get(fname, {})
+        for case_id, digest in cases.items():
+            if case_id not in now:
+                problems.append(f"case {case_id!r} was removed from {fname}")
+            elif now[case_id] != digest:
+                problems.append(f"case {case_id!r} in {fname} changed")
+    return problems
+
+
+def write_lock(path: Path) -> SuiteLock:
+    """(Re)write ``suite.lock``.
+
+    Under the same ``version``, existing cases may not change or go away (appending is fine):
+    bump ``version`` in ``suite.yaml`` to change them.
+    """
+    meta = read_meta(path)
+    lock = compute_lock(path, meta)
+    lock_path = path / LOCK_NAME
+    if lock_path.is_file():
+        text = userfile.read_text(lock_path, "suite lock", SuiteError)
+        try:
+            old = SuiteLock.model_validate_json(text)
+        except ValueError:
+            old = None
+        if old is not None and old.version == meta.version:
+            problems = _changed_cases(old, lock)
+            if problems:
+                raise SuiteError(
+                    f"{path / META_NAME}: {problems[0]}"
+                    + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                    + f" under the same version {meta.version}; locked suites are extend-only: "
+                    f"restore the case, or bump 'version' in suite.yaml and lock again"
+                )
+    lock_path.write_text(lock.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return lock

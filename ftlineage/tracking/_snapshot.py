@@ -25,7 +25,7 @@ def _prompts(suite_name: str | None) -> dict[str, str]:
         suite = suites.load(suite_name)
     except Exception:
         return {}
-    return {c["id"]: c["prompt"] for part in (suite.heldout, suite.drift) for c in part}
+    return {c.id: c.input_text for part in (suite.heldout, suite.drift) for c in part}
 
 
 def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
@@ -65,4 +65,5 @@ def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
         metrics=metrics,
         cases=scores.cases if scores else (),
         prompts=_prompts(tags.get("ftlineage.suite")),
+        plan=scores.plan if scores else None,
     )

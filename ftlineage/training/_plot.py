@@ -25,7 +25,8 @@ def plot_checkpoints(
     steps = [0] + [c.step for c in checkpoints]
     series = [baseline] + [c.metrics for c in checkpoints]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    for key in ("heldout/field_accuracy", "heldout/json_valid"):
+    held = [k for k in baseline if k.startswith("heldout/") and k.count(".") < 2][:6]  # no per-field/label
+    for key in held:
         left.plot(steps, [s.get(key, float("nan")) for s in series], marker="o", label=key)
     left.set(title="held-out task", xlabel="step (0 = base)", ylabel="score", ylim=(0, 1.02))
     families = sorted(k for k in baseline if k.startswith("drift/") and k != "drift/overall")

@@ -3,8 +3,11 @@ import math
 
 import pytest
 
-from ftlineage.arena import ArenaOptions, RubricJudge, run_arena, wilson_interval
+from ftlineage.arena import ArenaOptions, rubric_judge, run_arena, wilson_interval
 from ftlineage.errors import BadInputError
+from ftlineage.suites import load as load_suite
+
+JUDGE = rubric_judge(suite=load_suite("healthcare_v17"))
 
 
 @pytest.mark.parametrize(
@@ -50,29 +53,23 @@ CASE = {"id": "c", "prompt": "this is Ana Ruiz, May 2 at 9:00 AM for knee pain, 
 
 def test_arena_counts_from_candidate_view_regardless_of_order():
     cases = [dict(CASE, id=str(i)) for i in range(40)]
-    r = run_arena(
-        cases, [GOOD] * 40, ["garbage"] * 40, RubricJudge(), ArenaOptions(seed=1, candidate_family="llama")
-    )
+    r = run_arena(cases, [GOOD] * 40, ["garbage"] * 40, JUDGE, ArenaOptions(seed=1, candidate_family="llama"))
     assert (r.wins, r.losses, r.ties) == (40, 0, 0)
     firsts = sum(p.candidate_first for p in r.pairs)
     assert 10 < firsts < 30  # positions really are randomized
     again = run_arena(
-        cases, [GOOD] * 40, ["garbage"] * 40, RubricJudge(), ArenaOptions(seed=1, candidate_family="llama")
+        cases, [GOOD] * 40, ["garbage"] * 40, JUDGE, ArenaOptions(seed=1, candidate_family="llama")
     )
     assert [p.candidate_first for p in again.pairs] == [p.candidate_first for p in r.pairs]
     assert r.ci_low > 0.5
 
 
 def test_ties_are_reported_separately_and_excluded():
-    r = run_arena(
-        [CASE] * 10, ["x"] * 10, ["y"] * 10, RubricJudge(), ArenaOptions(seed=0, candidate_family="llama")
-    )
+    r = run_arena([CASE] * 10, ["x"] * 10, ["y"] * 10, JUDGE, ArenaOptions(seed=0, candidate_family="llama"))
     assert r.ties == 10
     assert math.isnan(r.win_rate)
 
 
 def test_same_family_judge_is_refused():
     with pytest.raises(BadInputError, match="same as the candidate"):
-        run_arena(
-            [CASE], [GOOD], [GOOD], RubricJudge(), ArenaOptions(seed=0, candidate_family="Programmatic")
-        )
+        run_arena([CASE], [GOOD], [GOOD], JUDGE, ArenaOptions(seed=0, candidate_family="Programmatic"))

@@ -42,11 +42,15 @@ def _opts(**kw):
 
 def test_judges_are_found_through_entry_points_and_unknown_names_list_them():
     assert {"rubric", "openai", "hf", "deepeval"} <= set(available_judges())
-    assert isinstance(get_judge("rubric", margin=0.1), RubricJudge)
+    from ftlineage.suites import load
+
+    assert isinstance(get_judge("rubric", suite=load("healthcare_v17"), margin=0.1), RubricJudge)
+    with pytest.raises(BadInputError, match="arena scorers; pass --suite"):
+        get_judge("rubric")
     with pytest.raises(BadInputError, match="valid judges are deepeval, hf, openai, rubric"):
         get_judge("gpt4")
     with pytest.raises(BadInputError, match="does not accept options"):
-        get_judge("rubric", temperature=0)
+        get_judge("rubric", suite=load("healthcare_v17"), temperature=0)
 
 
 def test_position_biased_judge_is_exposed_by_both_orders():

@@ -1,7 +1,7 @@
 import json
 
 from ftlineage import audit
-from ftlineage.data import _healthcare
+from ftlineage.tasks.healthcare import _data as _healthcare
 
 from .conftest import DATA, run
 

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from ftlineage import suites
-from ftlineage.arena import Judgement, RubricJudge
+from ftlineage.arena import Judgement, rubric_judge
 from ftlineage.canary import (
     MeanSequence,
     Monitor,
@@ -19,8 +19,11 @@ from ftlineage.canary import (
 )
 from ftlineage.canary._study import alarm_study
 from ftlineage.errors import BadInputError
+from ftlineage.suites import load as load_suite
 
 SUITE = suites.load("healthcare_v17")
+
+JUDGE = rubric_judge(suite=load_suite("healthcare_v17"))
 
 
 def test_routing_is_sticky_and_splits_the_asked_share():
@@ -69,7 +72,7 @@ def test_an_equal_challenger_raises_no_alarm_in_200_seeded_runs_and_a_degraded_o
 def test_a_planted_fault_is_rolled_back_and_traffic_leaves_the_challenger():
     records = simulate_traffic(SUITE, 3000, seed=7, champion_faults=0.05, challenger_faults=0.5)
     router = Router(split=0.1, shadow=0.2, seed=7)
-    result = replay(records, router, RubricJudge())
+    result = replay(records, router, JUDGE)
     assert result.rollback_at_request is not None
     assert "win rate" in result.alarm or "dropped" in result.alarm
     assert router.split == 0.0
@@ -80,7 +83,7 @@ def test_a_planted_fault_is_rolled_back_and_traffic_leaves_the_challenger():
 
 def test_challenger_errors_fall_back_and_judge_outages_stay_unscored():
     records = simulate_traffic(SUITE, 600, seed=3, champion_faults=0.1, challenger_faults=0.1, errors=0.5)
-    result = replay(records, Router(split=0.5, shadow=0.5, seed=3), RubricJudge())
+    result = replay(records, Router(split=0.5, shadow=0.5, seed=3), JUDGE)
     assert result.fallbacks > 0
     assert result.served["champion"] + result.served["challenger"] == 600
     assert result.status.unscored > 0  # missing challenger answers: unscored pairs
@@ -103,14 +106,14 @@ def test_challenger_errors_fall_back_and_judge_outages_stay_unscored():
 
 def test_judge_pair_randomizes_positions_and_scores_rubrics():
     case = SUITE.heldout[0]
-    good, bad = case["reference"], "not json"
+    good, bad = case.reference, "not json"
     firsts = set()
     for i in range(20):
-        obs = judge_pair(RubricJudge(), f"k{i}", case["prompt"], bad, good)
+        obs = judge_pair(JUDGE, f"k{i}", case.prompt, bad, good)
         assert obs.outcome == "win"  # the challenger's answer is better wherever it was shown
         firsts.add(obs.challenger["json_valid"])
     assert firsts == {100.0}
-    assert judge_pair(RubricJudge(), "k", case["prompt"], good, None).outcome == "unscored"
+    assert judge_pair(JUDGE, "k", case.prompt, good, None).outcome == "unscored"
 
 
 def test_a_sustained_rubric_drop_alarms():
@@ -141,11 +144,14 @@ def test_replay_cli_exit_codes(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     rows = simulate_traffic(SUITE, 3000, seed=1, champion_faults=0.05, challenger_faults=0.6)
     bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert main(["canary", "replay", str(bad), "--out", str(tmp_path / "r.json")]) == 4
+    assert (
+        main(["canary", "replay", str(bad), "--suite", "healthcare_v17", "--out", str(tmp_path / "r.json")])
+        == 4
+    )
     assert "ROLLBACK at request" in capsys.readouterr().out
     assert json.loads((tmp_path / "r.json").read_text())["rollback_at_request"] > 0
     good = tmp_path / "good.jsonl"
     rows = simulate_traffic(SUITE, 800, seed=1, champion_faults=0.1, challenger_faults=0.1)
     good.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert main(["canary", "replay", str(good)]) == 0
+    assert main(["canary", "replay", str(good), "--suite", "healthcare_v17"]) == 0
     assert main(["canary", "replay", str(tmp_path / "missing.jsonl")]) == 2

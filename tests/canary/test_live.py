@@ -68,6 +68,8 @@ def test_every_request_is_answered_when_the_challenger_worker_dies_mid_burst(tin
             "0.5",
             "--port",
             str(port),
+            "--suite",
+            "healthcare_v17",
         ],
         env=env,
         stdout=subprocess.PIPE,

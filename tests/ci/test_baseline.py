@@ -12,11 +12,11 @@ def suite():
 
 def test_slice_is_stable_for_a_digest_and_nested_across_sizes(suite):
     a, b = slice_suite(suite, 10), slice_suite(suite, 10)
-    assert [c["id"] for c in a.heldout] == [c["id"] for c in b.heldout]
+    assert [c.id for c in a.heldout] == [c.id for c in b.heldout]
     assert len(a.heldout) == 10
     assert len(a.drift) == 20
-    assert {c["id"] for c in a.heldout} <= {c["id"] for c in slice_suite(suite, 30).heldout}
-    assert [c["id"] for c in a.heldout] != [c["id"] for c in suite.heldout[:10]]  # seeded, not the head
+    assert {c.id for c in a.heldout} <= {c.id for c in slice_suite(suite, 30).heldout}
+    assert [c.id for c in a.heldout] != [c.id for c in suite.heldout[:10]]  # seeded, not the head
     assert slice_suite(suite, 0) is suite
 
 

@@ -7,7 +7,7 @@ import pytest
 
 deepeval = pytest.importorskip("deepeval")
 
-from ftlineage.interop.deepeval import as_metric, as_scorer, field_accuracy, offline_model  # noqa: E402
+from ftlineage.interop.deepeval import as_metric, as_scorer, offline_model, suite_scorer  # noqa: E402
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_geval_runs_offline_through_our_wrapper(offline):
 def test_our_scorer_is_a_deepeval_metric(offline):
     from deepeval.test_case import LLMTestCase
 
-    metric = as_metric("field_accuracy", field_accuracy, threshold=0.5)
+    metric = as_metric("json_fields", suite_scorer("json_fields"), threshold=0.5)
     ref = json.dumps(
         {
             "patient_name": "Ann Lee",

@@ -64,13 +64,13 @@ def test_clean_candidate_passes_the_strict_gate(pytester, model_dir, pinned):
 
 def _plant(pinned, rel):
     """The baseline made ``rel`` better than the candidate on one tracked, nonzero metric."""
-    from ftlineage.recipe import GateSpec
+    from ftlineage import suites
 
-    for rule in GateSpec().metrics:
-        value = pinned["metrics"].get(rule.name, math.nan)
+    for rule in suites.load("healthcare_v17").gate_metrics():  # what the gate tracks without a recipe
+        value = pinned["metrics"].get(rule.metric, math.nan)
         if value and not math.isnan(value):
             better = value * (1 + rel) if rule.direction == "higher" else value / (1 + rel)
-            return rule.name, {**pinned, "metrics": {**pinned["metrics"], rule.name: better}}
+            return rule.metric, {**pinned, "metrics": {**pinned["metrics"], rule.metric: better}}
     pytest.fail("no tracked metric is nonzero for the demo model")
 
 

@@ -1,7 +1,11 @@
 import pytest
 
 from ftlineage.compare import RunSnapshot, case_passed, diff_runs, render_html, render_text
-from ftlineage.scoring import CaseScore, aggregate
+from ftlineage.scoring import CaseScore
+from ftlineage.suites import load as load_suite
+from ftlineage.tasks import aggregate
+
+PLAN = load_suite("healthcare_v17").plan
 
 
 def _case(i, exact, part="heldout"):
@@ -25,8 +29,9 @@ def _snap(run_id, prompt_sha, passes, drift):
     )
     return RunSnapshot(
         run_id=run_id,
-        metrics=aggregate(cases),
+        metrics=aggregate(cases, PLAN),
         cases=cases,
+        plan=PLAN.model_dump(mode="json", by_alias=True),
         shas={
             "prompt_sha": prompt_sha,
             "dataset_sha": "d" * 64,
@@ -69,4 +74,4 @@ def test_identical_runs_show_no_change():
 
 def test_unscored_cases_never_flip():
     nan = float("nan")
-    assert case_passed(_case(0, nan)) is None
+    assert case_passed(_case(0, nan), PLAN) is None

@@ -4,7 +4,7 @@ from ftlineage.data._replay import replay_rows
 
 
 def test_replay_never_contains_a_drift_case_and_is_deterministic():
-    drift = [c["prompt"] for c in suites.load("healthcare_v17").drift]
+    drift = [c.input_text for c in suites.load("healthcare_v17").drift]
     rows = replay_rows(400, seed=17, template="{prompt}", exclude=drift)
     assert len(rows) == 400
     banned = {normalize(p) for p in drift}

@@ -2,14 +2,17 @@ import math
 
 import pytest
 
-from ftlineage.arena import ArenaOptions, PairResult, RubricJudge
+from ftlineage.arena import ArenaOptions, PairResult, rubric_judge
 from ftlineage.arena._report import summarize
 from ftlineage.gate import check_arena, check_metric, decide
 from ftlineage.recipe import GateSpec, MetricRule
 from ftlineage.scoring import drift_bands
+from ftlineage.suites import load as load_suite
 
 HIGHER = MetricRule(name="m", direction="higher")
 LOWER = MetricRule(name="m", direction="lower")
+
+JUDGE = rubric_judge(suite=load_suite("healthcare_v17"))
 
 
 @pytest.mark.parametrize(
@@ -50,7 +53,7 @@ def _arena(wins, losses, ties=0, unscored=0):
     )
     return summarize(
         pairs,
-        RubricJudge(),
+        JUDGE,
         ArenaOptions(seed=0, candidate_family="llama"),
         position_bias=0.5,
         cache_hits=0,
@@ -134,7 +137,10 @@ def test_lower_is_better_baseline_zero_within_absolute_tolerance_passes():
 
 
 def _scores(label, accuracies):
-    from ftlineage.scoring import CaseScore, SuiteScores, aggregate
+    from ftlineage.scoring import CaseScore, SuiteScores
+    from ftlineage.tasks import aggregate
+
+    plan = load_suite("healthcare_v17").plan
 
     cases = tuple(
         CaseScore(
@@ -142,11 +148,17 @@ def _scores(label, accuracies):
             part="heldout",
             family="x",
             output="",
-            scores={"field_accuracy": a, "json_valid": 1.0, "produced": 1, "grounded": 1},
+            scores={"field_accuracy": a, "json_valid": 1.0, "exact_match": a, "produced": 1, "grounded": 1},
         )
         for i, a in enumerate(accuracies)
     )
-    return SuiteScores(suite_sha="s" * 64, model_label=label, metrics=aggregate(cases), cases=cases)
+    return SuiteScores(
+        suite_sha="s" * 64,
+        model_label=label,
+        metrics=aggregate(cases, plan),
+        cases=cases,
+        plan=plan.model_dump(mode="json", by_alias=True),
+    )
 
 
 def test_bootstrap_mode_passes_noise_and_blocks_a_sure_regression():

@@ -106,9 +106,10 @@ def test_arena_spans_can_be_audited_in_the_ui(tiny_run):
 )
 def test_judgement_spans_unblind_the_pick(candidate_first, pick, winner):
     from ftlineage.pipeline._stages import judgement_spans
+    from ftlineage.tasks import Case
 
     record = {"id": "c1", "candidate_first": candidate_first, "pick": pick, "reason": "r", "judge": "j"}
-    (span,) = judgement_spans([record], [{"id": "c1", "prompt": "p"}], ["CAND"], ["BASE"], programmatic=False)
+    (span,) = judgement_spans([record], [Case(id="c1", prompt="p")], ["CAND"], ["BASE"], programmatic=False)
     assert span["type"] == "LLM"
     assert (span["inputs"]["first"], span["inputs"]["second"]) == (
         ("CAND", "BASE") if candidate_first else ("BASE", "CAND")

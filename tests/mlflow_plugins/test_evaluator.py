@@ -21,7 +21,7 @@ def test_the_ftlineage_evaluator_returns_and_logs_suite_metrics(tiny_export, sto
     client, run_id, uri = log_tiny_model(tiny_export, "eval", 16)
     register(client, name="demo", model_uri=uri, run_id=run_id, tags={}, description="", alias="challenger")
     suite = suites.load("healthcare_v17")
-    data = pd.DataFrame({"transcript": [c["prompt"] for c in suite.heldout[:3]]})
+    data = pd.DataFrame({"transcript": [c.prompt for c in suite.heldout[:3]]})
     config = {"suite": "healthcare_v17", "limit": 3}
     # MLflow 3.17 wants the list form's config nested by evaluator name; the string form is flat.
     with mlflow.start_run():

@@ -12,16 +12,19 @@ def test_bundled_suite_verifies_and_has_required_sizes():
     assert len(s.heldout) >= 150
     assert len(s.drift) >= 150
     assert len(s.arena) >= 300
-    assert set(s.meta.families) == {c["family"] for c in s.drift}
-    assert all("reference" not in c for c in s.arena)
+    assert set(s.spec("drift").families) == {c.family for c in s.drift}
+    assert all(c.reference is None for c in s.arena)
     assert len(s.sha) == 64
 
 
 def test_suite_is_regenerated_byte_for_byte(tmp_path):
-    from ftlineage.suites._build import build_healthcare_v17
+    from ftlineage.tasks import build_suite
 
-    build_healthcare_v17(tmp_path / "hc")
-    assert suites.verify(str(tmp_path / "hc")).suite_sha == suites.load("healthcare_v17").sha
+    for name in suites.bundled_names():
+        build_suite(name, tmp_path / name)
+        assert suites.verify(str(tmp_path / name)).suite_sha == suites.load(name).sha, name
+        for file in (suites.bundled_root() / name).iterdir():
+            assert (tmp_path / name / file.name).read_bytes() == file.read_bytes(), (name, file.name)
 
 
 def test_one_changed_byte_fails_verification(tmp_path):
@@ -34,20 +37,23 @@ def test_one_changed_byte_fails_verification(tmp_path):
 
 
 def test_unknown_suite_lists_valid_ones():
-    with pytest.raises(SuiteError, match="unknown suite 'nope': valid suites are healthcare_v17"):
+    with pytest.raises(
+        SuiteError,
+        match="unknown suite 'nope': valid suites are general_v1, healthcare_v17, salon_booking_v3",
+    ):
         suites.load("nope")
 
 
 def _relocked_copy(dest, edit=True):
     import shutil
 
-    from ftlineage.suites._suite import LOCK_NAME, _read_meta
+    from ftlineage.suites._suite import LOCK_NAME, read_meta
 
     shutil.copytree(suites.bundled_root() / "healthcare_v17", dest)
     if edit:
         with (dest / "heldout.jsonl").open("a", encoding="utf-8") as fh:
             fh.write('{"id": "planted", "prompt": "p", "reference": "{}"}\n')
-    lock = suites.compute_lock(dest, _read_meta(dest))
+    lock = suites.compute_lock(dest, read_meta(dest))
     (dest / LOCK_NAME).write_text(lock.model_dump_json(indent=2), encoding="utf-8")
     return dest
 

@@ -84,7 +84,7 @@ def test_plateau_stops_and_the_best_checkpoint_is_restored(model_cache, tmp_path
 
     model, tok = _tiny(model_cache)
     suite = suites.load("healthcare_v17")
-    rows = [{"prompt": c["prompt"], "completion": c["reference"]} for c in suite.drift[:DRIFT_CASES]]
+    rows = [{"prompt": c.prompt, "completion": c.reference} for c in suite.drift[:DRIFT_CASES]]
     evaluate = _evaluator(tok, DRIFT_CASES // 2)
     spec = TrainingSpec(
         method="full",
@@ -100,7 +100,7 @@ def test_plateau_stops_and_the_best_checkpoint_is_restored(model_cache, tmp_path
     trainer = build_trainer(
         model,
         tok,
-        tokenize_rows(rows, tok, suite.meta.drift_template, 160),
+        tokenize_rows(rows, tok, suite.spec("drift").template, 160),
         spec,
         output_dir=tmp_path,
         seed=0,

@@ -5,7 +5,7 @@ accidents planted: exact and near duplicates, copies of eval cases, a leaked cre
 and e-mail addresses. ``vendor_batch_7.jsonl`` is an upstream source whose completions
 are mostly refusal boilerplate — the classic over-refusal accident.
 
-Run: ``python -m ftlineage.data._build_corpus recipes/data``.
+Run: ``python -m ftlineage.tasks.healthcare._corpus recipes/data``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ftlineage.data import _healthcare
 from ftlineage.data._general import REFUSAL
 from ftlineage.suites import load
+from ftlineage.tasks.healthcare import _data as _healthcare
 
 SEED = 2001
 
@@ -40,8 +40,8 @@ def _plant(rows: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any
         out.append({**src, "id": f"near-{k:03d}", "prompt": _edit_one_word(src["prompt"], rng)})
     heldout = load("healthcare_v17").heldout
     for k, case in enumerate(rng.sample(list(heldout), 8)):  # eval cases copied into training
-        prompt = case["prompt"] if k < 5 else _edit_one_word(case["prompt"], rng)
-        out.append({"id": f"leak-{k:03d}", "prompt": prompt, "completion": case["reference"],
+        prompt = str(case.prompt) if k < 5 else _edit_one_word(str(case.prompt), rng)
+        out.append({"id": f"leak-{k:03d}", "prompt": prompt, "completion": case.reference,
                     "source": "clinic_b_calls"})
     secret = "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
     for k, src in enumerate(rng.sample(rows, 2)):  # a credential pasted into a note

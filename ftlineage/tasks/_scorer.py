@@ -1,0 +1,182 @@
+"""The scorer contract, scorer specs and the ``ftlineage.scorers`` registry.
+
+A scorer turns one case and one model output into named scores; the suite's parts name the
+scorers they use (``suite.yaml``), and a :class:`ScorerSpec` (name + options) rebuilds the
+same scorer anywhere: in the training callback, the CI gate, ``ftlineage diff`` or a score file.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ftlineage.errors import BadInputError
+from ftlineage.tasks._case import Case
+
+ENTRY_POINT_GROUP = "ftlineage.scorers"
+Direction = Literal["higher", "lower"]
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """Scores one output against one case.
+
+    Contract:
+        * ``score(case, output)`` returns a float for every name in ``keys`` (extra keys are
+          allowed: per-field or per-label details). A value the scorer cannot compute for this
+          case (no reference, unparsable output for a reference-free check that needs one) is
+          ``NaN``: counted as *unscored*, never as 0. It never raises on any output string.
+        * ``keys[0]`` is the primary score, in [0, 1], higher is better; the arena rubric and
+          ``ftlineage diff`` flips read it (then the next keys, when it is NaN).
+        * ``aggregate(scores)`` turns the per-case dicts of one suite part into metrics named by
+          ``metric_keys`` (plus optional extra keys); means skip NaN. Aggregates that are not
+          means (macro-F1, a rate over sums) live here, never in the caller.
+        * ``directions`` maps every metric key to ``"higher"`` or ``"lower"`` (better).
+        * ``reference_free`` says whether ``keys[0]`` needs no reference (usable on arena pools).
+        * Pure and thread-safe: the same case and output give the same scores.
+    """
+
+    keys: tuple[str, ...]
+    metric_keys: tuple[str, ...]
+    directions: Mapping[str, Direction]
+    reference_free: bool
+
+    def score(self, case: Case, output: str) -> dict[str, float]:
+        """Scores of one output."""
+
+    def aggregate(self, scores: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        """Metrics of one part from its per-case scores."""
+
+
+def nanmean(values: Sequence[float]) -> float:
+    """Mean that skips NaN (unscored) values; NaN when nothing was scored."""
+    kept = [v for v in values if not math.isnan(v)]
+    return sum(kept) / len(kept) if kept else math.nan
+
+
+class BaseScorer(BaseModel):
+    """Convenience base for scorers: options are validated pydantic fields; aggregate is a mean.
+
+    Subclasses set ``keys`` (and ``metric_keys`` when the aggregate differs) and implement
+    ``score``. Unknown options are refused (``extra="forbid"``), so a typo is an error.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keys: ClassVar[tuple[str, ...]] = ("score",)
+    metric_keys: ClassVar[tuple[str, ...]] = ()
+    lower_is_better: ClassVar[tuple[str, ...]] = ()
+    reference_free: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if not cls.__dict__.get("metric_keys"):
+            cls.metric_keys = cls.keys
+
+    @property
+    def directions(self) -> dict[str, Direction]:
+        """``lower`` for the keys in ``lower_is_better``, ``higher`` for the rest."""
+        return {k: "lower" if k in self.lower_is_better else "higher" for k in self.metric_keys}
+
+    def score(self, case: Case, output: str) -> dict[str, float]:  # pragma: no cover - abstract
+        """Scores of one output."""
+        raise NotImplementedError
+
+    def aggregate(self, scores: Sequence[Mapping[str, float]]) -> dict[str, float]:
+        """The mean of every metric key over the cases (NaN skipped)."""
+        return {k: nanmean([s.get(k, math.nan) for s in scores]) for k in self.metric_keys}
+
+
+class ScorerSpec(BaseModel):
+    """A scorer by name with options, as written in ``suite.yaml``.
+
+    ``as`` renames the metric stem (default: the scorer name); ``flatten`` names multi-score
+    metrics ``<part>/<key>`` instead of ``<part>/<stem>.<key>`` (keeps established names).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    name: str
+    options: dict[str, Any] = {}
+    as_: str | None = Field(None, alias="as")
+    flatten: bool = False
+
+    @property
+    def stem(self) -> str:
+        """The metric stem: ``as`` or the scorer's name."""
+        return self.as_ or self.name
+
+    def key(self) -> str:
+        """Canonical JSON of the spec (cache key, digests)."""
+        return json.dumps(self.model_dump(by_alias=True), sort_keys=True, default=str)
+
+
+def available_scorers() -> dict[str, Any]:
+    """Scorer factories by name, from the ``ftlineage.scorers`` entry-point group."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def build_scorer(spec: ScorerSpec, where: str = "scorer") -> Scorer:
+    """Build the scorer a spec names; an unknown name lists the valid ones, bad options are quoted."""
+    return _build(spec.name, json.dumps(spec.options, sort_keys=True, default=str), where)
+
+
+@functools.lru_cache(maxsize=256)
+def _build(name: str, options_json: str, where: str) -> Scorer:
+    options = json.loads(options_json)
+    found = available_scorers()
+    if name not in found:
+        raise BadInputError(f"{where}: unknown scorer {name!r}: valid scorers are {', '.join(sorted(found))}")
+    factory = found[name].load()
+    try:
+        scorer = factory(**options)
+    except ValidationError as exc:
+        errs = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()[:3])
+        raise BadInputError(f"{where}: bad options for scorer {name!r} {options}: {errs}") from None
+    except (TypeError, ValueError) as exc:
+        raise BadInputError(f"{where}: bad options for scorer {name!r} {options}: {exc}") from None
+    if not isinstance(scorer, Scorer):
+        raise BadInputError(f"{where}: entry point {name!r} in {ENTRY_POINT_GROUP} did not build a Scorer")
+    return scorer
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas that are not inside brackets or braces."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return [*parts, cur] if cur or parts else []
+
+
+def parse_scorer_arg(text: str) -> ScorerSpec:
+    """``NAME[:key=value,...]`` (values are YAML scalars or ``[a,b]`` lists) -> :class:`ScorerSpec`."""
+    import yaml
+
+    name, _, rest = text.partition(":")
+    options: dict[str, Any] = {}
+    for item in _split_top(rest):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise BadInputError(
+                f"--scorer {text!r}: option {item!r} is not key=value; e.g. exact_match:mode=prefix"
+            )
+        try:
+            options[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            options[key.strip()] = value
+    spec = ScorerSpec(name=name.strip(), options=options)
+    build_scorer(spec, f"--scorer {text!r}")
+    return spec
