@@ -152,3 +152,17 @@ def parse_versioned(
         raise error(
             f"{where}: not a valid {what or model.__name__} file ({key}: {first['msg']}); {fix}"
         ) from None
+
+
+def line_index(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map each key path in a composed YAML document to its 1-based line."""
+    lines = {prefix: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = (*prefix, key.value)
+            lines.update(line_index(value, path))
+            lines[path] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines.update(line_index(item, (*prefix, i)))
+    return lines

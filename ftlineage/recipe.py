@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -326,20 +325,6 @@ class Recipe(_Strict):
         return self.prompt_template.replace("{prompt}", prompt)
 
 
-def _line_index(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    """Map each key path in a composed YAML document to its 1-based line."""
-    lines = {prefix: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            path = (*prefix, key.value)
-            lines.update(_line_index(value, path))
-            lines[path] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines.update(_line_index(item, (*prefix, i)))
-    return lines
-
-
 def _explain(exc: ValidationError, file: Path, lines: dict[tuple[Any, ...], int]) -> str:
     errors = exc.errors()
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
@@ -371,7 +356,7 @@ def load_recipe(path: str | Path) -> Recipe:
     try:
         recipe = Recipe.model_validate(raw)
     except ValidationError as exc:
-        raise RecipeError(_explain(exc, file, _line_index(node) if node else {})) from None
+        raise RecipeError(_explain(exc, file, userfile.line_index(node) if node else {})) from None
     corpus = tuple((file.parent / p).resolve() if not p.is_absolute() else p for p in recipe.corpus)
     suite = recipe.suite
     beside = file.parent / suite

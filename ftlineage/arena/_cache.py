@@ -52,12 +52,26 @@ def jsonable(value: Any) -> Any:
 VALID_PICKS = ("first", "second", "tie")
 
 
-def _seal(key: str, pick: str, reason: str, secret: bytes | None) -> str:
-    """An HMAC of the entry under the gate key, or (no key) a SHA-256 checksum of it."""
-    message = "\0".join(("ftlineage-verdict:v1", key, pick, reason)).encode()
+def open_cache_db(path: Path, ddl: str) -> sqlite3.Connection:
+    """A SQLite cache file shared by threads and processes (WAL), with its table created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    with db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(ddl)
+    return db
+
+
+def seal_message(secret: bytes | None, message: bytes) -> str:
+    """An HMAC of ``message`` under ``secret`` (the gate key), or without one a SHA-256 checksum."""
     if secret:
         return "hmac:" + hmac.new(secret, message, hashlib.sha256).hexdigest()
     return "sha256:" + hashlib.sha256(message).hexdigest()
+
+
+def _seal(key: str, pick: str, reason: str, secret: bytes | None) -> str:
+    """An HMAC of the entry under the gate key, or (no key) a SHA-256 checksum of it."""
+    return seal_message(secret, "\0".join(("ftlineage-verdict:v1", key, pick, reason)).encode())
 
 
 class VerdictCache:
@@ -72,17 +86,13 @@ class VerdictCache:
     """
 
     def __init__(self, path: Path, secret: bytes | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.rejected = 0
         self._secret = secret
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        ddl = "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, pick TEXT, reason TEXT)"
+        self._db = open_cache_db(path, ddl)
         with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, pick TEXT, reason TEXT)"
-            )
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(verdicts)")}
             if "seal" not in columns:  # a cache written before entries were sealed
                 self._db.execute("ALTER TABLE verdicts ADD COLUMN seal TEXT")

@@ -92,19 +92,34 @@ def _refusal(rng: random.Random) -> dict[str, Any]:
             "should_refuse": False}
 
 
-def _domain_adjacent(rng: random.Random) -> dict[str, Any]:
+Words = tuple[str, str, str, str, str]
+
+
+def _contact(rng: random.Random, topics: tuple[str, ...], words: Words) -> dict[str, Any]:
+    """A message with a name, a number and a topic; asks who, which number, or all three as JSON.
+
+    ``words``: the message template, the who- and number-questions, and the JSON keys for the
+    person and the topic (one RNG sequence, so the legacy family is drawn exactly as before).
+    """
+    template, who_q, number_q, who_key, topic_key = words
     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
     number = f"555-{rng.randint(1000, 9999)}"
-    reason = rng.choice(REASONS)
-    msg = f"Voicemail: Hi, this is {name} about {reason}. Please call me back at {number}."
+    topic = rng.choice(topics)
+    msg = template.format(name=name, topic=topic, number=number)
     kind = rng.random()
     if kind < 0.3:
-        return {"prompt": f"{msg}\nWho left this voicemail?", "reference": name}
+        return {"prompt": f"{msg}\n{who_q}", "reference": name}
     if kind < 0.6:
-        return {"prompt": f"{msg}\nWhat number should we call back?", "reference": number}
-    ref = json.dumps({"caller": name, "number": number, "topic": reason})
-    return {"prompt": f"{msg}\nReturn JSON with keys caller, number and topic.",
-            "reference": ref, "format": "json"}
+        return {"prompt": f"{msg}\n{number_q}", "reference": number}
+    ref = json.dumps({who_key: name, "number": number, topic_key: topic})
+    prompt = f"{msg}\nReturn JSON with keys {who_key}, number and {topic_key}."
+    return {"prompt": prompt, "reference": ref, "format": "json"}
+
+
+def _domain_adjacent(rng: random.Random) -> dict[str, Any]:
+    words = ("Voicemail: Hi, this is {name} about {topic}. Please call me back at {number}.",
+             "Who left this voicemail?", "What number should we call back?", "caller", "topic")
+    return _contact(rng, REASONS, words)
 
 
 def _copy(rng: random.Random) -> dict[str, Any]:
@@ -188,18 +203,9 @@ def _refusal_general(rng: random.Random) -> dict[str, Any]:
 
 def _domain_adjacent_general(rng: random.Random) -> dict[str, Any]:
     """general_v1: a message about an everyday topic; who, which number, or all three as JSON."""
-    name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-    number = f"555-{rng.randint(1000, 9999)}"
-    topic = rng.choice(_TOPICS)
-    msg = f"Message: Hello, {name} here about {topic}. You can reach me at {number}."
-    kind = rng.random()
-    if kind < 0.3:
-        return {"prompt": f"{msg}\nWho sent this message?", "reference": name}
-    if kind < 0.6:
-        return {"prompt": f"{msg}\nWhich number should we call?", "reference": number}
-    ref = json.dumps({"sender": name, "number": number, "topic": topic})
-    prompt = f"{msg}\nReturn JSON with keys sender, number and topic."
-    return {"prompt": prompt, "reference": ref, "format": "json"}
+    words = ("Message: Hello, {name} here about {topic}. You can reach me at {number}.",
+             "Who sent this message?", "Which number should we call?", "sender", "topic")
+    return _contact(rng, _TOPICS, words)
 
 
 GENERAL_V1_GENERATORS: dict[str, Callable[[random.Random], dict[str, Any]]] = {

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import math
 import re
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -50,21 +48,17 @@ class ScoreCache:
     """
 
     def __init__(self, path: Path, secret: bytes | None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from ftlineage.arena._cache import open_cache_db
+
         self._secret = secret
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, value REAL, seal TEXT)"
-            )
+        ddl = "CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, value REAL, seal TEXT)"
+        self._db = open_cache_db(path, ddl)
 
     def _seal(self, key: str, value: float) -> str:
-        msg = f"ftlineage-score:v1\0{key}\0{value!r}".encode()
-        if self._secret:
-            return "hmac:" + hmac.new(self._secret, msg, hashlib.sha256).hexdigest()
-        return "sha256:" + hashlib.sha256(msg).hexdigest()
+        from ftlineage.arena._cache import seal_message
+
+        return seal_message(self._secret, f"ftlineage-score:v1\0{key}\0{value!r}".encode())
 
     def get(self, key: str) -> float | None:
         """The cached score if intact."""

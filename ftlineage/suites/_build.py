@@ -67,3 +67,21 @@ def write_lock(path: Path) -> SuiteLock:
                 )
     lock_path.write_text(lock.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return lock
+
+
+def write_bundled(
+    path: Path,
+    *,
+    name: str,
+    version: int,
+    description: str,
+    task: str,
+    parts: Mapping[str, Any],
+    files: Mapping[str, Iterable[Mapping[str, Any]]],
+) -> SuiteLock:
+    """Write a whole suite: ``suite.yaml`` (schema 2), each case file, and the lock."""
+    meta = {"schema_version": 2, "name": name, "version": version, "description": description, "task": task}
+    write_meta(path, {**meta, "parts": dict(parts)})
+    for fname, rows in files.items():
+        write_jsonl(path / fname, rows)
+    return write_lock(path)

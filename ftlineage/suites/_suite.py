@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -264,7 +265,7 @@ def retired_hint(digest: str) -> str:
 def read_meta(path: Path) -> SuiteMeta:
     """Read and validate ``suite.yaml``; errors name the file and the key."""
     file = path / META_NAME
-    raw, _ = userfile.load(file, "suite metadata", SuiteError)
+    raw, node = userfile.load(file, "suite metadata", SuiteError)
     if isinstance(raw, dict) and raw.get("schema_version", 1) == 1 and "parts" not in raw:
         raise SuiteError(
             f"{file}: this suite.yaml is in the schema-1 format (ftlineage 0.1), which named no "
@@ -284,9 +285,18 @@ def read_meta(path: Path) -> SuiteMeta:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        line = key_line(path, tuple(err["loc"]), node)
         raise SuiteError(
-            f"{file}: invalid suite metadata at {loc}: {err['msg']}; see README 'Suite format'"
+            f"{file}:{line}: invalid suite metadata at {loc}: {err['msg']}; see README 'Eval suites'"
         ) from None
+
+
+def key_line(path: Path, loc: tuple[Any, ...], node: Any = None) -> int:
+    """The line of ``suite.yaml`` holding ``loc`` (or the nearest enclosing key); 1 when unknown."""
+    if node is None:
+        _, node = userfile.load(path / META_NAME, "suite metadata", SuiteError)
+    lines = userfile.line_index(node) if node is not None else {}
+    return next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), 1)
 
 
 def part_files(meta: SuiteMeta) -> list[str]:

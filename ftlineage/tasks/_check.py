@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ftlineage.errors import BadInputError, SuiteError
 from ftlineage.tasks._plan import accepts_metric
-from ftlineage.tasks._scorer import build_scorer
+from ftlineage.tasks._scorer import ScorerSpec, build_scorer
 
 if TYPE_CHECKING:
     from ftlineage.suites._suite import Suite
@@ -18,11 +18,18 @@ if TYPE_CHECKING:
 
 def check_suite(suite: Suite) -> None:
     """Raise :class:`SuiteError` on the first scoring problem of ``suite``."""
+    from ftlineage.suites._suite import key_line
+
     where = str(suite.path / "suite.yaml")
     for part, spec in suite.specs.items():
-        for i, scorer in enumerate([*spec.scorers, *spec.families.values()]):
+        keyed: list[tuple[tuple[str, int | str], ScorerSpec]] = [
+            (("scorers", i), s) for i, s in enumerate(spec.scorers)
+        ]
+        keyed += [(("families", fam), s) for fam, s in spec.families.items()]
+        for key, scorer in keyed:
+            loc = ("parts", part, *key)
             try:
-                build_scorer(scorer, f"{where}: parts.{part}.scorers[{i}]")
+                build_scorer(scorer, f"{where}:{key_line(suite.path, loc)}: {'.'.join(map(str, loc))}")
             except BadInputError as exc:
                 raise SuiteError(str(exc)) from None
         if part == "heldout" and not spec.scorers:

@@ -25,21 +25,15 @@ PAIRS = [
     ("Kyoto", "Japan"),
     ("Bern", "Switzerland"),
 ]
-RECIPE = """\
-name: city_country
-suite: {suite}
-seed: 5
-base_model:
-  name: builtin:tiny-llama
-  family: llama
-  builtin: {{hidden_size: 48, layers: 2, heads: 2, intermediate_size: 96, vocab_size: 400,
-            pretrain_steps: 20, batch_size: 8, corpus_rows: 300, seed: 1}}
-corpus: [{corpus}]
-prompt_template: "### Instruction:\\nName the country.\\n{{prompt}}\\n### Response:\\n"
-training: {{max_steps: 4, save_steps: 2, batch_size: 4, max_seq_len: 96, eval_limit: 6, replay_fraction: 0.2}}
-arena: {{limit: 8}}
-audit: {{semantic: false}}
-"""
+
+def _recipe(suite, corpus):
+    """The shared tiny recipe (conftest), pointed at this task's suite, corpus and instruction."""
+    from tests.conftest import TINY_RECIPE
+
+    text = TINY_RECIPE.format(corpus=corpus).replace("name: tiny", "name: city_country")
+    text = text.replace("suite: healthcare_v17", f"suite: {suite}")
+    text = text.replace("Extract as JSON.", "Name the country.")
+    return text.replace("eval_limit: 4", "eval_limit: 6").replace("max_steps: 6", "max_steps: 4")
 
 
 def _rows(n, seed, prefix):
@@ -86,7 +80,7 @@ def test_a_users_task_runs_end_to_end_without_code(tmp_path, model_cache, monkey
         == 0
     )
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(RECIPE.format(suite=tmp_path / "suite", corpus=train))
+    recipe.write_text(_recipe(tmp_path / "suite", train))
     code = main(["run", "--recipe", str(recipe)])
     out = capsys.readouterr()
     assert code in (0, 4), out.err  # passed, or blocked by the gate: both are finished, decided runs
@@ -101,7 +95,7 @@ def test_a_users_task_runs_end_to_end_without_code(tmp_path, model_cache, monkey
         assert client.get_metric_history(run.info.run_id, f"drift/{family}"), family
     run_dir = tmp_path / "work" / run.info.run_id
     arena = json.loads((run_dir / "arena" / "arena.json").read_text())
-    assert arena["wins"] + arena["losses"] + arena["ties"] + arena["unscored"] == 8
+    assert arena["wins"] + arena["losses"] + arena["ties"] + arena["unscored"] == 12
     decision = json.loads((run_dir / "gate" / "decision.json").read_text())
     checked = {c["name"] for c in decision["checks"]}
     assert {"heldout/exact_match", "heldout/label.accuracy", "safety/refusal_rate"} <= checked

@@ -45,24 +45,23 @@ def drift_part(file: str = "drift.jsonl") -> dict[str, Any]:
 
 def build_general_v1(path: Path) -> None:
     """general_v1: 260 drift cases (52 per family), multi-turn as chat ``messages``."""
-    from ftlineage.suites._build import write_jsonl, write_lock, write_meta
+    from ftlineage.suites._build import write_bundled
 
-    write_meta(
+    write_bundled(
         path,
-        {
-            "schema_version": 2,
-            "name": "general_v1",
-            "version": 1,
-            "description": "Task-independent drift suite: arithmetic with short reasoning, JSON/Markdown "
-            "format compliance, multi-turn instruction following (chat messages), refusal of harmful "
-            "requests with benign controls, and everyday-message extraction.",
-            "task": "general",
-            "parts": {"drift": drift_part()},
+        name="general_v1",
+        version=1,
+        description="Task-independent drift suite: arithmetic with short reasoning, JSON/Markdown "
+        "format compliance, multi-turn instruction following (chat messages), refusal of harmful "
+        "requests with benign controls, and everyday-message extraction.",
+        task="general",
+        parts={"drift": drift_part()},
+        files={
+            "drift.jsonl": _general.make_cases(
+                SEED, PER_FAMILY, prefix="general", generators=_general.GENERAL_V1_GENERATORS
+            )
         },
     )
-    cases = _general.make_cases(SEED, PER_FAMILY, prefix="general", generators=_general.GENERAL_V1_GENERATORS)
-    write_jsonl(path / "drift.jsonl", cases)
-    write_lock(path)
 
 
 class GeneralTask:

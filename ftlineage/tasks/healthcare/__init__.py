@@ -41,33 +41,30 @@ SEEDS = {"heldout": 1701, "drift": 1702, "arena": 1703}
 def build_healthcare_v17(path: Path) -> None:
     """healthcare_v17: 160 held-out, 200 drift (40 per family), 320 arena cases."""
     from ftlineage.data import _general
-    from ftlineage.suites._build import write_jsonl, write_lock, write_meta
+    from ftlineage.suites._build import write_bundled
 
-    write_meta(
+    heldout = _data.make_rows(SEEDS["heldout"], 160, prefix="heldout", source="suite")
+    arena = _data.make_rows(SEEDS["arena"], 320, prefix="arena", source="suite")
+    write_bundled(
         path,
-        {
-            "schema_version": 2,
-            "name": "healthcare_v17",
-            "version": 17,
-            "description": "Post-call extraction from clinic phone-call transcripts into JSON, with a "
-            "frozen general-capability drift part and a production-like arena pool.",
-            "task": "healthcare_postcall",
-            "parts": {
-                "heldout": {"file": "heldout.jsonl", **PARTS["heldout"]},
-                "drift": drift_part(),
-                "arena": {"file": "arena.jsonl", **PARTS["arena"]},
-            },
+        name="healthcare_v17",
+        version=17,
+        description="Post-call extraction from clinic phone-call transcripts into JSON, with a "
+        "frozen general-capability drift part and a production-like arena pool.",
+        task="healthcare_postcall",
+        parts={
+            "heldout": {"file": "heldout.jsonl", **PARTS["heldout"]},
+            "drift": drift_part(),
+            "arena": {"file": "arena.jsonl", **PARTS["arena"]},
+        },
+        files={
+            "heldout.jsonl": [
+                {"id": r["id"], "prompt": r["prompt"], "reference": r["completion"]} for r in heldout
+            ],
+            "drift.jsonl": _general.make_cases(SEEDS["drift"], 40, prefix="drift"),
+            "arena.jsonl": [{"id": r["id"], "prompt": r["prompt"]} for r in arena],
         },
     )
-    heldout = _data.make_rows(SEEDS["heldout"], 160, prefix="heldout", source="suite")
-    write_jsonl(
-        path / "heldout.jsonl",
-        [{"id": r["id"], "prompt": r["prompt"], "reference": r["completion"]} for r in heldout],
-    )
-    write_jsonl(path / "drift.jsonl", _general.make_cases(SEEDS["drift"], 40, prefix="drift"))
-    arena = _data.make_rows(SEEDS["arena"], 320, prefix="arena", source="suite")
-    write_jsonl(path / "arena.jsonl", [{"id": r["id"], "prompt": r["prompt"]} for r in arena])
-    write_lock(path)
 
 
 class HealthcareTask:

@@ -37,32 +37,29 @@ SEEDS = {"heldout": 3301, "arena": 3303, "train": 3310}
 
 def build_salon_booking_v3(path: Path) -> None:
     """salon_booking_v3: 160 held-out cases with reference calls, 240 arena prompts, general_v1 drift."""
-    from ftlineage.suites._build import write_jsonl, write_lock, write_meta
+    from ftlineage.suites._build import write_bundled
 
-    write_meta(
+    held = _data.make_rows(SEEDS["heldout"], 160, prefix="heldout", source="suite")
+    arena = _data.make_rows(SEEDS["arena"], 240, prefix="arena", source="suite")
+    write_bundled(
         path,
-        {
-            "schema_version": 2,
-            "name": "salon_booking_v3",
-            "version": 3,
-            "description": "Salon customer messages answered with one tool call (book_appointment, "
-            "reschedule, cancel, ask_clarification) and its arguments.",
-            "task": "salon_booking",
-            "parts": {
-                "heldout": {"file": "heldout.jsonl", **PARTS["heldout"]},
-                "drift": {"suite": "general_v1"},
-                "arena": {"file": "arena.jsonl", **PARTS["arena"]},
-            },
+        name="salon_booking_v3",
+        version=3,
+        description="Salon customer messages answered with one tool call (book_appointment, "
+        "reschedule, cancel, ask_clarification) and its arguments.",
+        task="salon_booking",
+        parts={
+            "heldout": {"file": "heldout.jsonl", **PARTS["heldout"]},
+            "drift": {"suite": "general_v1"},
+            "arena": {"file": "arena.jsonl", **PARTS["arena"]},
+        },
+        files={
+            "heldout.jsonl": [
+                {"id": r["id"], "prompt": r["prompt"], "reference": json.loads(r["completion"])} for r in held
+            ],
+            "arena.jsonl": [{"id": r["id"], "prompt": r["prompt"]} for r in arena],
         },
     )
-    held = _data.make_rows(SEEDS["heldout"], 160, prefix="heldout", source="suite")
-    write_jsonl(
-        path / "heldout.jsonl",
-        [{"id": r["id"], "prompt": r["prompt"], "reference": json.loads(r["completion"])} for r in held],
-    )
-    arena = _data.make_rows(SEEDS["arena"], 240, prefix="arena", source="suite")
-    write_jsonl(path / "arena.jsonl", [{"id": r["id"], "prompt": r["prompt"]} for r in arena])
-    write_lock(path)
 
 
 def build_corpus(out: Path) -> None:
