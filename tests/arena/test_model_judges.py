@@ -99,3 +99,20 @@ def test_hf_judge_reads_its_family_from_the_model_config(base_path):
     r = run_arena(CASES[:2], CAND[:2], BASE[:2], judge, ArenaOptions(seed=0, candidate_family="mistral"))
     assert r.n == 2
     assert r.judge == "hf"
+
+
+def test_llm_judge_scorer_grades_through_a_real_model_server(server, tmp_path, monkeypatch):
+    """The llm_judge scorer against the loopback server of a real (tiny) model: a reply that names
+    no 1-5 score is unscored (NaN), never 0; a reply that does is in [0, 1]."""
+    import math
+
+    from ftlineage.tasks import Case, ScorerSpec, build_scorer
+
+    monkeypatch.setenv("FTLINEAGE_CACHE_DIR", str(tmp_path))
+    _, url = server
+    opts = {"base_url": url, "model": "tiny", "family": "tiny-judge", "max_tokens": 8, "timeout": 20}
+    spec = ScorerSpec(name="llm_judge", options={"rubric": "Is it right?", "backend_options": opts})
+    scorer = build_scorer(spec)
+    value = scorer.score(Case(id="a", prompt="Caller: this is Ann.", reference="Ann"), "Ann")["llm_judge"]
+    assert math.isnan(value) or 0.0 <= value <= 1.0
+    assert scorer.calls == 1

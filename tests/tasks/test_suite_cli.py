@@ -172,3 +172,17 @@ def test_a_baseline_pinned_on_the_retired_healthcare_digest_is_explained():
     old = next(iter(RETIRED_DIGESTS))
     assert "re-pinned" in retired_hint(old)
     assert retired_hint("0" * 64) == ""
+
+
+def test_cases_from_parquet_are_converted_and_locked(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "cases.parquet"
+    pq.write_table(pa.Table.from_pylist(ROWS), src)
+    args = ["--name", "pq_v1", "--heldout", str(src), "--scorer", "contains"]
+    code = main(["suite", "new", str(tmp_path / "s"), *args])
+    assert code == 0, capsys.readouterr().err
+    suite = suites.load(str(tmp_path / "s"))
+    assert [c.id for c in suite.heldout] == [r["id"] for r in ROWS]
+    assert suite.heldout[0].reference == ROWS[0]["reference"]
