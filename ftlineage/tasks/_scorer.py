@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ftlineage.errors import BadInputError
+from ftlineage.scoring._reports import nanmean
 from ftlineage.tasks._case import Case
 
 ENTRY_POINT_GROUP = "ftlineage.scorers"
@@ -51,12 +52,6 @@ class Scorer(Protocol):
 
     def aggregate(self, scores: Sequence[Mapping[str, float]]) -> dict[str, float]:
         """Metrics of one part from its per-case scores."""
-
-
-def nanmean(values: Sequence[float]) -> float:
-    """Mean that skips NaN (unscored) values; NaN when nothing was scored."""
-    kept = [v for v in values if not math.isnan(v)]
-    return sum(kept) / len(kept) if kept else math.nan
 
 
 class BaseScorer(BaseModel):
