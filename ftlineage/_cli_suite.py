@@ -17,24 +17,19 @@ logger = logging.getLogger(__name__)
 
 
 def _read_any(path: Path) -> str:
-    """A cases file as JSONL text: ``.jsonl``/``.json`` as is, Parquet or a saved HF dataset converted."""
-    if not path.exists():
-        raise SuiteError(f"{path}: no such file; pass a JSONL file of cases (one JSON object per line)")
-    if path.is_dir():
-        try:
-            import datasets
-        except ImportError:
-            raise SuiteError(
-                f"{path}: reading a saved HF dataset needs 'datasets'; pip install datasets"
-            ) from None
-        rows: Any = datasets.load_from_disk(str(path)).to_list()
-    elif path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+    """A cases file as JSONL text: JSONL as is, Parquet or a saved HF dataset converted.
 
-        rows = pq.read_table(path).to_pylist()
-    else:
-        from ftlineage import _userfile as userfile
+    Non-JSONL files go through the corpus reader's :func:`ftlineage.data._stream.table_rows`.
+    """
+    from ftlineage import _userfile as userfile
+    from ftlineage.data._stream import table_rows
+    from ftlineage.errors import CorpusError
 
+    try:
+        rows = table_rows(path)
+    except CorpusError as exc:
+        raise SuiteError(str(exc).replace("corpus", "cases file")) from None
+    if rows is None:
         return userfile.read_text(path, "cases", SuiteError, limit=None)
     return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) + "\n" for r in rows)
 
@@ -54,19 +49,6 @@ def _copy_cases(src: Path, dest: Path) -> int:
     else:
         dest.write_text(text, encoding="utf-8")
     return len(cases)
-
-
-def _gate_for(specs: list[Any]) -> list[dict[str, str]]:
-    from ftlineage.tasks import PartScoring, ScoringPlan, produced_metrics
-
-    produced = produced_metrics(ScoringPlan(parts={"heldout": PartScoring(scorers=tuple(specs))}))
-    out, seen = [], set()
-    for name, direction in produced.items():
-        stem = name.split(".")[0]
-        if stem not in seen:
-            seen.add(stem)
-            out.append({"metric": name, "direction": direction})
-    return out
 
 
 def _scorer_specs(scorer: list[str], task: str | None) -> tuple[list[Any], dict[str, Any]]:
@@ -127,6 +109,7 @@ def suite_new(
     """Copy cases into DIRECTORY, write suite.yaml and the lock, and print the digest."""
     from ftlineage import suites
     from ftlineage.suites._build import write_lock, write_meta
+    from ftlineage.tasks._plan import default_gate
     from ftlineage.tasks.general import drift_part
 
     if (directory / "suite.yaml").exists():
@@ -140,7 +123,8 @@ def suite_new(
         "file": "heldout.jsonl",
         "max_new_tokens": max_new_tokens,
         "scorers": [s.model_dump(by_alias=True, exclude_defaults=True) for s in specs],
-        "gate": task_parts.get("heldout", {}).get("gate") or _gate_for(specs),
+        "gate": task_parts.get("heldout", {}).get("gate")
+        or [g.model_dump() for g in default_gate("heldout", specs)],
     }
     parts: dict[str, Any] = {"heldout": held_part}
     if drift in suites.bundled_names() or (Path(drift) / "suite.yaml").is_file():

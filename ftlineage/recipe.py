@@ -371,6 +371,11 @@ def load_recipe(path: str | Path) -> Recipe:
 ALWAYS_PRODUCED = ("latency/ms_per_case",)
 
 
+def suite_rules(suite: Any) -> tuple[MetricRule, ...]:
+    """The suite's declared gate metrics as the rule's metric checks."""
+    return tuple(MetricRule(name=m.metric, direction=m.direction) for m in suite.gate_metrics())
+
+
 def bind_suite(recipe: Recipe, suite: Any, where: str) -> Recipe:
     """The recipe with the suite's defaults filled in (gate metrics, sweep metric, model name).
 
@@ -388,9 +393,7 @@ def bind_suite(recipe: Recipe, suite: Any, where: str) -> Recipe:
                 f"it produces {', '.join(sorted([*produced, *ALWAYS_PRODUCED]))}"
             )
 
-    metrics = recipe.gate.metrics
-    if metrics is None:
-        metrics = tuple(MetricRule(name=m.metric, direction=m.direction) for m in suite.gate_metrics())
+    metrics = recipe.gate.metrics if recipe.gate.metrics is not None else suite_rules(suite)
     for rule in metrics:
         check(rule.name, "gate.metrics")
     sweep_metric = recipe.sweep.metric or suite.primary_metric()

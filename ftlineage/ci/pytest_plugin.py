@@ -54,12 +54,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _rule(recipe: Any, suite: Any, where: str | None) -> Any:
     """The recipe's gate bound to the suite (its declared metrics when the recipe names none)."""
-    from ftlineage.recipe import GateSpec, MetricRule, bind_suite
+    from ftlineage.recipe import GateSpec, bind_suite, suite_rules
 
     if recipe is not None:
         return bind_suite(recipe, suite, str(where)).gate
-    rules = tuple(MetricRule(name=m.metric, direction=m.direction) for m in suite.gate_metrics())
-    return GateSpec(metrics=rules)
+    return GateSpec(metrics=suite_rules(suite))
 
 
 class EvalSession:

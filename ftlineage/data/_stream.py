@@ -156,6 +156,22 @@ def _arrow_table(file: str) -> Any:
         return pa.ipc.open_file(source).read_all()
 
 
+def table_rows(path: Path) -> list[dict[str, Any]] | None:
+    """Every row of a Parquet file or a saved HF dataset, as dicts; ``None`` for a JSONL file."""
+    kinds = corpus_files(path)
+    if all(kind == "jsonl" for _, kind in kinds):
+        return None
+    rows: list[dict[str, Any]] = []
+    for file, kind in kinds:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            rows += pq.read_table(file).to_pylist()
+        else:
+            rows += _arrow_table(str(file)).to_pylist()
+    return rows
+
+
 def read_chunk(chunk: Chunk, max_row_bytes: int) -> Iterator[Record]:
     """Every record of ``chunk``; malformed ones carry a line-numbered reason instead of a row."""
     if chunk.kind == "jsonl":

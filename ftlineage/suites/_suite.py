@@ -20,7 +20,14 @@ from ftlineage import _userfile as userfile
 from ftlineage.errors import SuiteError
 from ftlineage.lineage import sha256_file, sha256_json
 from ftlineage.tasks._case import Case, read_cases
-from ftlineage.tasks._plan import FamilySpec, GateMetric, PartScoring, ScoringPlan, produced_metrics
+from ftlineage.tasks._plan import (
+    FamilySpec,
+    GateMetric,
+    PartScoring,
+    ScoringPlan,
+    default_gate,
+    produced_metrics,
+)
 from ftlineage.tasks._scorer import Direction, ScorerSpec
 
 PARTS = ("heldout", "drift", "arena")
@@ -181,13 +188,7 @@ class Suite:
             if spec.gate is not None:
                 out.extend(spec.gate)
                 continue
-            produced = produced_metrics(ScoringPlan(parts={part: PartScoring(scorers=spec.scorers)}))
-            seen = set()
-            for name, direction in produced.items():
-                stem = name.split(".")[0]
-                if stem not in seen:
-                    seen.add(stem)
-                    out.append(GateMetric(metric=name, direction=direction))
+            out.extend(default_gate(part, spec.scorers))
         return tuple(out)
 
     def primary_metric(self) -> str:

@@ -208,3 +208,15 @@ def aggregate_any(cases: Sequence[CaseScore], plan: ScoringPlan | None) -> dict[
         for key in sorted({k for c in mine for k in c.scores}):
             out[f"{part}/{key}"] = nanmean([c.scores.get(key, math.nan) for c in mine])
     return out
+
+
+def default_gate(part: str, scorers: Sequence[ScorerSpec]) -> list[GateMetric]:
+    """The gate's default for a part that declares none: each scorer's first metric, its direction."""
+    produced = produced_metrics(ScoringPlan(parts={part: PartScoring(scorers=tuple(scorers))}))
+    out, seen = [], set()
+    for name, direction in produced.items():
+        stem = name.split(".")[0]
+        if stem not in seen:
+            seen.add(stem)
+            out.append(GateMetric(metric=name, direction=direction))
+    return out

@@ -186,3 +186,14 @@ def test_cases_from_parquet_are_converted_and_locked(tmp_path, capsys):
     suite = suites.load(str(tmp_path / "s"))
     assert [c.id for c in suite.heldout] == [r["id"] for r in ROWS]
     assert suite.heldout[0].reference == ROWS[0]["reference"]
+
+
+def test_cases_from_a_saved_hf_dataset_need_no_datasets_import(tmp_path, capsys):
+    datasets = pytest.importorskip("datasets")  # only to write the fixture; reading uses pyarrow
+    datasets.Dataset.from_list(ROWS).save_to_disk(str(tmp_path / "saved"))
+    args = ["--name", "hf_v1", "--heldout", str(tmp_path / "saved"), "--scorer", "exact_match"]
+    assert main(["suite", "new", str(tmp_path / "s"), *args]) == 0, capsys.readouterr().err
+    assert len(suites.load(str(tmp_path / "s")).heldout) == len(ROWS)
+    assert main(["suite", "new", str(tmp_path / "t"), "--name", "x", "--heldout", str(tmp_path / "nope.csv"),
+                 "--scorer", "exact_match"]) == 2
+    assert "nope.csv: cases file not found" in capsys.readouterr().err
