@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from ftlineage.recipe import RegistrySpec
+
 if TYPE_CHECKING:
     from ftlineage.canary import MonitorPolicy
 
+_ALIASES = RegistrySpec()
 canary_app = typer.Typer(no_args_is_help=True, help="Stage 4: the production canary.")
 
 Split = Annotated[float, typer.Option(min=0.0, max=1.0, help="sticky share of keys sent to @challenger")]
@@ -42,11 +45,18 @@ def canary_serve(
         Optional[str],  # noqa: UP045
         typer.Option(help="suite whose arena rubric scores answers (default: the challenger run's)"),
     ] = None,
+    champion_alias: Annotated[str, typer.Option(help="alias of the serving model")] = _ALIASES.champion_alias,
+    challenger_alias: Annotated[str, typer.Option(help="alias of the canary model")] = _ALIASES.alias,
+    rolled_back_alias: Annotated[
+        str, typer.Option(help="where a rolled-back challenger goes")
+    ] = _ALIASES.rolled_back_alias,
 ) -> None:
     """Serve an OpenAI-style chat endpoint and /invocations in front of both models."""
-    from ftlineage.canary._serve import serve
+    from ftlineage.canary import serve
+    from ftlineage.gate.promotion import Aliases
 
     policy = _policy(drop_points, win_floor, sustain, stable_pairs)
+    aliases = Aliases(challenger_alias, champion_alias, rolled_back_alias)
     serve(
         model,
         split=split,
@@ -57,6 +67,7 @@ def canary_serve(
         policy=policy,
         promote_when_stable=promote_when_stable,
         suite=suite,
+        aliases=aliases,
     )
 
 
@@ -114,7 +125,7 @@ def canary_simulate(
     shadow: Shadow = 0.2,
 ) -> None:
     """False-alarm rate (equal challenger) and detection delay (degraded challenger), printed."""
-    from ftlineage.canary._study import alarm_study
+    from ftlineage.canary import alarm_study
 
     study = alarm_study(
         runs=runs, requests=requests, fault=fault, base_fault=base_fault, split=split, shadow=shadow
@@ -132,7 +143,7 @@ def traces_sync(
 ) -> None:
     """Send pending Weave traces; exit 0 when none remains pending, 6 otherwise."""
     from ftlineage.settings import Settings
-    from ftlineage.tracking._weave import sync
+    from ftlineage.tracking import weave_sync as sync
 
     target = folder or Settings.from_env().work_dir / "weave-outbox"
     delivered, pending, reason = sync(target, project)

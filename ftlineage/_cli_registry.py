@@ -6,17 +6,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ftlineage.recipe import RegistrySpec
+
 registry_app = typer.Typer(no_args_is_help=True, help="Inspect and repair registry state.")
 
-REGISTRY_TAGS = ("ftlineage.registry.model_name", "ftlineage.registry.alias", "ftlineage.registry.stages")
 
+def _registry() -> Any:
+    from ftlineage.tracking import MlflowRegistry
 
-def _client() -> Any:
-    from mlflow.tracking import MlflowClient
-
-    from ftlineage.tracking import init_store
-
-    return MlflowClient(init_store())
+    return MlflowRegistry.connect()
 
 
 def _refused(exc: Exception) -> Exception:
@@ -30,76 +28,80 @@ def _refused(exc: Exception) -> Exception:
     return exc
 
 
-def _run_tags(client: Any, run_id: str) -> dict[str, str]:
-    from mlflow.exceptions import MlflowException
-
+def _run_tags(registry: Any, run_id: str) -> dict[str, str]:
     from ftlineage.errors import BadInputError
 
-    try:
-        return dict(client.get_run(run_id).data.tags)
-    except MlflowException:
-        raise BadInputError(
-            f"promote: no run {run_id!r} in {client.tracking_uri}; pass the run id the job printed"
-        ) from None
+    tags = registry.run_tags(run_id)
+    if tags is None:
+        raise BadInputError(f"promote: no run {run_id!r} in {registry.uri}; pass the run id the job printed")
+    return dict(tags)
 
 
-def _version_exists(client: Any, name: str, version: str) -> None:
-    from mlflow.exceptions import MlflowException
-
+def _version_exists(registry: Any, name: str, version: str) -> None:
     from ftlineage.errors import BadInputError
 
-    try:
-        client.get_model_version(name, version)
-    except MlflowException:
-        raise BadInputError(f"promote: {name!r} has no version {version}; see the registry") from None
+    if registry.get_version(name, version) is None:
+        raise BadInputError(f"promote: {name!r} has no version {version}; see the registry")
+
+
+_DEFAULT_ALIASES = RegistrySpec()
 
 
 def promote(
     run_id: Annotated[Optional[str], typer.Argument(help="a main-job run that passed the gate")] = None,  # noqa: UP045
-    to: Annotated[str, typer.Option(help="challenger (register the run) or champion (move @champion)")] = (
-        "challenger"
-    ),
+    to: Annotated[
+        str, typer.Option(help="the challenger alias (register the run) or the champion alias (move it)")
+    ] = _DEFAULT_ALIASES.alias,
     model: Annotated[Optional[str], typer.Option(help="registered model (default: the run's)")] = None,  # noqa: UP045
-    version: Annotated[Optional[str], typer.Option(help="for --to champion (default @challenger)")] = None,  # noqa: UP045
-    expect_version: Annotated[Optional[str], typer.Option(help="@champion's version now, or 'none'")] = None,  # noqa: UP045
+    version: Annotated[str | None, typer.Option(help="for the champion (default: the challenger's)")] = None,  # noqa: UP045
+    expect_version: Annotated[str | None, typer.Option(help="the champion's version now, or 'none'")] = None,  # noqa: UP045
     stages: Annotated[bool, typer.Option(help="also make legacy stage transitions")] = False,
+    champion_alias: Annotated[
+        str, typer.Option(help="the protected alias")
+    ] = _DEFAULT_ALIASES.champion_alias,
 ) -> None:
-    """Register a passing run as @challenger, or move @champion to a version with verified evidence.
+    """Register a passing run as the challenger, or move the champion to a version with verified evidence.
 
     Exit 0 done, 4 refused (blocked run, evidence that does not verify, guard refusal),
     5 another promotion moved the alias first, 2 bad input.
     """
+    from ftlineage import tags as T
     from ftlineage.errors import BadInputError
     from ftlineage.gate.evidence import gate_key
-    from ftlineage.tracking._promote import check_evidence, current_version, move_alias, register_run
+    from ftlineage.gate.promotion import Aliases, check_evidence, current_version, move_alias, register_run
 
     if version is not None and not (version.isdigit() and int(version) > 0):
         raise BadInputError(f"promote --version {version!r}: a version is a whole number such as 3")
-    client = _client()
-    tags = _run_tags(client, run_id) if run_id else {}
-    name = model or tags.get(REGISTRY_TAGS[0])
+    registry = _registry()
+    tags = _run_tags(registry, run_id) if run_id else {}
+    name = model or tags.get(T.REGISTRY_MODEL_NAME)
     if not name:
         raise BadInputError("promote: pass --model NAME (or a RUN_ID of the main job, which records it)")
-    stages = stages or tags.get(REGISTRY_TAGS[2]) == "True"
+    challenger = tags.get(T.REGISTRY_ALIAS, _DEFAULT_ALIASES.alias)
+    aliases = Aliases(challenger, champion_alias, _DEFAULT_ALIASES.rolled_back_alias)
+    stages = stages or tags.get(T.REGISTRY_STAGES) == "True"
     try:
-        if to == "challenger":
-            if not run_id:
-                raise BadInputError("promote --to challenger: pass the RUN_ID to register")
-            alias = tags.get(REGISTRY_TAGS[1], "challenger")
-            reg = register_run(client, run_id, name=name, alias=alias, key=gate_key(), stage=stages)
-            typer.echo(f"{name} v{reg} is @{alias}")
+        if to == champion_alias:
+            v: str | None = version or current_version(registry, name, aliases.challenger)
+            if not v:
+                raise BadInputError(
+                    f"promote --to {to}: {name!r} has no @{aliases.challenger}; pass --version N"
+                )
+            _version_exists(registry, name, v)
+            note = check_evidence(registry, name, v, gate_key())
+            stage = aliases.stage(to) if stages else None
+            entry = move_alias(registry, name, to, v, expect=expect_version, why=note, stage=stage)
+            typer.echo(f"{name} v{v} is @{to} ({note}; ledger {entry})")
             return
-        if to != "champion":
-            raise BadInputError(f"promote --to {to!r}: use 'challenger' or 'champion'")
-        v: str | None = version or current_version(client, name, "challenger")
-        if not v:
-            raise BadInputError(f"promote --to champion: {name!r} has no @challenger; pass --version N")
-        _version_exists(client, name, v)
-        note = check_evidence(client, name, v, gate_key())
-        entry = move_alias(client, name, "champion", v, expect=expect_version, why=note, stage=stages)
+        if to not in (challenger, _DEFAULT_ALIASES.alias):
+            raise BadInputError(f"promote --to {to!r}: use {challenger!r} or {champion_alias!r}")
+        if not run_id:
+            raise BadInputError(f"promote --to {to}: pass the RUN_ID to register")
+        stage = aliases.stage(challenger) if stages else None
+        reg = register_run(registry, run_id, name=name, alias=challenger, key=gate_key(), stage=stage)
     except Exception as exc:
         raise _refused(exc) from None
-    typer.echo(f"{name} v{v} is @champion ({note}; ledger {entry})")
+    typer.echo(f"{name} v{reg} is @{challenger}")
 
 
 @registry_app.command("check")
@@ -108,10 +110,10 @@ def registry_check(
     clean: Annotated[bool, typer.Option(help="delete versions a crashed promotion left unaliased")] = False,
 ) -> None:
     """Report versions registered but never aliased (a crash mid-promotion); --clean deletes them."""
-    from ftlineage.tracking._registry import clean_half_promoted, half_promoted
+    from ftlineage.gate.promotion import clean_half_promoted, half_promoted
 
-    client = _client()
-    orphans, aliased = clean_half_promoted(client, name) if clean else half_promoted(client, name)
+    registry = _registry()
+    orphans, aliased = clean_half_promoted(registry, name) if clean else half_promoted(registry, name)
     if not orphans and not aliased:
         typer.echo(f"{name}: no half-promoted version")
         return
@@ -133,9 +135,9 @@ def diff(
     from pathlib import Path
 
     from ftlineage.compare import diff_runs, render_html, render_text
-    from ftlineage.tracking._snapshot import snapshot
+    from ftlineage.tracking import snapshot
 
-    client = _client()
+    client = _registry().client
     result = diff_runs(snapshot(client, run_a), snapshot(client, run_b))
     typer.echo(render_text(result), nl=False)
     path = Path(out or f"diff-{run_a[:8]}-{run_b[:8]}.html")

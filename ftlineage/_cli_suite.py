@@ -21,8 +21,8 @@ def _read_any(path: Path) -> str:
 
     Non-JSONL files go through the corpus reader's :func:`ftlineage.data._stream.table_rows`.
     """
-    from ftlineage import _userfile as userfile
-    from ftlineage.data._stream import table_rows
+    from ftlineage import readers as userfile
+    from ftlineage.data import table_rows
     from ftlineage.errors import CorpusError
 
     try:
@@ -108,8 +108,8 @@ def suite_new(
 ) -> None:
     """Copy cases into DIRECTORY, write suite.yaml and the lock, and print the digest."""
     from ftlineage import suites
-    from ftlineage.suites._build import write_lock, write_meta
-    from ftlineage.tasks._plan import default_gate
+    from ftlineage.suites import write_lock, write_meta
+    from ftlineage.tasks import default_gate
     from ftlineage.tasks.general import drift_part
 
     if (directory / "suite.yaml").exists():
@@ -160,7 +160,7 @@ def suite_new(
 def suite_lock(directory: Path) -> None:
     """(Re)write DIRECTORY's lock; existing cases may not change under the same version."""
     from ftlineage import suites
-    from ftlineage.suites._build import write_lock
+    from ftlineage.suites import write_lock
 
     if not (directory / "suite.yaml").is_file():
         raise SuiteError(f"{directory}: no suite.yaml; create a suite with `ftlineage suite new`")

@@ -15,7 +15,7 @@ def sweep(
     study: Annotated[Optional[str], typer.Option(help="study name (default: <recipe>-sweep)")] = None,  # noqa: UP045
 ) -> None:
     """Optuna sweep (resumable, pruned on held-out scores); the best trial goes on to the gate."""
-    from ftlineage.pipeline._sweep import run_sweep
+    from ftlineage.pipeline import run_sweep
 
     result = run_sweep(recipe, trials, storage, study)
     counts = ", ".join(f"{k} {v}" for k, v in result.states.items() if v)
@@ -37,7 +37,7 @@ def train(
     seeds: Annotated[int, typer.Option(min=1, help="train with this many seeds and report the spread")] = 1,
 ) -> None:
     """Audit and fine-tune only (no arena, no registry); with --seeds N, the spread across seeds."""
-    from ftlineage.pipeline._seeds import train_seeds
+    from ftlineage.pipeline import train_seeds
 
     spread = train_seeds(recipe, seeds)
     typer.echo(f"{'metric':<32} {'mean':>8} {'sd':>8} {'min':>8} {'max':>8}   (seeds {spread.seeds})")

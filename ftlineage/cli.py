@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ftlineage import tags as T
 from ftlineage._cli_canary import canary_app, traces_app
 from ftlineage._cli_registry import diff, promote, registry_app
 from ftlineage._cli_suite import suite_app
@@ -64,7 +65,7 @@ def _fail_external_run(message: str) -> None:
 
     client = MlflowClient()
     if client.get_run(run_id).info.status == "RUNNING":
-        client.set_tag(run_id, "ftlineage.error", message[:500])
+        client.set_tag(run_id, T.ERROR, message[:500])
         client.set_terminated(run_id, "FAILED")
 
 
@@ -76,7 +77,9 @@ def _run_epilog() -> str:
         os.environ.get("MLFLOW_TRACKING_URI")
         or "sqlite:///mlflow.db (MLflow's default; set MLFLOW_TRACKING_URI)"
     )
-    work = os.environ.get("FTLINEAGE_WORK_DIR") or "ftlineage-work"
+    work = (
+        os.environ.get("FTLINEAGE_WORK_DIR") or "ftlineage-work"
+    )  # the epilog must not fail on bad settings
     recipes = sorted(p.stem for p in Path("recipes").glob("*.yaml")) if Path("recipes").is_dir() else []
     return (
         f"Results: the MLflow run in {store} (browse with `mlflow ui`); checkpoints, scores and reports "
@@ -162,7 +165,7 @@ def audit(
 
 
 def _read_model(path: Path, model: Any, what: str) -> Any:
-    from ftlineage import _userfile as userfile
+    from ftlineage import readers as userfile
     from ftlineage.errors import BadInputError
 
     if not path.is_file():
@@ -183,7 +186,7 @@ def gate(
     """Apply the promotion rule to score files. Exit 0 pass, 4 blocked, 2 bad input."""
     from pydantic import ValidationError
 
-    from ftlineage import _userfile as userfile
+    from ftlineage import readers as userfile
     from ftlineage.arena import ArenaResult
     from ftlineage.errors import EXIT_GATE_BLOCKED, BadInputError
     from ftlineage.gate import decide_scores
@@ -259,8 +262,7 @@ def baseline_pin(
 ) -> None:
     """Score the champion on the suite slice and write the baseline the CI gate compares with."""
     from ftlineage import suites
-    from ftlineage.ci import pin, slice_suite
-    from ftlineage.ci._candidate import load_candidate, score
+    from ftlineage.ci import load_candidate, pin, score, slice_suite
     from ftlineage.recipe import load_recipe
 
     full = suites.load(suite)

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from ftlineage import _userfile as userfile
+from ftlineage import readers as userfile
 from ftlineage.errors import RecipeError
 from ftlineage.lineage import sha256_json
 
@@ -275,6 +275,9 @@ class RegistrySpec(_Strict):
     model_name: str = Field("", description="registered model name (default: the recipe's name)")
     alias: str = "challenger"
     champion_alias: str = Field("champion", description="the baseline, and the alias the guard protects")
+    rolled_back_alias: str = Field(
+        "rolled_back", description="where the canary moves a challenger it rolls back"
+    )
     auto_register: bool = Field(True, description="register on a pass; else `ftlineage promote RUN_ID`")
     stages: bool = Field(False, description="also make legacy stage transitions (Staging/Production)")
 
@@ -382,7 +385,7 @@ def bind_suite(recipe: Recipe, suite: Any, where: str) -> Recipe:
     A ``gate.metrics`` or ``sweep.metric`` name the suite does not produce is refused before
     anything runs, listing the metrics it does produce.
     """
-    from ftlineage.tasks._plan import accepts_metric
+    from ftlineage.tasks import accepts_metric
 
     produced = suite.produced_metrics()
 
@@ -398,7 +401,9 @@ def bind_suite(recipe: Recipe, suite: Any, where: str) -> Recipe:
         check(rule.name, "gate.metrics")
     sweep_metric = recipe.sweep.metric or suite.primary_metric()
     check(sweep_metric, "sweep.metric")
-    return recipe.model_copy(update={
-        "gate": recipe.gate.model_copy(update={"metrics": metrics}),
-        "sweep": recipe.sweep.model_copy(update={"metric": sweep_metric}),
-    })
+    return recipe.model_copy(
+        update={
+            "gate": recipe.gate.model_copy(update={"metrics": metrics}),
+            "sweep": recipe.sweep.model_copy(update={"metric": sweep_metric}),
+        }
+    )

@@ -21,7 +21,6 @@ server without a key refuses every protected move (it fails closed).
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 ALIAS_PATH = "/mlflow/registered-models/alias"
@@ -36,12 +35,16 @@ class BadRequest(Exception):
     """A guarded request whose parameters cannot be read."""
 
 
-def _protected(env: str, default: str) -> set[str]:
-    return {x.strip().lower() for x in os.environ.get(env, default).split(",") if x.strip()}
-
-
 def _aliases() -> set[str]:
-    return _protected("FTLINEAGE_GUARD_ALIASES", "champion")
+    from ftlineage.settings import Settings
+
+    return set(Settings.from_env().guard_aliases)
+
+
+def _stages() -> set[str]:
+    from ftlineage.settings import Settings
+
+    return set(Settings.from_env().guard_stages)
 
 
 def _answer(status: int, code: str, message: str) -> Any:
@@ -125,7 +128,7 @@ def check_request(path: str, method: str, body: dict[str, Any]) -> str | None:
         return _check_alias(method, body)
     if route == STAGE_PATH:
         stage = str(body.get("stage", ""))
-        if stage.lower() not in _protected("FTLINEAGE_GUARD_STAGES", "production"):
+        if stage.lower() not in _stages():
             return None
         return _verify_move(f"stage {stage}", str(body.get("name", "")), str(body.get("version", "")))
     return _check_removal(route, body)

@@ -8,7 +8,6 @@ recipe is ``FTLINEAGE_RECIPE`` when set, else the project's only recipe.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from mlflow.tracking.context.abstract_context import RunContextProvider
@@ -22,7 +21,9 @@ def _project_root(start: Path) -> Path | None:
 
 
 def _recipe(root: Path) -> Path | None:
-    chosen = os.environ.get("FTLINEAGE_RECIPE")
+    from ftlineage.settings import Settings
+
+    chosen = Settings.from_env().recipe
     if chosen:
         path = Path(chosen)
         return path if path.is_absolute() else root / path

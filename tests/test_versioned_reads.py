@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from ftlineage._userfile import parse_versioned
 from ftlineage.arena import ArenaResult
 from ftlineage.ci._baseline import Baseline, load_baseline
 from ftlineage.errors import BadInputError, FtlineageError, SuiteError
 from ftlineage.gate import GateDecision
+from ftlineage.readers import parse_versioned
 from ftlineage.scoring import SuiteScores
 from ftlineage.suites import SuiteLock
 from ftlineage.training._callback import HISTORY_FILE, load_history

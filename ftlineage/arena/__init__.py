@@ -2,7 +2,7 @@
 
 from ftlineage.arena._arena import ArenaOptions, run_arena
 from ftlineage.arena._backends import Backend, HFChat, JudgeCallError, OpenAIChat
-from ftlineage.arena._cache import VerdictCache, verdict_key
+from ftlineage.arena._cache import VerdictCache, open_cache_db, seal_message, verdict_key
 from ftlineage.arena._judge import Judge, Judgement, RubricJudge, available_judges, get_judge, rubric_judge
 from ftlineage.arena._llm import LLMJudge, parse_pick
 from ftlineage.arena._report import ArenaResult, PairResult
@@ -11,23 +11,25 @@ from ftlineage.arena._stats import bootstrap_interval, plan_comparisons, wilson_
 __all__ = [
     "ArenaOptions",
     "ArenaResult",
+    "available_judges",
     "Backend",
+    "bootstrap_interval",
+    "get_judge",
     "HFChat",
     "Judge",
     "JudgeCallError",
     "Judgement",
     "LLMJudge",
+    "open_cache_db",
     "OpenAIChat",
     "PairResult",
-    "RubricJudge",
-    "VerdictCache",
-    "available_judges",
-    "bootstrap_interval",
-    "get_judge",
     "parse_pick",
     "plan_comparisons",
     "rubric_judge",
+    "RubricJudge",
     "run_arena",
+    "seal_message",
     "verdict_key",
+    "VerdictCache",
     "wilson_interval",
 ]

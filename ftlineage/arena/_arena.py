@@ -21,7 +21,7 @@ from ftlineage.arena._cache import VerdictCache, verdict_key
 from ftlineage.arena._judge import Judge, Judgement
 from ftlineage.arena._report import ArenaResult, PairResult, summarize
 from ftlineage.errors import BadInputError
-from ftlineage.tasks._case import Case
+from ftlineage.tasks import Case
 
 __all__ = ["ArenaOptions", "ArenaResult", "PairResult", "run_arena"]
 

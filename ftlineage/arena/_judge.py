@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from ftlineage.tasks._rubric import Rubric
+from ftlineage.tasks import Rubric
 
 Pick = Literal["first", "second", "tie", "unscored"]
 

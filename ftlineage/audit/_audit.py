@@ -24,7 +24,7 @@ from ftlineage.audit._scanners import prefilter
 from ftlineage.audit._semantic import Embedder
 from ftlineage.audit._semantic_pass import semantic_pass
 from ftlineage.audit._stats import decide
-from ftlineage.data._stream import Chunk, fetch_rows, plan_chunks
+from ftlineage.data import Chunk, fetch_rows, plan_chunks
 from ftlineage.errors import CorpusError
 from ftlineage.lineage import sha256_files
 from ftlineage.recipe import AuditPolicy
@@ -53,16 +53,24 @@ def audit_corpus(
     embedder: Embedder | None = None,
     label_noise: LabelNoise | None = None,
     progress: bool | None = None,
+    settings: Settings | None = None,
 ) -> AuditResult:
     """Audit the corpus at ``paths`` before tokenization (see the module docstring)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     chunks = plan_chunks(paths)
     sha = corpus_sha or sha256_files(Path(f) for f in dict.fromkeys(c.file for c in chunks))
-    base = RowConfig(policy.shingle_size, policy.num_perm, policy.lsh_bands, seed,
-                     policy.near_duplicate_threshold, policy.max_row_bytes, SuiteIndex())
+    base = RowConfig(
+        policy.shingle_size,
+        policy.num_perm,
+        policy.lsh_bands,
+        seed,
+        policy.near_duplicate_threshold,
+        policy.max_row_bytes,
+        SuiteIndex(),
+    )
     cfg = dataclasses.replace(base, suite=index_suite(suite_prompts, base))
-    env = Settings.from_env()
+    env = settings or Settings.from_env()
     show = env.progress if progress is None else progress
     results = run_chunks(chunks, cfg, engine=engine, workers=workers or env.num_threads)
     facts = merge(tqdm(results, total=len(chunks), desc="audit: scan rows", unit="chunk", disable=not show))
@@ -80,9 +88,15 @@ def audit_corpus(
     conflicts = label_conflicts(facts)
     report, kept = decide(facts, dups, conflicts, policy, semantic.status, label_noise)
     timings["decide_s"] = time.perf_counter() - clock
-    report = report.model_copy(update={
-        "corpus_sha": sha, "engine": engine, "scanner_engine": prefilter().engine, "seed": seed,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()}})
+    report = report.model_copy(
+        update={
+            "corpus_sha": sha,
+            "engine": engine,
+            "scanner_engine": prefilter().engine,
+            "seed": seed,
+            "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        }
+    )
     return AuditResult(report=report, facts=facts, chunks=chunks, kept=kept)
 
 

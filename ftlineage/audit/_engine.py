@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from ftlineage.audit._rows import ChunkResult, RowConfig, process_chunk
-from ftlineage.data._stream import Chunk
+from ftlineage.data import Chunk
 from ftlineage.errors import BadInputError, missing_dependency
 
 ENGINES: tuple[str, ...] = ("local", "ray")

@@ -55,9 +55,24 @@ class _Codes:
 def merge(results: Iterable[ChunkResult]) -> Facts:
     """Concatenate chunk results, turning strings into small integer codes."""
     sources, labels = _Codes(), _Codes()
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "chunk", "locator", "valid", "source", "label", "id_hash", "prompt_chars", "completion_chars",
-        "exact", "prompt_key", "bands", "sketch", "refusal")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: []
+        for k in (
+            "chunk",
+            "locator",
+            "valid",
+            "source",
+            "label",
+            "id_hash",
+            "prompt_chars",
+            "completion_chars",
+            "exact",
+            "prompt_key",
+            "bands",
+            "sketch",
+            "refusal",
+        )
+    }
     errors: list[tuple[str, str]] = []
     flags: dict[int, dict[str, str]] = {}
     offset = 0
@@ -66,8 +81,12 @@ def merge(results: Iterable[ChunkResult]) -> Facts:
         parts["chunk"].append(np.full(n, r.index, dtype=np.int32))
         parts["locator"].append(r.locators)
         parts["valid"].append(r.valid)
-        parts["source"].append(np.array([sources.code(s) if v else -1 for s, v in zip(
-            r.sources, r.valid, strict=True)], dtype=np.int32))
+        parts["source"].append(
+            np.array(
+                [sources.code(s) if v else -1 for s, v in zip(r.sources, r.valid, strict=True)],
+                dtype=np.int32,
+            )
+        )
         parts["label"].append(np.array([labels.code(x) for x in r.labels], dtype=np.int32))
         parts["id_hash"].append(np.array([hash(i) for i in r.ids], dtype=np.int64))
         parts["prompt_chars"].append(r.prompt_chars.astype(np.int32))

@@ -39,8 +39,9 @@ def exact_roots(f: Facts) -> np.ndarray:
     return roots
 
 
-def near_links(f: Facts, active: np.ndarray, texts_of: TextsOf, policy: AuditPolicy,
-               seed: int) -> list[tuple[int, int]]:
+def near_links(
+    f: Facts, active: np.ndarray, texts_of: TextsOf, policy: AuditPolicy, seed: int
+) -> list[tuple[int, int]]:
     """Verified MinHash-LSH pairs among ``active`` records (Jaccard ≥ the policy threshold)."""
     found = candidate_pairs(f.bands, active, f.sketch, min_estimate=policy.near_duplicate_threshold - 0.15)
     if not len(found):
@@ -48,12 +49,20 @@ def near_links(f: Facts, active: np.ndarray, texts_of: TextsOf, policy: AuditPol
     pairs = [(int(i), int(j)) for i, j in found.tolist()]
     texts = texts_of(sorted({i for p in pairs for i in p}))
     sets = {i: shingle_set(t, shingle_size=policy.shingle_size, seed=seed) for i, t in texts.items()}
-    return [(i, j) for i, j in pairs if i in sets and j in sets
-            and jaccard(sets[i], sets[j]) >= policy.near_duplicate_threshold]
+    return [
+        (i, j)
+        for i, j in pairs
+        if i in sets and j in sets and jaccard(sets[i], sets[j]) >= policy.near_duplicate_threshold
+    ]
 
 
-def assign_duplicates(f: Facts, roots: np.ndarray, near: list[tuple[int, int]],
-                      semantic: list[tuple[int, int]], policy: AuditPolicy) -> Duplicates:
+def assign_duplicates(
+    f: Facts,
+    roots: np.ndarray,
+    near: list[tuple[int, int]],
+    semantic: list[tuple[int, int]],
+    policy: AuditPolicy,
+) -> Duplicates:
     """Flag every member of every duplicate group and pick the surplus copies."""
     valid_idx = np.nonzero(f.valid)[0].tolist()
     in_exact = np.zeros(f.n, dtype=bool)
@@ -62,8 +71,11 @@ def assign_duplicates(f: Facts, roots: np.ndarray, near: list[tuple[int, int]],
     uf = UnionFind(f.n)
     for i in np.nonzero(in_exact)[0].tolist():
         uf.union(i, int(roots[i]))
-    counts = {"exact_duplicate": _flag_groups(f, uf.groups(np.nonzero(in_exact)[0].tolist()),
-                                              "exact_duplicate", "x", set())}
+    counts = {
+        "exact_duplicate": _flag_groups(
+            f, uf.groups(np.nonzero(in_exact)[0].tolist()), "exact_duplicate", "x", set()
+        )
+    }
     for i, j in near:
         uf.union(i, j)
     strong = set(np.nonzero(in_exact)[0].tolist())
@@ -76,8 +88,11 @@ def assign_duplicates(f: Facts, roots: np.ndarray, near: list[tuple[int, int]],
     copies = np.zeros(f.n, dtype=bool)
     for group in uf.groups(valid_idx):
         for i in group[1:]:
-            kind = next(k for k in ("exact_duplicate", "near_duplicate", "semantic_duplicate")
-                        if k in f.flags.get(i, {}))
+            kind = next(
+                k
+                for k in ("exact_duplicate", "near_duplicate", "semantic_duplicate")
+                if k in f.flags.get(i, {})
+            )
             copies[i] = kind in policy.drop
     return Duplicates(copies=copies, groups=counts)
 
@@ -113,5 +128,6 @@ def label_conflicts(f: Facts) -> int:
         root = int(members.min())
         for i in members.tolist():
             f.flags.setdefault(i, {})["label_conflict"] = (
-                f"labels {', '.join(map(repr, labels))} for the same prompt (group l{root})")
+                f"labels {', '.join(map(repr, labels))} for the same prompt (group l{root})"
+            )
     return conflicts

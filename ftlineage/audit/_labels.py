@@ -46,8 +46,10 @@ def read_relabels(path: Path) -> LabelNoise:
             reader = csv.DictReader(fh)
             missing = {"label", "relabel"} - set(reader.fieldnames or ())
             if missing:
-                raise BadInputError(f"{path}: label sample has no column(s) {sorted(missing)}; export one "
-                                    "with `ftlineage audit CORPUS --label-sample 300` and fill in 'relabel'")
+                raise BadInputError(
+                    f"{path}: label sample has no column(s) {sorted(missing)}; export one "
+                    "with `ftlineage audit CORPUS --label-sample 300` and fill in 'relabel'"
+                )
             pairs = [(r["label"], r["relabel"].strip()) for r in reader if (r.get("relabel") or "").strip()]
     except FileNotFoundError:
         raise BadInputError(f"{path}: relabel file not found") from None

@@ -103,8 +103,15 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union else 1.0
 
 
-def candidate_pairs(keys: np.ndarray, active: np.ndarray, sketch: np.ndarray, *, min_estimate: float,
-                    full_bucket: int = 32, window: int = 4) -> np.ndarray:
+def candidate_pairs(
+    keys: np.ndarray,
+    active: np.ndarray,
+    sketch: np.ndarray,
+    *,
+    min_estimate: float,
+    full_bucket: int = 32,
+    window: int = 4,
+) -> np.ndarray:
     """Pairs ``(i, j)``, ``i < j``, of active rows sharing a band key, shape ``(m, 2)``.
 
     Pairs whose 8-bit MinHash ``sketch`` estimates Jaccard below ``min_estimate`` are dropped

@@ -16,7 +16,7 @@ from ftlineage.audit._html import render_html
 from ftlineage.audit._labels import SAMPLE_COLUMNS, sample_indices
 from ftlineage.audit._report import FLAGS, render_markdown
 from ftlineage.audit._scanners import mask_secrets
-from ftlineage.data._stream import read_chunk
+from ftlineage.data import read_chunk
 
 _ORDER = {flag: i for i, flag in enumerate(FLAGS)}
 
@@ -35,14 +35,21 @@ def flag_line(row_id: str, flags: dict[str, str]) -> str:
 def write_outputs(result: AuditResult, out: Path, *, label_sample: int = 0) -> dict[str, Path]:
     """Write every audit output under ``out``; returns them by name."""
     out.mkdir(parents=True, exist_ok=True)
-    f, files = result.facts, {name: out / name for name in ("audit.json", "flags.jsonl", "clean.jsonl",
-                                                              "report.md", "report.html")}
+    f, files = (
+        result.facts,
+        {
+            name: out / name
+            for name in ("audit.json", "flags.jsonl", "clean.jsonl", "report.md", "report.html")
+        },
+    )
     labeled = np.nonzero(f.valid & (f.label >= 0))[0]
     sample = sample_indices(labeled, label_sample, result.report.seed) if label_sample else set()
     sample_rows: list[dict[str, str]] = []
     starts = np.searchsorted(f.chunk, np.arange(len(result.chunks)))
-    with files["flags.jsonl"].open("w", encoding="utf-8") as flags_fh, \
-            files["clean.jsonl"].open("w", encoding="utf-8") as clean_fh:
+    with (
+        files["flags.jsonl"].open("w", encoding="utf-8") as flags_fh,
+        files["clean.jsonl"].open("w", encoding="utf-8") as clean_fh,
+    ):
         for ci, chunk in enumerate(result.chunks):
             for k, rec in enumerate(read_chunk(chunk, _max_row_bytes(result))):
                 i = int(starts[ci]) + k

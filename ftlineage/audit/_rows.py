@@ -13,7 +13,7 @@ import numpy as np
 
 from ftlineage.audit._minhash import band_keys, digest, jaccard, normalize, shingle_set, signatures
 from ftlineage.audit._scanners import scan_text
-from ftlineage.data._stream import Chunk, read_chunk
+from ftlineage.data import Chunk, read_chunk
 from ftlineage.scoring import is_refusal
 
 
@@ -79,8 +79,9 @@ def index_suite(named_prompts: dict[str, str], cfg: RowConfig) -> SuiteIndex:
     exact = {digest(p): n for n, p in zip(names, norm, strict=True)}
     buckets: dict[tuple[int, int], list[int]] = {}
     if norm:
-        keys = band_keys(signatures(norm, shingle_size=cfg.shingle_size, num_perm=cfg.num_perm,
-                                    seed=cfg.seed), cfg.bands)
+        keys = band_keys(
+            signatures(norm, shingle_size=cfg.shingle_size, num_perm=cfg.num_perm, seed=cfg.seed), cfg.bands
+        )
         for i, row in enumerate(keys.tolist()):
             for b, k in enumerate(row):
                 if k:
@@ -120,8 +121,9 @@ def process_chunk(index: int, chunk: Chunk, cfg: RowConfig) -> ChunkResult:
         prompt_keys=_spread(where, [digest(p) for p in norm_prompt], n, b""),
         bands=bands,
         sketch=sketch,
-        refusal=_dense(where, [i in findings and "refusal" in findings[i] for i in range(len(rows))],
-                       n).astype(bool),
+        refusal=_dense(
+            where, [i in findings and "refusal" in findings[i] for i in range(len(rows))], n
+        ).astype(bool),
         findings={int(where[i]): f for i, f in findings.items()},
     )
 
@@ -157,8 +159,10 @@ def _leaks(norm_prompt: list[str], cfg: RowConfig) -> dict[int, str]:
     if not suite.names or not norm_prompt:
         return {}
     out: dict[int, str] = {}
-    keys = band_keys(signatures(norm_prompt, shingle_size=cfg.shingle_size, num_perm=cfg.num_perm,
-                                seed=cfg.seed), cfg.bands).tolist()
+    keys = band_keys(
+        signatures(norm_prompt, shingle_size=cfg.shingle_size, num_perm=cfg.num_perm, seed=cfg.seed),
+        cfg.bands,
+    ).tolist()
     for i, text in enumerate(norm_prompt):
         key = digest(text)
         if key in suite.exact:

@@ -33,8 +33,20 @@ class Rule:
     caseless_trigger: bool = False
 
 
-_PLACEHOLDER_PASSWORDS = {"password", "passwd", "pass", "secret", "changeme", "pwd", "xxx", "xxxx",
-                          "user", "username", "redacted", "example"}
+_PLACEHOLDER_PASSWORDS = {
+    "password",
+    "passwd",
+    "pass",
+    "secret",
+    "changeme",
+    "pwd",
+    "xxx",
+    "xxxx",
+    "user",
+    "username",
+    "redacted",
+    "example",
+}
 
 
 def _example_key(m: re.Match[str]) -> bool:
@@ -66,7 +78,9 @@ def _entropy(value: str) -> float:
 def looks_random(value: str, *, min_entropy: float = 3.5) -> bool:
     """A token that mixes letters with digits or case, at high symbol entropy: a key, not a word or path."""
     mixed = any(c.isdigit() for c in value) or (value != value.lower() and value != value.upper())
-    return mixed and any(c.isalpha() for c in value) and value.count("/") <= 3 and _entropy(value) >= min_entropy
+    return (
+        mixed and any(c.isalpha() for c in value) and value.count("/") <= 3 and _entropy(value) >= min_entropy
+    )
 
 
 def _not_a_bare_key(m: re.Match[str]) -> bool:
@@ -90,92 +104,192 @@ def _phone_is_other_number(m: re.Match[str]) -> bool:
 
 _SECRET = [
     ("aws_access_key", r"AKIA|ASIA|ABIA|ACCA", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b", _example_key),
-    ("aws_secret_key", r"aws_secret", r"(?i:aws_secret(?:_access)?_key)\s*[=:]\s*['\"]?[A-Za-z0-9/+]{40}\b",
-     None),
+    (
+        "aws_secret_key",
+        r"aws_secret",
+        r"(?i:aws_secret(?:_access)?_key)\s*[=:]\s*['\"]?[A-Za-z0-9/+]{40}\b",
+        None,
+    ),
     ("gcp_api_key", r"AIza", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", None),
     ("azure_storage_key", r"AccountKey=", r"AccountKey=[A-Za-z0-9+/]{86}==", None),
-    ("github_token", r"gh[pousr]_|github_pat_", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_\w{60,})\b",
-     None),
+    (
+        "github_token",
+        r"gh[pousr]_|github_pat_",
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_\w{60,})\b",
+        None,
+    ),
     ("gitlab_token", r"glpat-", r"\bglpat-[A-Za-z0-9_-]{20,}", None),
     ("slack_token", r"xox[abposr]-", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", None),
     ("slack_webhook", r"hooks\.slack\.com/services", r"hooks\.slack\.com/services/T\w+/B\w+/\w{16,}", None),
-    ("discord_webhook", r"discord(?:app)?\.com/api/webhooks",
-     r"discord(?:app)?\.com/api/webhooks/\d{17,20}/[\w-]{60,68}", None),
+    (
+        "discord_webhook",
+        r"discord(?:app)?\.com/api/webhooks",
+        r"discord(?:app)?\.com/api/webhooks/\d{17,20}/[\w-]{60,68}",
+        None,
+    ),
     ("telegram_bot_token", r":AA", r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b", None),
     ("stripe_key", r"_live_", r"\b(?:sk|rk)_live_[A-Za-z0-9]{16,}\b", None),
     ("square_token", r"sq0(?:atp|csp)-", r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,43}\b", None),
-    ("paypal_braintree_token", r"access_token\$production",
-     r"access_token\$production\$[a-z0-9]{16}\$[a-f0-9]{32}", None),
+    (
+        "paypal_braintree_token",
+        r"access_token\$production",
+        r"access_token\$production\$[a-z0-9]{16}\$[a-f0-9]{32}",
+        None,
+    ),
     ("openai_key", r"sk-", r"\bsk-(?:proj-|svcacct-|ant-api\d\d-)?[A-Za-z0-9_-]{32,}", None),
     ("private_key", r"PRIVATE KEY-----", r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----", None),
     ("jwt", r"eyJ", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", None),
     # Context, not provider format: a 40-character base64 key standing alone (AWS secret keys),
     # a credential-named assignment, an Authorization header of any token shape.
-    ("bare_secret_key", r"[A-Za-z0-9/+]{40}", r"(?<![A-Za-z0-9/+=_.-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])",
-     _not_a_bare_key),
-    ("assigned_secret", r"(?:secret|token|passw|pwd|api_?key|access_?key|credential|auth)",
-     r"(?i)\b[\w.-]*(?:secret|token|passw(?:or)?d|pwd|api_?key|access_?key|credential|auth_?key)[\w.-]*['\"]?"
-     r"\s*(?:=|:|=>)\s*['\"]?(?P<pw>[A-Za-z0-9/+_.~=-]{12,})", _not_an_assigned_secret),
-    ("authorization_header", r"(?:Bearer|Basic|Token)\s",
-     r"(?i)\b(?:authorization|proxy-authorization)\s*[:=]\s*['\"]?(?:Bearer|Basic|Token)\s+"
-     r"(?P<pw>[A-Za-z0-9._~+/=-]{12,})", _placeholder_password),
-    ("connection_string_password", r"://[^\s/@:]+:[^\s/@]+@",
-     r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<pw>[^\s@/]{3,})@[\w.-]+", _placeholder_password),
+    (
+        "bare_secret_key",
+        r"[A-Za-z0-9/+]{40}",
+        r"(?<![A-Za-z0-9/+=_.-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])",
+        _not_a_bare_key,
+    ),
+    (
+        "assigned_secret",
+        r"(?:secret|token|passw|pwd|api_?key|access_?key|credential|auth)",
+        r"(?i)\b[\w.-]*(?:secret|token|passw(?:or)?d|pwd|api_?key|access_?key|credential|auth_?key)[\w.-]*['\"]?"
+        r"\s*(?:=|:|=>)\s*['\"]?(?P<pw>[A-Za-z0-9/+_.~=-]{12,})",
+        _not_an_assigned_secret,
+    ),
+    (
+        "authorization_header",
+        r"(?:Bearer|Basic|Token)\s",
+        r"(?i)\b(?:authorization|proxy-authorization)\s*[:=]\s*['\"]?(?:Bearer|Basic|Token)\s+"
+        r"(?P<pw>[A-Za-z0-9._~+/=-]{12,})",
+        _placeholder_password,
+    ),
+    (
+        "connection_string_password",
+        r"://[^\s/@:]+:[^\s/@]+@",
+        r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<pw>[^\s@/]{3,})@[\w.-]+",
+        _placeholder_password,
+    ),
 ]
 _PII = [
-    ("pii_email", r"@", r"(?<![\w.%+:/-])(?P<local>[A-Za-z0-9._%+-]+)@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-     r"\.[A-Za-z]{2,})\b", _ssh_address),
-    ("pii_phone", r"\d{3}[ .)-]{1,2}\d{3}[ .-]\d{4}|\+\d",
-     r"(?<![\w.+-])(?:\+1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-])"
-     r"|(?<![\w.+-])\+(?:[2-9]\d{0,2})[ .-]?\d{1,4}(?:[ .-]\d{2,4}){2,4}(?![\w-])", _phone_is_other_number),
+    (
+        "pii_email",
+        r"@",
+        r"(?<![\w.%+:/-])(?P<local>[A-Za-z0-9._%+-]+)@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+        r"\.[A-Za-z]{2,})\b",
+        _ssh_address,
+    ),
+    (
+        "pii_phone",
+        r"\d{3}[ .)-]{1,2}\d{3}[ .-]\d{4}|\+\d",
+        r"(?<![\w.+-])(?:\+1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-])"
+        r"|(?<![\w.+-])\+(?:[2-9]\d{0,2})[ .-]?\d{1,4}(?:[ .-]\d{2,4}){2,4}(?![\w-])",
+        _phone_is_other_number,
+    ),
 ]
-_INJECTION_OBJECTS = (r"(?:instructions?|prompts?|rules|directives?|guidelines|guardrails|system\s+prompt"
-                      r"|context|programming)")
+_INJECTION_OBJECTS = (
+    r"(?:instructions?|prompts?|rules|directives?|guidelines|guardrails|system\s+prompt"
+    r"|context|programming)"
+)
 _PROMPT_INJECTION = [
-    ("ignore_instructions", r"ignore|disregard|forget|override",
-     r"(?i)\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|every\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+|these\s+)?"
-     r"(?:previous|prior|above|earlier|preceding|original|system|safety)\s+" + _INJECTION_OBJECTS),
-    ("role_hijack", r"you are now|developer mode|do anything now|DAN",
-     r"(?i)\byou\s+are\s+now\s+(?:DAN|in\s+developer\s+mode|an?\s+(?:unrestricted|unfiltered|jailbroken))"
-     r"|\b(?:developer|god)\s+mode\s+(?:enabled|activated|on)\b|\bdo\s+anything\s+now\b"),
-    ("reveal_system_prompt", r"system prompt|hidden instructions|initial instructions",
-     r"(?i)\b(?:reveal|print|show|repeat|output|leak)\s+(?:me\s+)?(?:your|the)\s+(?:full\s+)?"
-     r"(?:system\s+prompt|hidden\s+instructions|initial\s+instructions)"),
-    ("no_restrictions", r"restrictions|filters|no rules",
-     r"(?i)\b(?:pretend|act\s+as\s+if|imagine)\b[^.\n]{0,60}\b(?:without|no|free\s+of)\s+"
-     r"(?:any\s+)?(?:restrictions|filters|rules|limitations|guidelines)"),
-    ("chat_template_injection", r"<\|im_start\|>|<\|system\|>|\[INST\]|<<SYS>>",
-     r"<\|im_start\|>\s*system|<\|system\|>|\[INST\]\s*<<SYS>>|<<SYS>>"),
+    (
+        "ignore_instructions",
+        r"ignore|disregard|forget|override",
+        r"(?i)\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|every\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+|these\s+)?"
+        r"(?:previous|prior|above|earlier|preceding|original|system|safety)\s+" + _INJECTION_OBJECTS,
+    ),
+    (
+        "role_hijack",
+        r"you are now|developer mode|do anything now|DAN",
+        r"(?i)\byou\s+are\s+now\s+(?:DAN|in\s+developer\s+mode|an?\s+(?:unrestricted|unfiltered|jailbroken))"
+        r"|\b(?:developer|god)\s+mode\s+(?:enabled|activated|on)\b|\bdo\s+anything\s+now\b",
+    ),
+    (
+        "reveal_system_prompt",
+        r"system prompt|hidden instructions|initial instructions",
+        r"(?i)\b(?:reveal|print|show|repeat|output|leak)\s+(?:me\s+)?(?:your|the)\s+(?:full\s+)?"
+        r"(?:system\s+prompt|hidden\s+instructions|initial\s+instructions)",
+    ),
+    (
+        "no_restrictions",
+        r"restrictions|filters|no rules",
+        r"(?i)\b(?:pretend|act\s+as\s+if|imagine)\b[^.\n]{0,60}\b(?:without|no|free\s+of)\s+"
+        r"(?:any\s+)?(?:restrictions|filters|rules|limitations|guidelines)",
+    ),
+    (
+        "chat_template_injection",
+        r"<\|im_start\|>|<\|system\|>|\[INST\]|<<SYS>>",
+        r"<\|im_start\|>\s*system|<\|system\|>|\[INST\]\s*<<SYS>>|<<SYS>>",
+    ),
 ]
 _MALICIOUS_URL = [
-    ("ip_literal_url", r"://(?:[^\s/@]*@)?\d", r"(?i)\b(?:https?|ftp)://(?:[^\s/@]*@)?(?P<ip>\d{1,3}(?:\.\d{1,3}){3})\b",
-     _benign_ip),
+    (
+        "ip_literal_url",
+        r"://(?:[^\s/@]*@)?\d",
+        r"(?i)\b(?:https?|ftp)://(?:[^\s/@]*@)?(?P<ip>\d{1,3}(?:\.\d{1,3}){3})\b",
+        _benign_ip,
+    ),
     ("punycode_host", r"xn--", r"(?i)\bhttps?://(?:[\w-]+\.)*xn--[a-z0-9-]+(?:\.[\w-]+)*", None),
-    ("javascript_scheme", r"javascript:", r"(?i)(?:href|src|action|url)\s*[=(]\s*['\"]?\s*javascript:"
-     r"|\bjavascript:\s*(?:alert|eval|fetch|document|window|location)\b", None),
-    ("data_uri_active", r"data:", r"(?i)\bdata:(?:text/html|text/javascript|application/[\w.+-]+"
-     r"|image/svg\+xml)[;,]", None),
-    ("executable_download", r"\.(?:exe|scr|bat|cmd|msi|ps1|vbs|jar|apk|dll|hta|lnk)",
-     r"(?i)\b(?:https?|ftp)://[^\s\"'<>]+\.(?:exe|scr|bat|cmd|msi|ps1|vbs|jar|apk|dll|hta|lnk)(?=$|[\s\"'<>?#)])",
-     None),
+    (
+        "javascript_scheme",
+        r"javascript:",
+        r"(?i)(?:href|src|action|url)\s*[=(]\s*['\"]?\s*javascript:"
+        r"|\bjavascript:\s*(?:alert|eval|fetch|document|window|location)\b",
+        None,
+    ),
+    (
+        "data_uri_active",
+        r"data:",
+        r"(?i)\bdata:(?:text/html|text/javascript|application/[\w.+-]+"
+        r"|image/svg\+xml)[;,]",
+        None,
+    ),
+    (
+        "executable_download",
+        r"\.(?:exe|scr|bat|cmd|msi|ps1|vbs|jar|apk|dll|hta|lnk)",
+        r"(?i)\b(?:https?|ftp)://[^\s\"'<>]+\.(?:exe|scr|bat|cmd|msi|ps1|vbs|jar|apk|dll|hta|lnk)(?=$|[\s\"'<>?#)])",
+        None,
+    ),
     ("credential_trick_url", r"://", r"(?i)\bhttps?://[\w.-]+\.(?:com|org|net)@[\w.-]+", None),
 ]
 _CODE_INJECTION = [
-    ("sql_tautology", r"'\s*(?:or|and)", r"(?i)'\s*(?:or|and)\s+'?(\w+)'?\s*=\s*'?\1'?(?:\s*--|\s*#|\s*;|'|\s|$)"),
-    ("sql_stacked_query", r";\s*(?:drop|delete|truncate|shutdown|exec)",
-     r"(?i)['\"\d)]\s*;\s*(?:drop\s+(?:table|database)|delete\s+from|truncate\s+table|shutdown|exec\s+xp_)"),
+    (
+        "sql_tautology",
+        r"'\s*(?:or|and)",
+        r"(?i)'\s*(?:or|and)\s+'?(\w+)'?\s*=\s*'?\1'?(?:\s*--|\s*#|\s*;|'|\s|$)",
+    ),
+    (
+        "sql_stacked_query",
+        r";\s*(?:drop|delete|truncate|shutdown|exec)",
+        r"(?i)['\"\d)]\s*;\s*(?:drop\s+(?:table|database)|delete\s+from|truncate\s+table|shutdown|exec\s+xp_)",
+    ),
     ("sql_union_select", r"union", r"(?i)['\")]\s*union\s+(?:all\s+)?select\b"),
     ("shell_rm_root", r"rm\s", r"(?:^|[;&|`]|\$\()\s*rm\s+-(?:rf|fr|r)\s+(?:/|~|\*|\$HOME)(?=\s|$|;|`|\))"),
-    ("shell_pipe_to_shell", r"\|\s*(?:ba|z)?sh",
-     r"\b(?:curl|wget)\s+[^|;\n]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b"),
-    ("reverse_shell", r"/dev/tcp/|nc\s+-e|ncat", r"/dev/tcp/\d|\bn(?:c|cat)\s+(?:-\w+\s+)*-e\s+/bin/(?:ba)?sh"),
-    ("sensitive_file_read", r"/etc/(?:passwd|shadow)", r"(?:cat|type|less|more|curl|;|&&)\s*[^\n]{0,20}/etc/(?:passwd|shadow)\b"),
-    ("python_dynamic_exec", r"__import__|exec\(|eval\(|os\.system|subprocess",
-     r"__import__\(\s*['\"](?:os|subprocess|socket)['\"]\)|(?<![\w.])(?:exec|eval)\(\s*(?:base64|compile|"
-     r"__import__|input\(|request)|\bos\.system\(\s*['\"][^'\"]*(?:rm |curl |wget |nc )"
-     r"|subprocess\.\w+\([^)]*shell\s*=\s*True"),
-    ("script_tag", r"<script|onerror|onload", r"(?i)<script\b[^>]*>|<(?:img|svg|body|iframe)\b[^>]*\bon(?:error|load)\s*="),
-    ("template_injection", r"__class__|__globals__|\{\{", r"\{\{[^}]*(?:__class__|__globals__|__subclasses__|config\.items)"),
+    ("shell_pipe_to_shell", r"\|\s*(?:ba|z)?sh", r"\b(?:curl|wget)\s+[^|;\n]*\|\s*(?:sudo\s+)?(?:ba|z)?sh\b"),
+    (
+        "reverse_shell",
+        r"/dev/tcp/|nc\s+-e|ncat",
+        r"/dev/tcp/\d|\bn(?:c|cat)\s+(?:-\w+\s+)*-e\s+/bin/(?:ba)?sh",
+    ),
+    (
+        "sensitive_file_read",
+        r"/etc/(?:passwd|shadow)",
+        r"(?:cat|type|less|more|curl|;|&&)\s*[^\n]{0,20}/etc/(?:passwd|shadow)\b",
+    ),
+    (
+        "python_dynamic_exec",
+        r"__import__|exec\(|eval\(|os\.system|subprocess",
+        r"__import__\(\s*['\"](?:os|subprocess|socket)['\"]\)|(?<![\w.])(?:exec|eval)\(\s*(?:base64|compile|"
+        r"__import__|input\(|request)|\bos\.system\(\s*['\"][^'\"]*(?:rm |curl |wget |nc )"
+        r"|subprocess\.\w+\([^)]*shell\s*=\s*True",
+    ),
+    (
+        "script_tag",
+        r"<script|onerror|onload",
+        r"(?i)<script\b[^>]*>|<(?:img|svg|body|iframe)\b[^>]*\bon(?:error|load)\s*=",
+    ),
+    (
+        "template_injection",
+        r"__class__|__globals__|\{\{",
+        r"\{\{[^}]*(?:__class__|__globals__|__subclasses__|config\.items)",
+    ),
     ("log4shell", r"\$\{jndi:", r"(?i)\$\{jndi:(?:ldap|rmi|dns)s?://"),
 ]
 
@@ -185,8 +299,17 @@ def _rules(flag: str, table: list, *, sensitive: bool = False, caseless: bool = 
     for entry in table:
         name, trigger, pattern = entry[:3]
         veto = entry[3] if len(entry) > 3 else None
-        out.append(Rule(flag=flag if flag else name, name=name, trigger=trigger, pattern=re.compile(pattern),
-                        sensitive=sensitive, veto=veto, caseless_trigger=caseless))
+        out.append(
+            Rule(
+                flag=flag if flag else name,
+                name=name,
+                trigger=trigger,
+                pattern=re.compile(pattern),
+                sensitive=sensitive,
+                veto=veto,
+                caseless_trigger=caseless,
+            )
+        )
     return out
 
 
@@ -201,7 +324,9 @@ RULES: tuple[Rule, ...] = tuple(
 # Invisible characters: zero-width, bidi embedding/override/isolate controls, tag characters, and
 # other format characters that render as nothing. Joiners between emoji or inside non-Latin words
 # are legitimate (family emoji, Persian ZWNJ) and are not flagged.
-INVISIBLE = re.compile("[\u200b-\u200d\u2060-\u2064\u202a-\u202e\u2066-\u2069\u180e\ufeff\U000e0000-\U000e007f]")
+INVISIBLE = re.compile(
+    "[\u200b-\u200d\u2060-\u2064\u202a-\u202e\u2066-\u2069\u180e\ufeff\U000e0000-\U000e007f]"
+)
 _JOINERS = {"\u200c", "\u200d"}
 
 
@@ -222,6 +347,7 @@ def invisible_chars(text: str) -> list[str]:
 
 def _joins(left: str, right: str) -> bool:
     """A joiner between two non-Latin letters or two emoji / symbols does a real job."""
+
     def real(c: str) -> bool:
         return ord(c) >= 0x0590 and not INVISIBLE.match(c)
 

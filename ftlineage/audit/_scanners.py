@@ -79,8 +79,10 @@ class _Prefilter:
         if not use_hyperscan:
             return
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        flags = [hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if r.caseless_trigger else 0)
-                 for r in RULES]
+        flags = [
+            hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if r.caseless_trigger else 0)
+            for r in RULES
+        ]
         db.compile(expressions=[r.trigger.encode() for r in RULES], ids=list(range(len(RULES))), flags=flags)
         self._db, self._scratch = db, hyperscan.Scratch(db)
 
@@ -96,8 +98,9 @@ class _Prefilter:
         def on_match(rule_id: int, start: int, end: int, flags: int, context: Any) -> None:
             found.append(rule_id)
 
-        self._db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=on_match,
-                      scratch=self._scratch)
+        self._db.scan(
+            text.encode("utf-8", "surrogatepass"), match_event_handler=on_match, scratch=self._scratch
+        )
         return sorted(found)
 
 

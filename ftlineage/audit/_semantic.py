@@ -51,15 +51,22 @@ class SentenceTransformerEmbedder:
         try:
             self._model = SentenceTransformer(path, device="cpu")
         except OSError as exc:
-            raise BadInputError(f"embedding model {model!r} could not be loaded ({exc}); use "
-                                f"{BUNDLED_MODEL!r} (bundled, offline) or a model you can reach") from None
+            raise BadInputError(
+                f"embedding model {model!r} could not be loaded ({exc}); use "
+                f"{BUNDLED_MODEL!r} (bundled, offline) or a model you can reach"
+            ) from None
         self._model.max_seq_length = max_tokens
         self.name, self._batch = model, batch_size
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` (unit-normalised)."""
-        vecs = self._model.encode(list(texts), batch_size=self._batch, normalize_embeddings=True,
-                                  convert_to_numpy=True, show_progress_bar=False)
+        vecs = self._model.encode(
+            list(texts),
+            batch_size=self._batch,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vecs, dtype=np.float32)
 
 
@@ -85,8 +92,9 @@ def similar_pairs(vecs: np.ndarray, threshold: float, *, block: int = 1024) -> l
     return out
 
 
-def best_matches(queries: np.ndarray, keys: np.ndarray, threshold: float, *,
-                 block: int = 4096) -> dict[int, tuple[int, float]]:
+def best_matches(
+    queries: np.ndarray, keys: np.ndarray, threshold: float, *, block: int = 4096
+) -> dict[int, tuple[int, float]]:
     """For each query row with some key at cosine ≥ ``threshold``: (best key, cosine)."""
     import torch
 

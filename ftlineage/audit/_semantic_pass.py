@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from ftlineage.audit._facts import Facts
 from ftlineage.audit._semantic import Embedder, best_matches, get_embedder, similar_pairs
-from ftlineage.data._stream import Chunk, read_chunk
+from ftlineage.data import Chunk, read_chunk
 from ftlineage.recipe import AuditPolicy
 
 

@@ -4,6 +4,8 @@ The pure core (router, judging, monitor, replay) is here; the HTTP service and i
 workers are adapters in ``ftlineage.canary._service`` and ``ftlineage.canary._worker``.
 """
 
+from typing import Any
+
 from ftlineage.canary._judging import judge_pair, rubrics
 from ftlineage.canary._monitor import Monitor, MonitorPolicy, MonitorStatus, PairObservation
 from ftlineage.canary._replay import ReplayResult, read_traffic, replay
@@ -12,19 +14,39 @@ from ftlineage.canary._sequential import MeanSequence, radius, tune_rho
 from ftlineage.canary._simulate import simulate_traffic
 
 __all__ = [
+    "alarm_study",
+    "judge_pair",
     "MeanSequence",
     "Monitor",
     "MonitorPolicy",
     "MonitorStatus",
     "PairObservation",
+    "radius",
+    "read_traffic",
+    "RegistryHooks",
+    "replay",
     "ReplayResult",
     "Route",
     "Router",
-    "judge_pair",
-    "radius",
-    "read_traffic",
-    "replay",
     "rubrics",
+    "serve",
     "simulate_traffic",
     "tune_rho",
 ]
+
+
+_LAZY = {
+    "serve": ("_serve", "serve"),
+    "alarm_study": ("_study", "alarm_study"),
+    "RegistryHooks": ("_serve", "RegistryHooks"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import heavy or cyclic members on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attr = _LAZY[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), attr)

@@ -6,7 +6,7 @@ import hashlib
 
 from ftlineage.arena import Judge
 from ftlineage.canary._monitor import Outcome, PairObservation
-from ftlineage.tasks._rubric import Rubric
+from ftlineage.tasks import Rubric
 
 
 def rubrics(rubric: Rubric | None, prompt: str, output: str) -> dict[str, float]:
@@ -45,6 +45,8 @@ def judge_pair(
     else:
         outcome = "win" if (pick == "first") == first else "loss"
     return PairObservation(
-        key=key, outcome=outcome, champion=rubrics(rubric, prompt, champion),
+        key=key,
+        outcome=outcome,
+        champion=rubrics(rubric, prompt, champion),
         challenger=rubrics(rubric, prompt, challenger),
     )

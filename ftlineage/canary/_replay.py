@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ftlineage import _userfile as userfile
+from ftlineage import readers as userfile
 from ftlineage.arena import Judge
 from ftlineage.canary._judging import judge_pair
 from ftlineage.canary._monitor import Monitor, MonitorPolicy, MonitorStatus

@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 Arm = Literal["champion", "challenger"]
+"""The two arms of a canary (a wire format: replay files and ``/stats`` use these keys).
+
+The registry aliases serving each arm are the recipe's (``registry.champion_alias`` and
+``registry.alias``); see :class:`ftlineage.gate.promotion.Aliases`.
+"""
+ARMS: tuple[Arm, Arm] = ("champion", "challenger")
 
 
 def _unit(salt: str, key: str) -> float:

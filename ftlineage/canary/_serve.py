@@ -19,27 +19,38 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ftlineage import tags as T
 from ftlineage.canary._monitor import Monitor, MonitorPolicy, MonitorStatus
-from ftlineage.canary._router import Router
+from ftlineage.canary._router import ARMS, Arm, Router
 from ftlineage.errors import BadInputError
+from ftlineage.gate.promotion import Aliases, move_alias
+from ftlineage.logging import get_logger
+from ftlineage.tracking import Registry, Span, Tracker
+
+logger = get_logger(__name__)
 
 
 class RegistryHooks:
-    """Record pairs, roll back and promote through the MLflow registry and the canary run."""
+    """Record pairs, roll back and promote through the registry and the canary run."""
 
     def __init__(
-        self, client: Any, tracker: Any, name: str, challenger: str, champion: str, judge: str = "rubric"
+        self,
+        registry: Registry,
+        tracker: Tracker,
+        name: str,
+        challenger: str,
+        champion: str,
+        judge: str = "rubric",
+        aliases: Aliases | None = None,
     ) -> None:
-        self.client, self.tracker, self.name = client, tracker, name
+        self.registry, self.tracker, self.name = registry, tracker, name
         self.challenger, self.champion, self.judge = challenger, champion, judge
-        self.lineage = {"ftlineage.judge": judge}
+        self.aliases = aliases or Aliases.of()
+        self.lineage = {T.JUDGE: judge}
         for arm, version in (("challenger", challenger), ("champion", champion)):
-            tags = client.get_model_version(name, version).tags
-            self.lineage |= {
-                f"ftlineage.{arm}.{k.removeprefix('ftlineage.')}": v
-                for k, v in tags.items()
-                if k.startswith("ftlineage.") and k.endswith("_sha")
-            }
+            mv = registry.get_version(name, version)
+            shas = T.lineage_of(mv.tags if mv else {}, strip=True)
+            self.lineage |= {f"{T.PREFIX}{arm}.{k}": v for k, v in shas.items()}
 
     def record(self, status: MonitorStatus, pair: dict[str, Any] | None = None) -> None:
         """Win rate, its interval, rolling means and drops at step = pairs so far; the pair as a trace."""
@@ -58,32 +69,25 @@ class RegistryHooks:
 
     def _trace(self, pair: dict[str, Any], n: int) -> None:
         """One trace per judged pair: both generations and the judgement, with both versions' SHAs."""
-        attrs = {**self.lineage, "ftlineage.case_id": str(pair["key"]), "ftlineage.pair": str(n)}
+        attrs = {**self.lineage, T.CASE_ID: str(pair["key"]), T.PAIR: str(n)}
         spans = [
-            {
-                "name": f"generate/{arm}",
-                "type": "LLM",
-                "inputs": {"prompt": pair["prompt"]},
-                "outputs": {"output": pair.get(arm)},
-                "attributes": {**attrs, "arm": arm},
-            }
-            for arm in ("champion", "challenger")
-        ] + [
-            {
-                "name": "judge",
-                "type": "EVALUATOR",
-                "inputs": {"key": pair["key"]},
-                "outputs": {
-                    "outcome": pair["outcome"],
-                    **{f"{a}/{k}": v for a, r in pair["rubrics"].items() for k, v in r.items()},
-                },
-                "attributes": attrs,
-            }
+            Span(
+                f"generate/{arm}",
+                "LLM",
+                {"prompt": pair["prompt"]},
+                {"output": pair.get(arm)},
+                {**attrs, "arm": arm},
+            )
+            for arm in ARMS
         ]
+        outcome = {f"{a}/{k}": v for a, r in pair["rubrics"].items() for k, v in r.items()}
+        spans.append(
+            Span("judge", "EVALUATOR", {"key": pair["key"]}, {"outcome": pair["outcome"], **outcome}, attrs)
+        )
         try:
             self.tracker.log_trace("canary-pair", spans, attrs)
         except Exception as exc:  # tracing must never take the canary down
-            print(f"ftlineage canary: trace not logged: {exc}", file=sys.stderr)
+            logger.warning("canary: trace not logged: %s", exc)
 
     def rollback(self, status: MonitorStatus) -> None:
         """Move the alias, tag the version, log the evidence; never raise."""
@@ -96,35 +100,35 @@ class RegistryHooks:
                 "time": time.time(),
                 "status": status.model_dump(mode="json"),
             }
-            self.client.set_model_version_tag(self.name, self.challenger, "ftlineage.canary", "rolled_back")
-            self.client.set_model_version_tag(
-                self.name, self.challenger, "ftlineage.canary_reason", (status.alarm or "")[:4000]
-            )
-            self.client.set_registered_model_alias(self.name, "rolled_back", self.challenger)
-            self.client.delete_registered_model_alias(self.name, "challenger")
+            reg, name, version = self.registry, self.name, self.challenger
+            reg.set_version_tag(name, version, T.CANARY, "rolled_back")
+            reg.set_version_tag(name, version, T.CANARY_REASON, (status.alarm or "")[:4000])
+            reg.set_alias(name, self.aliases.rolled_back, version)
+            reg.delete_alias(name, self.aliases.challenger)
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "rollback.json"
                 path.write_text(json.dumps(evidence, indent=2), encoding="utf-8")
                 self.tracker.log_artifact(path, "canary")
-            self.tracker.set_tags(
-                {"ftlineage.canary": "rolled_back", "ftlineage.canary_reason": status.alarm or ""}
-            )
+            self.tracker.set_tags({T.CANARY: "rolled_back", T.CANARY_REASON: status.alarm or ""})
             self.tracker.flush()
         except Exception as exc:  # the router already stopped sending traffic; keep serving
-            print(f"ftlineage canary: rollback bookkeeping failed: {exc}", file=sys.stderr)
+            logger.error("canary: rollback bookkeeping failed: %s", exc)
 
     def promote(self, status: MonitorStatus) -> None:
-        """Move @champion to the stable challenger (compare-and-set; the guard checks evidence)."""
-        from ftlineage.tracking._promote import move_alias
-
+        """Move the champion alias to the stable challenger (compare-and-set; the guard checks evidence)."""
         why = f"canary stable over {status.pairs} pairs, win rate {status.win_rate:.3f}"
         try:
-            move_alias(self.client, self.name, "champion", self.challenger, expect=self.champion, why=why)
-            self.tracker.set_tags({"ftlineage.canary": "promoted"})
-        except Exception as exc:
-            self.tracker.set_tags(
-                {"ftlineage.canary": "promotion_refused", "ftlineage.canary_error": str(exc)[:500]}
+            move_alias(
+                self.registry,
+                self.name,
+                self.aliases.champion,
+                self.challenger,
+                expect=self.champion,
+                why=why,
             )
+            self.tracker.set_tags({T.CANARY: "promoted"})
+        except Exception as exc:
+            self.tracker.set_tags({T.CANARY: "promotion_refused", T.CANARY_ERROR: str(exc)[:500]})
 
 
 def free_port() -> int:
@@ -153,25 +157,23 @@ def start_worker(args: list[str], port: int) -> subprocess.Popen[bytes]:
     raise BadInputError(f"model worker {' '.join(args)} did not start in 180 s")
 
 
-def _versions(client: Any, name: str) -> tuple[str, str]:
-    from ftlineage.tracking._promote import current_version
-
-    champion, challenger = (
-        current_version(client, name, "champion"),
-        current_version(client, name, "challenger"),
-    )
+def _versions(registry: Registry, name: str, aliases: Aliases) -> tuple[str, str]:
+    found = registry.aliases(name)
+    champion, challenger = found.get(aliases.champion), found.get(aliases.challenger)
     if not champion or not challenger:
         raise BadInputError(
-            f"canary: {name!r} needs both @champion and @challenger aliases "
-            f"(found champion={champion}, challenger={challenger}); see `ftlineage promote`"
+            f"canary: {name!r} needs both @{aliases.champion} and @{aliases.challenger} aliases "
+            f"(found {aliases.champion}={champion}, {aliases.challenger}={challenger}); "
+            "see `ftlineage promote`"
         )
     return champion, challenger
 
 
-def _run_suite(client: Any, name: str, version: str) -> str | None:
+def _run_suite(registry: Registry, name: str, version: str) -> str | None:
     """The suite the version's run was gated on (its ``ftlineage.suite`` tag)."""
-    run_id = client.get_model_version(name, version).run_id
-    return client.get_run(run_id).data.tags.get("ftlineage.suite") if run_id else None
+    mv = registry.get_version(name, version)
+    tags = registry.run_tags(mv.run_id) if mv and mv.run_id else None
+    return (tags or {}).get(T.SUITE)
 
 
 def serve(
@@ -186,23 +188,23 @@ def serve(
     promote_when_stable: bool,
     seed: int = 0,
     suite: str | None = None,
+    aliases: Aliases | None = None,
 ) -> None:
     """Serve the canary until interrupted; workers are stopped on the way out."""
     import uvicorn
-    from mlflow.tracking import MlflowClient
 
+    from ftlineage import suites
     from ftlineage.arena import get_judge
     from ftlineage.canary._service import CanaryService, build_app
-    from ftlineage.tracking._mlflow import MlflowTracker
+    from ftlineage.tracking import MlflowRegistry, MlflowTracker
 
-    client = MlflowClient()
-    champion, challenger = _versions(client, name)
-    from ftlineage import suites
-
-    suite = suite or _run_suite(client, name, challenger)
+    aliases = aliases or Aliases.of()
+    registry = MlflowRegistry.connect()
+    champion, challenger = _versions(registry, name, aliases)
+    suite = suite or _run_suite(registry, name, challenger)
     get_judge(judge_name, suite=suites.load(suite) if suite else None)  # fail fast, before workers start
-    ports = {"champion": free_port(), "challenger": free_port()}
-    versions = {"champion": champion, "challenger": challenger}
+    versions: dict[Arm, str] = {"champion": champion, "challenger": challenger}
+    ports = {arm: free_port() for arm in ARMS}
     procs = {
         arm: start_worker(["--model-uri", f"models:/{name}/{v}"], ports[arm]) for arm, v in versions.items()
     }
@@ -211,28 +213,31 @@ def serve(
     )
     tracker.set_tags(
         {
-            "ftlineage.canary_model": name,
-            "ftlineage.champion_version": champion,
-            "ftlineage.challenger_version": challenger,
-            "ftlineage.canary": "running",
+            T.CANARY_MODEL: name,
+            T.CHAMPION_VERSION: champion,
+            T.CHALLENGER_VERSION: challenger,
+            T.CANARY: "running",
         }
     )
     tracker.log_params({"split": split, "shadow": shadow, "judge": judge_name, **policy.model_dump()})
     service = CanaryService(
         Router(split=split, shadow=shadow, seed=seed),
-        {arm: f"http://127.0.0.1:{p}" for arm, p in ports.items()},  # type: ignore[misc]
+        {arm: f"http://127.0.0.1:{p}" for arm, p in ports.items()},
         judge_name,
         Monitor(policy),
-        RegistryHooks(client, tracker, name, challenger, champion, judge_name),
+        RegistryHooks(registry, tracker, name, challenger, champion, judge_name, aliases),
         promote_when_stable=promote_when_stable,
         suite=suite,
         worker_pids={arm: p.pid for arm, p in procs.items()},
     )
-    print(
-        f"ftlineage canary: serving {name} v{challenger} (split {split}) vs v{champion} on "
-        f"http://{host}:{port}",
-        file=sys.stderr,
-        flush=True,
+    logger.info(
+        "canary: serving %s v%s (split %s) vs v%s on http://%s:%d",
+        name,
+        challenger,
+        split,
+        champion,
+        host,
+        port,
     )
     try:
         uvicorn.run(build_app(service), host=host, port=port, log_level="warning", access_log=False)

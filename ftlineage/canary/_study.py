@@ -10,7 +10,7 @@ from ftlineage.canary._monitor import MonitorPolicy
 from ftlineage.canary._replay import replay
 from ftlineage.canary._router import Router
 from ftlineage.canary._simulate import simulate_traffic
-from ftlineage.tasks._rubric import Rubric
+from ftlineage.tasks import Rubric
 
 
 @dataclass(frozen=True)

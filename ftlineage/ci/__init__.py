@@ -9,13 +9,16 @@ from ftlineage.ci._baseline import (
     pin,
     slice_suite,
 )
+from ftlineage.ci._candidate import load_candidate, score
 
 __all__ = [
-    "DEFAULT_SLICE",
     "Baseline",
     "case_shas",
     "check_append_only",
+    "DEFAULT_SLICE",
     "load_baseline",
+    "load_candidate",
     "pin",
+    "score",
     "slice_suite",
 ]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from ftlineage._userfile import parse_versioned
 from ftlineage.errors import BadInputError, SuiteError
 from ftlineage.lineage import sha256_json
+from ftlineage.readers import parse_versioned
 from ftlineage.scoring import Score
 from ftlineage.suites import Suite
 from ftlineage.tasks import Case

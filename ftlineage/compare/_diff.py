@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from ftlineage.scoring import CaseScore, stratified_draws
-from ftlineage.tasks._plan import ScoringPlan, aggregate_any, plan_of, primary_of_case
+from ftlineage.tasks import ScoringPlan, aggregate_any, plan_of, primary_of_case
 
 INPUT_KEYS = (
     "prompt_sha",
@@ -101,7 +101,11 @@ def _num(x: float | None) -> float | None:
 
 
 def _intervals(
-    a: Sequence[CaseScore], b: Sequence[CaseScore], samples: int, seed: int, confidence: float,
+    a: Sequence[CaseScore],
+    b: Sequence[CaseScore],
+    samples: int,
+    seed: int,
+    confidence: float,
     plan: ScoringPlan | None,
 ) -> dict[str, tuple[float, float]]:
     by_id = {c.id: c for c in b}

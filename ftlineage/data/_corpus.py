@@ -26,8 +26,10 @@ def read_corpus(files: Iterable[Path], max_row_bytes: int = DEFAULT_MAX_ROW_BYTE
                     raise CorpusError(str(rec.error))
                 row_id = rec.row["id"]
                 if row_id in seen:
-                    raise CorpusError(f"{file}: row id {row_id!r} already used in {seen[row_id]}; "
-                                      "ids must be unique across the corpus")
+                    raise CorpusError(
+                        f"{file}: row id {row_id!r} already used in {seen[row_id]}; "
+                        "ids must be unique across the corpus"
+                    )
                 seen[row_id] = file
                 rows.append(rec.row)
         if len(rows) == before:

@@ -27,8 +27,13 @@ def replay_rows(n: int, *, seed: int, template: str, exclude: Iterable[str]) -> 
         for c in cases:
             if normalize(c["prompt"]) not in banned and len(out) < n:
                 banned.add(normalize(c["prompt"]))
-                out.append({"id": f"replay-{len(out):05d}", "source": "replay",
-                            "prompt": template.format(prompt=c["prompt"]),
-                            "completion": c["reference"]})
+                out.append(
+                    {
+                        "id": f"replay-{len(out):05d}",
+                        "source": "replay",
+                        "prompt": template.format(prompt=c["prompt"]),
+                        "completion": c["reference"],
+                    }
+                )
         batch += 1
     return out

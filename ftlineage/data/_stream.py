@@ -57,9 +57,7 @@ def check_row(row: Any, file: Path, lineno: int) -> dict[str, Any]:
                 f"'prompt' and 'completion' (got keys {sorted(row)})"
             )
         if not isinstance(row[key], str):
-            raise CorpusError(
-                f"{file}:{lineno}: {key!r} must be a string but got {type(row[key]).__name__}"
-            )
+            raise CorpusError(f"{file}:{lineno}: {key!r} must be a string but got {type(row[key]).__name__}")
     out = {k: row[k] for k in REQUIRED}
     out["id"] = str(row["id"]) if "id" in row else f"{file.stem}-{lineno}"
     out["source"] = str(row["source"]) if "source" in row else file.stem
@@ -238,8 +236,11 @@ def _parse_line(line: bytes, file: Path, lineno: int, start: int) -> Record:
         obj = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         msg = (
-            f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
-            else "not UTF-8" if isinstance(exc, UnicodeDecodeError) else "nested too deeply to read"
+            f"{exc.msg} at column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else "not UTF-8"
+            if isinstance(exc, UnicodeDecodeError)
+            else "nested too deeply to read"
         )
         return Record(
             f"{file}:{lineno}",

@@ -15,7 +15,7 @@ import numpy as np
 from ftlineage.gate.rule import Check, check_metric
 from ftlineage.recipe import GateSpec, MetricRule
 from ftlineage.scoring import SuiteScores, stratified_draws
-from ftlineage.tasks._plan import aggregate_any, plan_of
+from ftlineage.tasks import aggregate_any, plan_of
 
 
 def _regression(rule: MetricRule, cand: float, base: float) -> float:

@@ -13,18 +13,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ftlineage import tags as T
 from ftlineage.gate.rule import GateDecision
 from ftlineage.lineage import sha256_json
 
 KEY_ENV = "FTLINEAGE_GATE_KEY"
-DIGEST_TAG = "ftlineage.decision_sha"
-HMAC_TAG = "ftlineage.decision_hmac"
-DECISION_TAG = "ftlineage.decision"
-MODEL_SHA_TAG = "ftlineage.model_sha"
+DIGEST_TAG = T.DECISION_SHA
+HMAC_TAG = T.DECISION_HMAC
+DECISION_TAG = T.DECISION
+MODEL_SHA_TAG = T.MODEL_SHA
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,9 @@ class Subject:
 
 def gate_key() -> bytes | None:
     """The signing key, or ``None`` when the environment sets none."""
-    key = os.environ.get(KEY_ENV)
-    return key.encode() if key else None
+    from ftlineage.settings import Settings
+
+    return Settings.from_env().gate_key
 
 
 def decision_digest(decision: GateDecision) -> str:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ftlineage.arena._backends import Backend
+from ftlineage.arena import Backend
 from ftlineage.errors import missing_dependency
 
 CaseScorer = Callable[[dict[str, Any], str], float]
@@ -65,9 +65,13 @@ def as_scorer(metric: Any) -> CaseScorer:
 
     def score(case: dict[str, Any], output: str) -> float:
         expected = case.get("reference", case.get("expected"))
-        test_case = LLMTestCase(input=case["prompt"], actual_output=output,
-                                expected_output=None if expected is None else str(expected),
-                                context=case.get("context"), retrieval_context=case.get("context"))
+        test_case = LLMTestCase(
+            input=case["prompt"],
+            actual_output=output,
+            expected_output=None if expected is None else str(expected),
+            context=case.get("context"),
+            retrieval_context=case.get("context"),
+        )
         metric.measure(test_case)
         return float(metric.score)
 
@@ -113,8 +117,7 @@ def suite_scorer(name: str, **options: Any) -> CaseScorer:
     """
     import math
 
-    from ftlineage.tasks import ScorerSpec, build_scorer, case_from_row
-    from ftlineage.tasks._plan import primary
+    from ftlineage.tasks import ScorerSpec, build_scorer, case_from_row, primary
 
     scorer = build_scorer(ScorerSpec(name=name, options=options))
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TAG_PREFIX = "ftlineage."
+from ftlineage.tags import PREFIX as TAG_PREFIX
+from ftlineage.tags import lineage_tags
 
-
-def lineage_tags(values: dict[str, str]) -> dict[str, str]:
-    """``{"prompt_sha": v}`` -> ``{"ftlineage.prompt_sha": v}``; empty values left out."""
-    return {TAG_PREFIX + k: str(v) for k, v in values.items() if v not in ("", None)}
+__all__ = ["TAG_PREFIX", "LineageManifest", "lineage_tags"]
 
 
 class LineageManifest(BaseModel):
@@ -22,15 +20,23 @@ class LineageManifest(BaseModel):
 
     schema_version: int = 1
     prompt_sha: str
-    dataset_sha: str = Field(description="the training rows after audit and split")
+    dataset_sha: str = Field("", description="the training rows after audit and split")
     corpus_sha: str = Field(description="the raw corpus as read, before the audit")
-    base_model_sha: str
-    model_sha: str = ""
+    base_model_sha: str = Field("", description="the weights training started from")
+    model_sha: str = Field("", description="the trained (merged) weights")
     suite_sha: str
     code_sha: str
     recipe_sha: str
     seed: int
 
+    def digests(self) -> dict[str, str]:
+        """The digests known so far (a job fills them in as its stages run), by field name."""
+        return {k: v for k, v in self.model_dump().items() if k.endswith("_sha") and v}
+
+    def extend(self, **digests: str) -> LineageManifest:
+        """A copy with more digests; an unknown name is an error, not a silent new key."""
+        return LineageManifest.model_validate({**self.model_dump(), **digests})
+
     def tags(self) -> dict[str, str]:
-        """The manifest as ``ftlineage.*`` tags (empty values left out)."""
-        return lineage_tags({k: v for k, v in self.model_dump().items() if k != "schema_version"})
+        """The digests as ``ftlineage.*`` tags (empty values left out)."""
+        return lineage_tags(self.digests())

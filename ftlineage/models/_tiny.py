@@ -33,8 +33,9 @@ def spec_key(spec: BuiltinSpec, texts: list[str] | None = None) -> str:
     generator rebuilds the model) and the version of the tokenizer/pretraining code.
     """
     corpus = sha256_rows([{"t": t} for t in (texts if texts is not None else pretraining_texts(spec))])
-    return sha256_json({"spec": spec.model_dump(), "corpus": corpus, "trainer": TRAINER_VERSION},
-                       domain="base")
+    return sha256_json(
+        {"spec": spec.model_dump(), "corpus": corpus, "trainer": TRAINER_VERSION}, domain="base"
+    )
 
 
 def pretraining_texts(spec: BuiltinSpec) -> list[str]:

@@ -5,28 +5,47 @@ Run by ``mlflow run . -P suite=...`` (inside the run MLflow created) or ``ftline
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ftlineage import lineage, suites
+from ftlineage import tags as T
 from ftlineage.arena import available_judges
-from ftlineage.audit import AuditReport
+from ftlineage.audit import AuditReport, scan_text
 from ftlineage.data import read_corpus
 from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, RecipeError, SuiteError
-from ftlineage.gate.rule import Check, GateDecision
+from ftlineage.gate import Check, GateDecision
 from ftlineage.models import check_base_model
 from ftlineage.pipeline import _stages, _story
-from ftlineage.pipeline._baseline import SUITE_NAME_TAG, SUITE_VERSION_TAG, check_champion_suite
-from ftlineage.pipeline._context import JobContext, JobResult
-from ftlineage.pipeline._trackers import job_tracker
+from ftlineage.pipeline._baseline import check_champion_suite
+from ftlineage.pipeline._context import Audited, Baseline, JobContext, JobResult, Row, Split, Trained
+from ftlineage.pipeline._lifecycle import lifecycle, start_run, timed
 from ftlineage.pipeline._train import train_stage
 from ftlineage.recipe import Recipe, bind_suite, load_recipe
 from ftlineage.settings import Settings
+from ftlineage.tracking import Tracker, registry_of
 
-__all__ = ["JobResult", "resolve_recipe", "run_job"]
+__all__ = [
+    "Audited",
+    "Baseline",
+    "gate_trained",
+    "JobContext",
+    "JobResult",
+    "lifecycle",
+    "new_context",
+    "prepare",
+    "resolve_recipe",
+    "run_job",
+    "run_sweep",
+    "SeedSpread",
+    "Split",
+    "start",
+    "start_run",
+    "SweepResult",
+    "timed",
+    "train_seeds",
+    "Trained",
+]
 
 RECIPES_DIR = Path("recipes")
 
@@ -49,8 +68,6 @@ def resolve_recipe(recipe: str | None, suite: str | None) -> Path:
 
 def _refuse_credentials(recipe_path: Path) -> None:
     """A recipe is uploaded with every run: one that holds a credential is refused, never uploaded."""
-    from ftlineage.audit import scan_text
-
     for lineno, line in enumerate(recipe_path.read_text(encoding="utf-8").splitlines(), start=1):
         found = next((f for f in scan_text(line) if f.flag == "secret"), None)
         if found:
@@ -60,7 +77,7 @@ def _refuse_credentials(recipe_path: Path) -> None:
             )
 
 
-def _prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.Suite, list[dict]]:
+def prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.Suite, list[Row]]:
     """Validate every input before anything is written to the tracking store."""
     recipe = load_recipe(recipe_path)
     if suite_name and suite_name != recipe.suite:
@@ -79,12 +96,11 @@ def _prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.
 
 
 def _write_manifest(ctx: JobContext) -> None:
-    manifest = lineage.LineageManifest.model_validate({**ctx.lineage, "seed": ctx.recipe.seed})
-    ctx.write("lineage", "manifest.json", manifest.model_dump_json(indent=2))
+    ctx.write("lineage", "manifest.json", ctx.lineage.model_dump_json(indent=2))
 
 
 def _blocked(ctx: JobContext, decision: GateDecision, code: int, warnings: tuple[str, ...] = ()) -> JobResult:
-    ctx.tracker.set_tags({"ftlineage.decision": "blocked", "ftlineage.blocked_at": decision.stage})
+    ctx.tracker.set_tags({T.DECISION: "blocked", T.BLOCKED_AT: decision.stage})
     _story.describe(ctx, decision, warnings)
     reasons = tuple(c.reason for c in decision.failed)
     return JobResult(ctx.tracker.run_id, "blocked", code, ctx.out, None, reasons, warnings)
@@ -92,46 +108,55 @@ def _blocked(ctx: JobContext, decision: GateDecision, code: int, warnings: tuple
 
 def _audit_block(ctx: JobContext, reasons: tuple[str, ...]) -> JobResult:
     checks = tuple(Check(name="audit", kind="audit", passed=False, reason=r) for r in reasons)
-    decision = GateDecision(decision="blocked", stage="audit", checks=checks, lineage=dict(ctx.lineage))
+    decision = GateDecision(decision="blocked", stage="audit", checks=checks, lineage=ctx.lineage.digests())
     ctx.write("gate", "decision.json", decision.model_dump_json(indent=2))
     return _blocked(ctx, decision, EXIT_AUDIT_BLOCKED)
 
 
-def run_job(recipe: str | None, suite: str | None) -> JobResult:
+def new_context(
+    recipe: Recipe, suite: suites.Suite, rows: list[Row], settings: Settings, tracker: Tracker
+) -> JobContext:
+    """The context of one run: its work folder, its registry and the lineage known before any stage."""
+    manifest = lineage.LineageManifest(
+        prompt_sha=lineage.sha256_prompt(recipe.prompt_template),
+        suite_sha=suite.sha,
+        code_sha=lineage.code_sha(),
+        recipe_sha=recipe.sha(),
+        corpus_sha=lineage.sha256_rows(rows, domain="corpus"),
+        seed=recipe.seed,
+    )
+    out = settings.work_dir.resolve() / tracker.run_id
+    return JobContext(recipe, suite, settings, tracker, registry_of(tracker), out, rows, manifest)
+
+
+def run_job(recipe: str | None, suite: str | None, settings: Settings | None = None) -> JobResult:
     """Run the whole job; returns the result (the run is terminated either way)."""
-    settings = Settings.from_env()
-    recipe_obj, suite_obj, rows = _prepare(resolve_recipe(recipe, suite), suite)
-    tracker = job_tracker(recipe_obj, rows, settings)
-    ctx = JobContext(recipe_obj, suite_obj, settings, tracker,
-                     settings.work_dir.resolve() / tracker.run_id, rows)
-    try:
-        result = _run_stages(ctx)
-    except BaseException as exc:
-        tracker.set_tags({"ftlineage.decision": "error", "ftlineage.error": str(exc)[:500]})
-        _story.describe_error(ctx, exc)
-        tracker.finish("FAILED")
-        raise
-    tracker.finish("FINISHED")
-    return result
+    settings = settings or Settings.from_env()
+    recipe_obj, suite_obj, rows = prepare(resolve_recipe(recipe, suite), suite)
+    key = lineage.sha256_json(
+        {"recipe": recipe_obj.sha(), "corpus": lineage.sha256_rows(rows, domain="corpus")}, domain="resume"
+    )
+    tracker = start_run(recipe_obj, settings, f"{recipe_obj.name}-job", resume_key=key)
+    ctx = new_context(recipe_obj, suite_obj, rows, settings, tracker)
+    with lifecycle(tracker, on_error=lambda exc: _story.describe_error(ctx, exc)):
+        return _run_stages(ctx)
 
 
-def _start(ctx: JobContext) -> None:
+def start(ctx: JobContext) -> None:
+    """Tag the run with its lineage, suite and registry target; log the recipe as params."""
     import torch
 
     torch.set_num_threads(ctx.settings.num_threads)
     r = ctx.recipe
-    ctx.lineage.update(
-        prompt_sha=lineage.sha256_prompt(r.prompt_template),
-        suite_sha=ctx.suite.sha,
-        code_sha=lineage.code_sha(),
-        recipe_sha=r.sha(),
-        corpus_sha=lineage.sha256_rows(ctx.rows, domain="corpus"),
-    )
-    reg = {f"ftlineage.registry.{k}": str(getattr(r.registry, k)) for k in ("model_name", "alias", "stages")}
+    reg = {
+        T.REGISTRY_MODEL_NAME: r.registry.model_name,
+        T.REGISTRY_ALIAS: r.registry.alias,
+        T.REGISTRY_STAGES: str(r.registry.stages),
+    }
     ctx.tracker.set_tags(
-        lineage.lineage_tags(ctx.lineage)
-        | {"ftlineage.suite": r.suite, "ftlineage.seed": str(r.seed)}
-        | {SUITE_NAME_TAG: ctx.suite.meta.name, SUITE_VERSION_TAG: str(ctx.suite.meta.version)}
+        ctx.lineage.tags()
+        | {T.SUITE: r.suite, T.SEED: str(r.seed)}
+        | {T.SUITE_NAME: ctx.suite.meta.name, T.SUITE_VERSION: str(ctx.suite.meta.version)}
         | reg
     )
     check_champion_suite(ctx)
@@ -151,45 +176,50 @@ def _start(ctx: JobContext) -> None:
         ctx.tracker.log_artifact(r.source_path, "recipe")
 
 
-@contextmanager
-def _timed(ctx: JobContext, stage: str) -> Iterator[None]:
-    """Tag the stage's wall time as ``ftlineage.time.<stage>_s`` and say it on stderr."""
-    print(f"ftlineage: {stage} ...", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    yield
-    seconds = time.perf_counter() - start
-    ctx.tracker.set_tags({f"ftlineage.time.{stage}_s": f"{seconds:.1f}"})
-    print(f"ftlineage: {stage} done in {seconds:.1f}s", file=sys.stderr, flush=True)
-
-
 def _run_stages(ctx: JobContext) -> JobResult:
-    _start(ctx)
-    with _timed(ctx, "audit"):
-        audit_report = _stages.audit_stage(ctx)
-    if audit_report.verdict == "blocked":
-        return _audit_block(ctx, audit_report.reasons)
-    with _timed(ctx, "train"):
-        train = _stages.split_stage(ctx)
-        _story.log_inputs(ctx, train)
-        train_stage(ctx, train)
-    return gate_trained(ctx, audit_report)
+    start(ctx)
+    with timed(ctx.tracker, "audit"):
+        audited = _stages.audit_stage(ctx)
+    if audited.report.verdict == "blocked":
+        return _audit_block(ctx, audited.report.reasons)
+    with timed(ctx.tracker, "train"):
+        split = _stages.split_stage(ctx, audited.kept)
+        _story.log_inputs(ctx, split.train)
+        trained = train_stage(ctx, split)
+    return gate_trained(ctx, trained, audited.report)
 
 
-def gate_trained(ctx: JobContext, audit_report: AuditReport) -> JobResult:
-    """Arena, gate and registry for a context whose model is trained (``ctx.results`` filled)."""
-    ctx.tracker.set_tags(
-        lineage.lineage_tags({k: ctx.lineage[k] for k in ("dataset_sha", "base_model_sha", "model_sha")})
-    )
-    with _timed(ctx, "arena"):
-        arena_result = _stages.arena_stage(ctx)
-    decision = _stages.gate_stage(ctx, arena_result)
+def gate_trained(ctx: JobContext, trained: Trained, audit_report: AuditReport) -> JobResult:
+    """Arena, gate and registry for a trained model."""
+    ctx.tracker.set_tags(ctx.lineage.tags())
+    with timed(ctx.tracker, "arena"):
+        arena_result = _stages.arena_stage(ctx, trained)
+    baseline, decision = _stages.gate_stage(ctx, trained, arena_result)
     _write_manifest(ctx)
     if decision.decision != "pass":
         return _blocked(ctx, decision, EXIT_GATE_BLOCKED, arena_result.warnings)
-    with _timed(ctx, "register"):
-        _stages.package_stage(ctx, decision, arena_result, audit_report)
-        ctx.tracker.set_tags({"ftlineage.decision": "pass"})
+    with timed(ctx.tracker, "register"):
+        _stages.package_stage(ctx, trained, baseline, decision, arena_result, audit_report)
+        ctx.tracker.set_tags({T.DECISION: "pass"})
         version = _stages.register_stage(ctx) if ctx.recipe.registry.auto_register else None
     _story.describe(ctx, decision, arena_result.warnings, version)
     reasons = tuple(c.reason for c in decision.checks)
     return JobResult(ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version, reasons, arena_result.warnings)
+
+
+_LAZY = {
+    "run_sweep": ("_sweep", "run_sweep"),
+    "train_seeds": ("_seeds", "train_seeds"),
+    "SweepResult": ("_sweep", "SweepResult"),
+    "SeedSpread": ("_seeds", "SeedSpread"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import heavy or cyclic members on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attr = _LAZY[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), attr)

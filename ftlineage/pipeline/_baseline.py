@@ -1,4 +1,4 @@
-"""The gate's baseline: the registered ``@champion`` on the same suite digest, else the base.
+"""The gate's baseline: the registered champion on the same suite digest, else the base.
 
 The champion's recorded scores are reused only when they were taken on this suite digest
 and on the very same cases; otherwise the champion is re-scored here. With no champion
@@ -7,58 +7,57 @@ the base model (already scored before training) is the baseline.
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
-from ftlineage._userfile import parse_versioned
-from ftlineage.pipeline._context import JobContext
+from ftlineage import tags as T
+from ftlineage.errors import SuiteError
+from ftlineage.logging import get_logger
+from ftlineage.pipeline._context import Baseline, JobContext
+from ftlineage.readers import parse_versioned
 from ftlineage.scoring import SuiteScores
+from ftlineage.suites import retired_hint
+from ftlineage.training import evaluate_model
+
+logger = get_logger(__name__)
+
+SCORES_FILE = "scores/candidate.json"
 
 
-def _recorded(client: Any, run_id: str) -> SuiteScores | None:
-    from ftlineage.tracking._mlflow import read_artifact_text
-
-    text = read_artifact_text(client, run_id, "scores/candidate.json")
-    return parse_versioned(SuiteScores, text, f"run {run_id}: scores/candidate.json") if text else None
+def _recorded(ctx: JobContext, run_id: str) -> SuiteScores | None:
+    text = ctx.registry.read_run_file(run_id, SCORES_FILE)
+    return parse_versioned(SuiteScores, text, f"run {run_id}: {SCORES_FILE}") if text else None
 
 
-def _rescore(ctx: JobContext, model_uri: str) -> SuiteScores:
+def _rescore(ctx: JobContext, name: str, version: str, label: str) -> SuiteScores:
     """Score a registered version with its own prompt template on this suite's cases."""
-    import mlflow.pyfunc
-
-    from ftlineage.training import evaluate_model
-
-    inner = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+    loaded = ctx.registry.load(name, version)
     metrics, cases = evaluate_model(
-        inner.model, inner.tokenizer, ctx.suite, inner.template, limit=ctx.recipe.training.eval_limit
+        loaded.model, loaded.tokenizer, ctx.suite, loaded.template, limit=ctx.recipe.training.eval_limit
     )
     plan = ctx.suite.plan.model_dump(mode="json", by_alias=True)
     return SuiteScores(
-        suite_sha=ctx.suite.sha, model_label="champion", metrics=metrics, cases=tuple(cases), plan=plan
+        suite_sha=ctx.suite.sha, model_label=label, metrics=metrics, cases=tuple(cases), plan=plan
     )
 
 
-SUITE_NAME_TAG = "ftlineage.suite_name"
-SUITE_VERSION_TAG = "ftlineage.suite_version"
+def _champion(ctx: JobContext) -> tuple[str, str, str] | None:
+    """``(alias, version, run id)`` of the champion, or ``None``."""
+    name, alias = ctx.recipe.registry.model_name, ctx.recipe.registry.champion_alias
+    version = ctx.registry.aliases(name).get(alias)
+    mv = ctx.registry.get_version(name, version) if version else None
+    return (alias, mv.version, mv.run_id) if mv else None
 
 
 def check_champion_suite(ctx: JobContext) -> None:
     """Refuse this suite when the champion was scored on the same name and version with other content."""
-    from ftlineage.errors import SuiteError
-    from ftlineage.suites import retired_hint
-    from ftlineage.tracking._promote import current_version
-
-    client = ctx.tracker.client  # type: ignore[attr-defined]
-    name, alias = ctx.recipe.registry.model_name, ctx.recipe.registry.champion_alias
-    version = current_version(client, name, alias)
-    run_id = client.get_model_version(name, version).run_id if version else None
-    if not run_id:
+    champion = _champion(ctx)
+    tags = ctx.registry.run_tags(champion[2]) if champion and champion[2] else None
+    if champion is None or tags is None:
         return
-    tags = client.get_run(run_id).data.tags
+    alias, version, _ = champion
     meta = ctx.suite.meta
-    same_id = (tags.get(SUITE_NAME_TAG), tags.get(SUITE_VERSION_TAG)) == (meta.name, str(meta.version))
-    theirs = tags.get("ftlineage.suite_sha")
+    same_id = (tags.get(T.SUITE_NAME), tags.get(T.SUITE_VERSION)) == (meta.name, str(meta.version))
+    theirs = tags.get(T.SUITE_SHA)
     if same_id and theirs and theirs != ctx.suite.sha:
+        name = ctx.recipe.registry.model_name
         raise SuiteError(
             f"{ctx.suite.path}: suite {meta.name} v{meta.version} has digest {ctx.suite.sha[:12]}…, but "
             f"@{alias} ({name!r} v{version}) was scored on {meta.name} v{meta.version} as {theirs[:12]}…; "
@@ -67,21 +66,17 @@ def check_champion_suite(ctx: JobContext) -> None:
         )
 
 
-def resolve_baseline(ctx: JobContext, base: SuiteScores) -> tuple[str, SuiteScores]:
-    """``("base", base)`` or ``("champion:vN", scores)`` on this suite digest and case set."""
-    from ftlineage.tracking._promote import current_version
-
-    client = ctx.tracker.client  # type: ignore[attr-defined]
-    name, alias = ctx.recipe.registry.model_name, ctx.recipe.registry.champion_alias
-    version = current_version(client, name, alias)
-    if version is None:
-        return "base", base
-    mv = client.get_model_version(name, version)
+def resolve_baseline(ctx: JobContext, base: SuiteScores) -> Baseline:
+    """``base`` or ``<alias>:vN`` with its scores on this suite digest and case set."""
+    champion = _champion(ctx)
+    if champion is None:
+        return Baseline("base", base)
+    alias, version, run_id = champion
     label = f"{alias}:v{version}"
-    recorded = _recorded(client, mv.run_id) if mv.run_id else None
+    recorded = _recorded(ctx, run_id) if run_id else None
     same_cases = recorded is not None and {c.id for c in recorded.cases} == {c.id for c in base.cases}
     if recorded is not None and recorded.suite_sha == ctx.suite.sha and same_cases:
-        return label, recorded.model_copy(update={"model_label": label})
+        return Baseline(label, recorded.model_copy(update={"model_label": label}))
     why = "on another suite digest or case set" if recorded is not None else "without recorded scores"
-    print(f"ftlineage: {label} was scored {why}; re-scoring it on {ctx.suite.sha[:12]}", file=sys.stderr)
-    return label, _rescore(ctx, f"models:/{name}/{version}").model_copy(update={"model_label": label})
+    logger.info("%s was scored %s; re-scoring it on %s", label, why, ctx.suite.sha[:12])
+    return Baseline(label, _rescore(ctx, ctx.recipe.registry.model_name, version, label))

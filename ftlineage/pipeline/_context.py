@@ -1,4 +1,10 @@
-"""State shared by the stages of one job."""
+"""What the stages of one job share (the context) and what each hands the next (typed outputs).
+
+A stage reads the context and the outputs of the stages before it, passed as arguments, and
+returns its own: a missing input is a type error, not a ``KeyError`` at minute nine. The
+lineage is a :class:`~ftlineage.lineage.LineageManifest` from the first stage on; each stage
+adds the digests it produced with :meth:`JobContext.add_lineage`.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +12,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftlineage.audit import AuditReport
+from ftlineage.lineage import LineageManifest
 from ftlineage.recipe import Recipe
+from ftlineage.scoring import SuiteScores
 from ftlineage.settings import Settings
 from ftlineage.suites import Suite
-from ftlineage.tracking import Tracker
+from ftlineage.tracking import Registry, Tracker
+
+Row = dict[str, Any]
 
 
 @dataclass
 class JobContext:
-    """Everything a stage reads; each stage adds what it produced."""
+    """Everything a stage reads, and the lineage the stages fill in."""
 
     recipe: Recipe
     suite: Suite
     settings: Settings
     tracker: Tracker
+    registry: Registry
     out: Path
-    rows: list[dict[str, Any]]
-    lineage: dict[str, str] = field(default_factory=dict)
-    results: dict[str, Any] = field(default_factory=dict)
+    rows: list[Row]
+    lineage: LineageManifest
+
+    def add_lineage(self, **digests: str) -> None:
+        """Record digests a stage produced (an unknown name is refused)."""
+        self.lineage = self.lineage.extend(**digests)
 
     def stage_dir(self, name: str) -> Path:
         """A local folder for one stage's outputs (uploaded as ``name/`` artifacts)."""
@@ -37,6 +52,45 @@ class JobContext:
         path.write_text(text, encoding="utf-8")
         self.tracker.log_artifact(path, stage)
         return path
+
+
+@dataclass(frozen=True)
+class Audited:
+    """Stage 1's output: the report and the rows it kept (in corpus order)."""
+
+    report: AuditReport
+    kept: list[Row]
+
+
+@dataclass(frozen=True)
+class Split:
+    """The seeded split of the kept rows, plus the replay rows mixed into training."""
+
+    train: list[Row]
+    validation: list[Row]
+    replay: list[Row]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """Stage 2's output: the chosen checkpoint exported (merged), and both models' scores."""
+
+    base_ref: str
+    model: Any
+    tokenizer: Any
+    baseline: SuiteScores
+    candidate: SuiteScores
+    best_step: int
+    assessments: tuple[Any, ...] = ()
+    checkpoints: tuple[Any, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What the gate compares against: ``base`` or ``<champion alias>:vN``, and its scores."""
+
+    label: str
+    scores: SuiteScores
 
 
 @dataclass(frozen=True)

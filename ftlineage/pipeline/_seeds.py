@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ftlineage.errors import AuditBlocked
-from ftlineage.pipeline import _prepare, _start
-from ftlineage.pipeline._context import JobContext
+from ftlineage.logging import get_logger
+from ftlineage.pipeline import new_context, prepare, start
+from ftlineage.pipeline._lifecycle import lifecycle, start_run
 from ftlineage.pipeline._stages import audit_stage, split_stage
 from ftlineage.pipeline._train import train_stage
 from ftlineage.settings import Settings
-from ftlineage.tracking._mlflow import MlflowTracker
+
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,44 +42,37 @@ def spread(values: list[dict[str, float]], keys: list[str]) -> dict[str, dict[st
     return out
 
 
-def train_seeds(recipe_path: Path, n: int) -> SeedSpread:
-    """Audit, then train once per seed (``seed``, ``seed+1``, ...); log the spread to a parent run."""
-    settings = Settings.from_env()
-    recipe, suite, rows = _prepare(recipe_path, None)
-    parent = MlflowTracker.start(experiment=recipe.name, run_name=f"{recipe.name}-seeds")
-    results, notes = [], []
-    try:
+def train_seeds(recipe_path: Path, n: int, settings: Settings | None = None) -> SeedSpread:
+    """Audit once, then train once per seed (``seed``, ``seed+1``, ...); log the spread to a parent run.
+
+    Parent and children share one lifecycle: an exception anywhere leaves every run FAILED
+    with the error tagged, never RUNNING or FINISHED.
+    """
+    settings = settings or Settings.from_env()
+    recipe, suite, rows = prepare(recipe_path, None)
+    parent = start_run(recipe, settings, f"{recipe.name}-seeds")
+    pctx = new_context(recipe, suite, rows, settings, parent)
+    with lifecycle(parent):
+        start(pctx)
+        audited = audit_stage(pctx)
+        if audited.report.verdict == "blocked":
+            raise AuditBlocked("the data audit blocked training: " + "; ".join(audited.report.reasons))
+        results, notes = [], []
         for i in range(n):
             seeded = recipe.model_copy(update={"seed": recipe.seed + i})
-            child = MlflowTracker.start(
-                experiment=recipe.name, run_name=f"seed-{seeded.seed}", parent_run_id=parent.run_id
-            )
-            ctx = JobContext(seeded, suite, settings, child, settings.work_dir.resolve() / child.run_id, rows)
-            _start(ctx)
-            if audit_stage(ctx).verdict == "blocked":
-                child.finish("FINISHED")
-                raise AuditBlocked("the data audit blocked training; see `ftlineage audit`")
-            print(f"ftlineage: seed {seeded.seed} ({i + 1}/{n}) ...", file=sys.stderr, flush=True)
-            train_stage(ctx, split_stage(ctx))
-            results.append(ctx.results["candidate"])
-            worst = (
-                ctx.results["callback"].assessments[-1].worst if ctx.results["callback"].assessments else "-"
-            )
-            notes.append(f"seed {seeded.seed}: best step {ctx.results['best_step']}, drift {worst}")
-            child.finish("FINISHED")
-    except BaseException:
-        parent.finish("FAILED")
-        raise
-    keys = sorted({k for r in results for k in r if k.startswith(("heldout/", "drift/", "safety/"))})
-    table = spread(results, keys)
-    for name, s in table.items():
-        parent.log_metrics({f"seeds/{name}/mean": s["mean"], f"seeds/{name}/sd": s["sd"]}, step=0)
-    out = settings.work_dir.resolve() / parent.run_id
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "seeds.json").write_text(
-        json.dumps({"seeds": list(range(recipe.seed, recipe.seed + n)), "spread": table}, indent=2),
-        encoding="utf-8",
-    )
-    parent.log_artifact(out / "seeds.json", "seeds")
-    parent.finish("FINISHED")
-    return SeedSpread(tuple(range(recipe.seed, recipe.seed + n)), table, tuple(notes))
+            child = start_run(seeded, settings, f"seed-{seeded.seed}", parent_run_id=parent.run_id)
+            with lifecycle(child):
+                ctx = new_context(seeded, suite, rows, settings, child)
+                start(ctx)
+                logger.info("seed %d (%d/%d) ...", seeded.seed, i + 1, n)
+                trained = train_stage(ctx, split_stage(ctx, audited.kept))
+            results.append(dict(trained.candidate.metrics))
+            worst = trained.assessments[-1].worst if trained.assessments else "-"
+            notes.append(f"seed {seeded.seed}: best step {trained.best_step}, drift {worst}")
+        keys = sorted({k for r in results for k in r if k.startswith(("heldout/", "drift/", "safety/"))})
+        table = spread(results, keys)
+        for name, s in table.items():
+            parent.log_metrics({f"seeds/{name}/mean": s["mean"], f"seeds/{name}/sd": s["sd"]}, step=0)
+        seeds = list(range(recipe.seed, recipe.seed + n))
+        pctx.write("seeds", "seeds.json", json.dumps({"seeds": seeds, "spread": table}, indent=2))
+    return SeedSpread(tuple(seeds), table, tuple(notes))

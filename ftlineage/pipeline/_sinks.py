@@ -10,11 +10,11 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ftlineage import tags as T
 from ftlineage.lineage import lineage_tags, sha256_file
 from ftlineage.scoring import format_points
-from ftlineage.tracking import Tracker
-from ftlineage.training._plot import plot_checkpoints
-from ftlineage.training._policy import Assessment, CheckpointScore, band_metrics
+from ftlineage.tracking import Span, Tracker
+from ftlineage.training import Assessment, CheckpointScore, band_metrics, plot_checkpoints
 
 CASES_FILE = "ftlineage_cases.json"
 WEIGHTS = ("adapter_model.safetensors", "model.safetensors")
@@ -59,7 +59,7 @@ class TrackerSink:
         self, step: int, cases: Sequence[Any], model_sha: str, metrics: dict[str, float] | None = None
     ) -> None:
         """One trace per scored checkpoint: a span per case (scores as assessments), totals on the root."""
-        attrs = lineage_tags({**self.lineage, "model_sha": model_sha}) | {"ftlineage.step": str(step)}
+        attrs = lineage_tags({**self.lineage, "model_sha": model_sha}) | {T.STEP: str(step)}
         spans = case_spans(cases, attrs, self.prompts, self.references)
         summary = {k: v for k, v in (metrics or {}).items() if v == v}
         inputs = {"step": step, "cases": len(spans), "model_sha": model_sha}
@@ -74,12 +74,12 @@ class TrackerSink:
     ) -> str | None:
         """Log scores and drops at the step, keep per-case scores beside the checkpoint, refresh the plot."""
         self.tracker.log_metrics({**score.metrics, **band_metrics(assessment)}, step=score.step)
-        tags = {"ftlineage.drift_worst": assessment.worst, "ftlineage.best_step": str(assessment.best_step)}
+        tags = {T.DRIFT_WORST: assessment.worst, T.BEST_STEP: str(assessment.best_step)}
         if assessment.recommendation:
-            tags["ftlineage.drift_recommendation"] = assessment.recommendation
+            tags[T.DRIFT_RECOMMENDATION] = assessment.recommendation
         if assessment.stop:
-            tags["ftlineage.training_stopped"] = "drift" if not assessment.plateau else "plateau"
-            tags["ftlineage.stop_reason"] = assessment.reason
+            tags[T.TRAINING_STOPPED] = "drift" if not assessment.plateau else "plateau"
+            tags[T.STOP_REASON] = assessment.reason
         self.tracker.set_tags(tags)
         folder = Path(score.path)
         if folder.is_dir() and self.cases.get("last") is not None:
@@ -150,7 +150,7 @@ def case_spans(
     attributes: dict[str, str],
     prompts: dict[str, str],
     references: dict[str, str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Span]:
     """One span per case (generation and scoring nested), each with the lineage attributes.
 
     Each case span carries its scores (feedback) and the suite's reference (expectation) as
@@ -159,33 +159,22 @@ def case_spans(
     references = references or {}
     spans = []
     for case in cases:
-        attrs = {**attributes, "ftlineage.case_id": case.id, "part": case.part, "family": case.family}
+        attrs = {**attributes, T.CASE_ID: case.id, "part": case.part, "family": case.family}
         scores = {k: v for k, v in case.scores.items() if v == v}
         reference = references.get(case.id)
+        prompt = prompts.get(case.id, "")
         spans.append(
-            {
-                "name": case.id,
-                "type": "CHAIN",
-                "inputs": {"prompt": prompts.get(case.id, ""), "reference": reference or ""},
-                "outputs": {"output": case.output, **scores},
-                "attributes": attrs,
-                "assessments": _assessments(scores, reference),
-                "children": [
-                    {
-                        "name": "generate",
-                        "type": "LLM",
-                        "inputs": {"prompt": prompts.get(case.id, "")},
-                        "outputs": {"output": case.output},
-                        "attributes": attrs,
-                    },
-                    {
-                        "name": "score",
-                        "type": "EVALUATOR",
-                        "inputs": {"output": case.output},
-                        "outputs": scores,
-                        "attributes": attrs,
-                    },
-                ],
-            }
+            Span(
+                name=case.id,
+                type="CHAIN",
+                inputs={"prompt": prompt, "reference": reference or ""},
+                outputs={"output": case.output, **scores},
+                attributes=attrs,
+                assessments=tuple(_assessments(scores, reference)),
+                children=(
+                    Span("generate", "LLM", {"prompt": prompt}, {"output": case.output}, attrs),
+                    Span("score", "EVALUATOR", {"output": case.output}, scores, attrs),
+                ),
+            )
         )
     return spans

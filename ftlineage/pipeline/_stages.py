@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from typing import Any
 
 from ftlineage import arena, audit, lineage
-from ftlineage.data._replay import replay_rows
-from ftlineage.gate import card, evidence, rule
+from ftlineage import tags as T
+from ftlineage.data import replay_rows
+from ftlineage.gate import card, evidence, promotion, rule
+from ftlineage.logging import get_logger
 from ftlineage.models import generate, load_model
-from ftlineage.pipeline._context import JobContext
+from ftlineage.pipeline._baseline import resolve_baseline
+from ftlineage.pipeline._context import Audited, Baseline, JobContext, Row, Split, Trained
 from ftlineage.tasks import Case
+from ftlineage.tracking import Span, primary_mlflow
+
+logger = get_logger(__name__)
 
 
-def audit_stage(ctx: JobContext) -> audit.AuditReport:
+def audit_stage(ctx: JobContext) -> Audited:
     """Stage 1: audit the whole corpus before any split or tokenization."""
     result = audit.audit_corpus(
         ctx.recipe.corpus,
         ctx.recipe.audit,
         suite_prompts=ctx.suite.prompts(),
         seed=ctx.recipe.seed,
-        corpus_sha=ctx.lineage["corpus_sha"],
+        corpus_sha=ctx.lineage.corpus_sha,
+        settings=ctx.settings,
     )
     files = audit.write_outputs(result, ctx.stage_dir("audit"))
     for path in files.values():
@@ -36,8 +42,7 @@ def audit_stage(ctx: JobContext) -> audit.AuditReport:
     metrics.update({f"audit/{k}": v for k, v in report.counts.items()})
     record_values(ctx, metrics)
     keep = result.kept[result.facts.valid]
-    ctx.results["kept"] = [row for row, k in zip(ctx.rows, keep.tolist(), strict=True) if k]
-    return report
+    return Audited(report, [row for row, k in zip(ctx.rows, keep.tolist(), strict=True) if k])
 
 
 def record_values(ctx: JobContext, values: dict[str, Any]) -> None:
@@ -46,20 +51,18 @@ def record_values(ctx: JobContext, values: dict[str, Any]) -> None:
     Params are what a run compares on and they do not crowd the charts. A resumed run that gets
     a different value (it cannot change a param) keeps the first and says so in a tag.
     """
-    from ftlineage.tracking._native import primary_mlflow
-
     shown = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in values.items()}
     try:
         ctx.tracker.log_params(shown)
     except Exception as exc:  # noqa: BLE001 - MLflow refuses to change a param of a resumed run
         if primary_mlflow(ctx.tracker) is None or "param" not in str(exc).lower():
             raise
-        ctx.tracker.set_tags({"ftlineage.params_kept_from_first_attempt": ",".join(sorted(values))[:4000]})
+        ctx.tracker.set_tags({T.PARAMS_KEPT: ",".join(sorted(values))[:4000]})
 
 
-def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
-    """Seeded train/validation split of the audited rows, plus replay rows; records dataset SHA."""
-    rows = sorted(ctx.results["kept"], key=lambda r: r["id"])
+def split_stage(ctx: JobContext, kept: list[Row]) -> Split:
+    """Seeded train/validation split of the audited rows, plus replay rows; records the dataset SHA."""
+    rows = sorted(kept, key=lambda r: r["id"])
     random.Random(ctx.recipe.seed).shuffle(rows)
     n_val = int(len(rows) * ctx.recipe.training.validation_fraction)
     train, val = rows[n_val:], rows[:n_val]
@@ -71,18 +74,19 @@ def split_stage(ctx: JobContext) -> list[dict[str, Any]]:
         template=ctx.suite.spec("drift").template if ctx.suite.drift else "{prompt}",
         exclude=[c.input_text for c in ctx.suite.drift],
     )
-    ctx.lineage["dataset_sha"] = lineage.sha256_rows(
-        [{"part": "train", **r} for r in train]
-        + [{"part": "replay", **r} for r in replay]
-        + [{"part": "validation", **r} for r in val],
-        domain="dataset",
+    ctx.add_lineage(
+        dataset_sha=lineage.sha256_rows(
+            [{"part": "train", **r} for r in train]
+            + [{"part": "replay", **r} for r in replay]
+            + [{"part": "validation", **r} for r in val],
+            domain="dataset",
+        )
     )
     record_values(
         ctx,
         {"data/train_rows": len(train), "data/validation_rows": len(val), "data/replay_rows": len(replay)},
     )
-    ctx.results["replay"] = replay
-    return train
+    return Split(train, val, replay)
 
 
 def judgement_spans(
@@ -92,7 +96,7 @@ def judgement_spans(
     base: list[str],
     *,
     programmatic: bool,
-) -> list[dict[str, Any]]:
+) -> list[Span]:
     """One span per judgement an auditor can replay.
 
     The input, both answers as shown and by model, the pick un-blinded and the judge's reason;
@@ -109,49 +113,48 @@ def judgement_spans(
         }
         winner = shown.get(r["pick"], r["pick"])
         attrs = {k: v for k, v in r.items() if isinstance(v, (str, int, float, bool))}
+        source_type = "CODE" if programmatic else "LLM_JUDGE"
+        assessment = {
+            "name": "arena_winner",
+            "value": winner,
+            "kind": "feedback",
+            "source": r["judge"],
+            "source_type": source_type,
+            "rationale": r["reason"],
+        }
         spans.append(
-            {
-                "name": f"judge {r['id']}",
-                "type": "EVALUATOR" if programmatic else "LLM",
-                "inputs": {"prompt": cases[i].input_text, "first": first, "second": second},
-                "outputs": {
+            Span(
+                name=f"judge {r['id']}",
+                type="EVALUATOR" if programmatic else "LLM",
+                inputs={"prompt": cases[i].input_text, "first": first, "second": second},
+                outputs={
                     "pick": r["pick"],
                     "winner": winner,
                     "reason": r["reason"],
                     "candidate": cand[i],
                     "baseline": base[i],
                 },
-                "attributes": attrs,
-                "assessments": [
-                    {
-                        "name": "arena_winner",
-                        "value": winner,
-                        "kind": "feedback",
-                        "source": r["judge"],
-                        "source_type": "CODE" if programmatic else "LLM_JUDGE",
-                        "rationale": r["reason"],
-                    }
-                ],
-            }
+                attributes=attrs,
+                assessments=(assessment,),
+            )
         )
     return spans
 
 
-def arena_stage(ctx: JobContext) -> arena.ArenaResult:
+def arena_stage(ctx: JobContext, trained: Trained) -> arena.ArenaResult:
     """Stage 3: candidate vs base on the arena pool, judged with randomized positions."""
     cases = list(ctx.suite.arena)
     if ctx.recipe.arena.limit:
         cases = cases[: ctx.recipe.arena.limit]
     prompts = [ctx.recipe.render(c.input_text) for c in cases]
     max_new = ctx.suite.max_new_tokens("arena")
-    tok = ctx.results["tokenizer"]
-    cand, _ = generate(ctx.results["merged"], tok, prompts, max_new_tokens=max_new)
-    base_model, base_tok = load_model(ctx.results["base_ref"])
+    cand, _ = generate(trained.model, trained.tokenizer, prompts, max_new_tokens=max_new)
+    base_model, base_tok = load_model(trained.base_ref)
     base, _ = generate(base_model, base_tok, prompts, max_new_tokens=max_new)
     spec = ctx.recipe.arena
     opts = arena.ArenaOptions(
         seed=ctx.recipe.seed,
-        candidate_family=ctx.recipe.base_model.family or str(ctx.results["merged"].config.model_type),
+        candidate_family=ctx.recipe.base_model.family or str(trained.model.config.model_type),
         confidence=spec.confidence,
         both_orders=spec.both_orders,
         concurrency=spec.concurrency,
@@ -170,7 +173,7 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
             arena.get_judge(spec.judge, suite=ctx.suite, **spec.judge_options),
             opts,
             cache=cache,
-            lineage=lineage.lineage_tags(ctx.lineage),
+            lineage=ctx.lineage.tags(),
             on_judgement=records.append,
         )
     finally:
@@ -178,68 +181,55 @@ def arena_stage(ctx: JobContext) -> arena.ArenaResult:
             cache.close()
     ctx.write("arena", "arena.json", result.model_dump_json(indent=2))
     ctx.write("arena", "judgements.jsonl", "".join(json.dumps(r) + "\n" for r in records))
-    summary = {
-        k: getattr(result, k) for k in ("wins", "losses", "ties", "unscored", "win_rate", "ci_low", "ci_high")
-    }
+    summary = {k: getattr(result, k) for k in ARENA_SUMMARY}
     ctx.tracker.log_trace(
         "arena",
         judgement_spans(records, cases, cand, base, programmatic=result.judge_family == "programmatic"),
-        {**lineage.lineage_tags(ctx.lineage), "ftlineage.judge": result.judge},
+        {**ctx.lineage.tags(), T.JUDGE: result.judge},
         inputs={"pairs": len(cases), "judge": result.judge, "seed": result.seed},
         outputs={k: v for k, v in summary.items() if v == v},
     )
-    keys = (
-        "wins",
-        "losses",
-        "ties",
-        "unscored",
-        "win_rate",
-        "ci_low",
-        "ci_high",
-        "bootstrap_low",
-        "bootstrap_high",
-        "position_bias",
-        "cache_hits",
-        "judge_calls",
-    )
+    keys = (*ARENA_SUMMARY, "bootstrap_low", "bootstrap_high", "position_bias", "cache_hits", "judge_calls")
     record_values(ctx, {f"arena/{k}": getattr(result, k) for k in keys})
     return result
 
 
-def gate_stage(ctx: JobContext, arena_result: arena.ArenaResult) -> rule.GateDecision:
-    """Apply the promotion rule against ``@champion`` (else the base); write ``gate/decision.json``."""
-    from ftlineage.pipeline._baseline import resolve_baseline
+ARENA_SUMMARY = ("wins", "losses", "ties", "unscored", "win_rate", "ci_low", "ci_high")
 
-    label, baseline = resolve_baseline(ctx, ctx.results["baseline_scores"])
-    ctx.results.update(baseline_label=label, gate_baseline=baseline.metrics)
-    if label != "base":
-        ctx.write("scores", "gate_baseline.json", baseline.model_dump_json(indent=1))
-    ctx.tracker.set_tags({"ftlineage.baseline": label})
+
+def gate_stage(
+    ctx: JobContext, trained: Trained, arena_result: arena.ArenaResult
+) -> tuple[Baseline, rule.GateDecision]:
+    """Apply the promotion rule against the champion alias (else the base); write ``gate/decision.json``."""
+    baseline = resolve_baseline(ctx, trained.baseline)
+    if baseline.label != "base":
+        ctx.write("scores", "gate_baseline.json", baseline.scores.model_dump_json(indent=1))
+    ctx.tracker.set_tags({T.BASELINE: baseline.label})
     decision = rule.decide_scores(
-        ctx.recipe.gate, ctx.results["candidate_scores"], baseline, arena_result, dict(ctx.lineage)
+        ctx.recipe.gate, trained.candidate, baseline.scores, arena_result, ctx.lineage.digests()
     )
     ctx.write("gate", "decision.json", decision.model_dump_json(indent=2))
-    return decision
+    return baseline, decision
 
 
 def package_stage(
     ctx: JobContext,
+    trained: Trained,
+    baseline: Baseline,
     decision: rule.GateDecision,
     arena_result: arena.ArenaResult,
     audit_report: audit.AuditReport,
 ) -> None:
     """On a pass: the model card (Markdown + JSON) and the pyfunc, logged under ``model/``."""
-    from ftlineage.tracking._registry import log_pyfunc
-
     model_card = card.build_card(
         ctx.recipe,
         ctx.suite,
-        ctx.lineage,
+        ctx.lineage.digests(),
         decision,
         arena_result,
         audit_report,
-        {"baseline": ctx.results["gate_baseline"], "candidate": ctx.results["candidate"]},
-        baseline_label=ctx.results["baseline_label"],
+        {"baseline": dict(baseline.scores.metrics), "candidate": dict(trained.candidate.metrics)},
+        baseline_label=baseline.label,
     )
     files = {
         "model_card.md": card.render_markdown(model_card),
@@ -247,46 +237,37 @@ def package_stage(
     }
     for name, text in files.items():
         ctx.write("gate", name, text)
-    log_pyfunc(
-        ctx.tracker.client,  # type: ignore[attr-defined]
+    ctx.registry.log_candidate(
         ctx.tracker.run_id,
         ctx.out / "export",
-        ctx.recipe.prompt_template,
-        ctx.suite.max_new_tokens("heldout"),
+        template=ctx.recipe.prompt_template,
+        max_new_tokens=ctx.suite.max_new_tokens("heldout"),
         extra_files=files,
         input_example=ctx.suite.heldout[0].input_text if ctx.suite.heldout else "",
-        metric_step=ctx.results["best_step"],
+        metric_step=trained.best_step,
     )
 
 
-def _own_versions(ctx: JobContext, client: Any) -> set[str]:
-    from ftlineage.tracking._registry import versions_of_run
-
-    found = versions_of_run(client, ctx.recipe.registry.model_name, ctx.tracker.run_id)
-    return {str(v.version) for v in found}
-
-
 def register_stage(ctx: JobContext) -> str:
-    """Register the packaged run in the registry and alias it (the same path as ``ftlineage promote``)."""
-    from ftlineage.tracking._promote import register_run
-    from ftlineage.tracking._registry import half_promoted
-
-    client = ctx.tracker.client  # type: ignore[attr-defined]
-    reg = ctx.recipe.registry
-    stale = [v for v in half_promoted(client, reg.model_name)[0] if v not in _own_versions(ctx, client)]
+    """Register the packaged run and alias it (the same path as ``ftlineage promote``)."""
+    reg, registry = ctx.recipe.registry, ctx.registry
+    own = {v.version for v in registry.find_versions(reg.model_name, run_id=ctx.tracker.run_id)}
+    stale = [v for v in promotion.half_promoted(registry, reg.model_name)[0] if v not in own]
     if stale:
-        ctx.tracker.set_tags({"ftlineage.half_promoted_versions": ",".join(stale)})
-        print(
-            f"ftlineage: warning: {reg.model_name!r} has versions {', '.join(stale)} registered but never "
-            f"aliased (a crashed promotion); `ftlineage registry check {reg.model_name} --clean` "
-            "removes them",
-            file=sys.stderr,
+        ctx.tracker.set_tags({T.HALF_PROMOTED: ",".join(stale)})
+        logger.warning(
+            "warning: %r has versions %s registered but never aliased (a crashed promotion); "
+            "`ftlineage registry check %s --clean` removes them",
+            reg.model_name,
+            ", ".join(stale),
+            reg.model_name,
         )
-    return register_run(
-        client,
+    aliases = promotion.Aliases.of(reg)
+    return promotion.register_run(
+        registry,
         ctx.tracker.run_id,
         name=reg.model_name,
         alias=reg.alias,
         key=evidence.gate_key(),
-        stage=reg.stages,
+        stage=aliases.stage(reg.alias) if reg.stages else None,
     )

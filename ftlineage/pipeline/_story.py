@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftlineage.gate.rule import GateDecision
+from ftlineage.gate import GateDecision
 from ftlineage.pipeline._context import JobContext
+from ftlineage.tracking import dataset_input, describe_run, log_run_inputs, primary_mlflow
 
 
 def describe(
     ctx: JobContext, decision: GateDecision, warnings: tuple[str, ...] = (), version: str | None = None
 ) -> None:
     """The run's description: PASS or BLOCKED (and where), every failed check, arena warnings."""
-    from ftlineage.tracking._native import describe as set_description
-    from ftlineage.tracking._native import primary_mlflow
-
     tracker = primary_mlflow(ctx.tracker)
     if tracker is None:
         return
-    set_description(
+    describe_run(
         tracker.client, tracker.run_id, decision_markdown(ctx.recipe.name, decision, warnings, version)
     )
 
@@ -43,27 +41,19 @@ def decision_markdown(
 
 def describe_error(ctx: JobContext, error: BaseException) -> None:
     """A run that crashed says so on its page (the traceback is in the process's output)."""
-    from ftlineage.tracking._native import describe as set_description
-    from ftlineage.tracking._native import primary_mlflow
-
     tracker = primary_mlflow(ctx.tracker)
     if tracker is not None:
-        set_description(
-            tracker.client, tracker.run_id, f"**FAILED** — {type(error).__name__}: {error}"[:2000]
-        )
+        describe_run(tracker.client, tracker.run_id, f"**FAILED** — {type(error).__name__}: {error}"[:2000])
 
 
 def log_inputs(ctx: JobContext, train: list[dict[str, Any]]) -> None:
     """The audited training rows, each suite part and the arena pool, as the run's dataset inputs."""
-    from ftlineage.tracking._native import dataset_input, primary_mlflow
-    from ftlineage.tracking._native import log_inputs as record
-
     tracker = primary_mlflow(ctx.tracker)
     if tracker is None:
         return
     corpus = ", ".join(str(p) for p in ctx.recipe.corpus)
     inputs = [
-        dataset_input(f"{ctx.recipe.name}/train", ctx.lineage["dataset_sha"], corpus, "training", len(train))
+        dataset_input(f"{ctx.recipe.name}/train", ctx.lineage.dataset_sha, corpus, "training", len(train))
     ]
     suite = ctx.suite
     for part, context in (("heldout", "evaluation"), ("drift", "evaluation"), ("arena", "arena")):
@@ -72,4 +62,4 @@ def log_inputs(ctx: JobContext, train: list[dict[str, Any]]) -> None:
             continue
         rows = len(getattr(suite, part))
         inputs.append(dataset_input(f"{suite.meta.name}/{part}", sha, source, context, rows))
-    record(tracker.client, tracker.run_id, inputs)
+    log_run_inputs(tracker.client, tracker.run_id, inputs)

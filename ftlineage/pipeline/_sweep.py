@@ -1,7 +1,8 @@
 """``ftlineage sweep``: an Optuna study over the recipe, pruned on held-out scores, then gated.
 
-The study lives in a sqlite storage, so a killed sweep resumes where it stopped: trials
-left RUNNING are marked FAIL (their MLflow runs FAILED) and only the missing trials run.
+The study lives in an RDB storage (sqlite by default, PostgreSQL with ``--storage``), so a
+killed sweep resumes where it stopped: Optuna's heartbeats find the trials it left RUNNING,
+``fail_stale_trials`` marks them FAIL (their MLflow runs FAILED) and only the missing trials run.
 Each trial is a nested MLflow run under one sweep run; the callback reports every
 checkpoint's held-out score to the trial and the median pruner stops trials that track
 below the others. The best trial goes on to the arena, the gate and the registry.
@@ -9,24 +10,29 @@ below the others. The best trial goes on to the arena, the gate and the registry
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ftlineage import lineage
-from ftlineage._userfile import parse_versioned
+from ftlineage import tags as T
+from ftlineage.errors import AuditBlocked
+from ftlineage.logging import get_logger
 from ftlineage.models import load_model, resolve_base
-from ftlineage.pipeline import _prepare, _start, gate_trained
-from ftlineage.pipeline._context import JobContext, JobResult
+from ftlineage.pipeline import gate_trained, new_context, prepare, start
+from ftlineage.pipeline._context import JobContext, JobResult, Row, Trained
+from ftlineage.pipeline._lifecycle import lifecycle, start_run
 from ftlineage.pipeline._sinks import OptunaSink
 from ftlineage.pipeline._stages import audit_stage, split_stage
 from ftlineage.pipeline._train import train_stage
+from ftlineage.readers import parse_versioned
 from ftlineage.recipe import Recipe
 from ftlineage.scoring import SuiteScores
 from ftlineage.settings import Settings
-from ftlineage.tracking import sqlite_init_lock
-from ftlineage.tracking._mlflow import MlflowTracker
+from ftlineage.tracking import MlflowRegistry, redact_url, sqlite_init_lock
+
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,134 +61,139 @@ def _trial_recipe(recipe: Recipe, trial: Any) -> Recipe:
 class _Objective:
     """One trial: a nested run that trains with the pruning sink and returns the best held-out score."""
 
-    def __init__(self, recipe: Recipe, suite: Any, settings: Settings, rows: list[dict], parent: JobContext):
-        self.recipe, self.suite, self.settings, self.rows, self.parent = recipe, suite, settings, rows, parent
+    def __init__(self, parent: JobContext, kept: list[Row]) -> None:
+        self.parent, self.kept = parent, kept
 
     def __call__(self, trial: Any) -> float:
         import optuna
 
-        recipe = _trial_recipe(self.recipe, trial)
-        tracker = MlflowTracker.start(
-            experiment=recipe.name, run_name=f"trial-{trial.number}", parent_run_id=self.parent.tracker.run_id
-        )
+        p = self.parent
+        recipe = _trial_recipe(p.recipe, trial)
+        tracker = start_run(recipe, p.settings, f"trial-{trial.number}", parent_run_id=p.tracker.run_id)
         trial.set_user_attr("run_id", tracker.run_id)
-        tracker.set_tags({"ftlineage.trial_number": str(trial.number), "ftlineage.trial_state": "running"})
-        ctx = JobContext(
-            recipe,
-            self.suite,
-            self.settings,
-            tracker,
-            self.settings.work_dir.resolve() / tracker.run_id,
-            self.rows,
-        )
-        ctx.results["kept"] = self.parent.results["kept"]
+        tracker.set_tags({T.TRIAL_NUMBER: str(trial.number), T.TRIAL_STATE: "running"})
         sink = OptunaSink(trial, recipe.sweep.metric)
-        try:
-            _start(ctx)
-            train_stage(ctx, split_stage(ctx), sinks=[sink])
-        except BaseException:
-            tracker.set_tags({"ftlineage.trial_state": "failed"})
-            tracker.finish("FAILED")
-            raise
-        state = "pruned" if sink.pruned_at is not None else "complete"
-        tracker.set_tags({"ftlineage.trial_state": state, **lineage.lineage_tags(ctx.lineage)})
-        tracker.finish("FINISHED")
+        with lifecycle(tracker, on_error=lambda _: tracker.set_tags({T.TRIAL_STATE: "failed"})):
+            ctx = new_context(recipe, p.suite, p.rows, p.settings, tracker)
+            start(ctx)
+            trained = train_stage(ctx, split_stage(ctx, self.kept), sinks=[sink])
+            state = "pruned" if sink.pruned_at is not None else "complete"
+            tracker.set_tags({T.TRIAL_STATE: state, **ctx.lineage.tags()})
         if sink.pruned_at is not None:
             raise optuna.TrialPruned(f"pruned at step {sink.pruned_at}")
-        value = ctx.results["candidate"].get(recipe.sweep.metric, 0.0)
+        value = trained.candidate.metrics.get(recipe.sweep.metric, 0.0)
         return 0.0 if value != value else float(value)
 
 
-def _fail_stale(study: Any, client: Any) -> int:
-    """Trials a killed sweep left RUNNING become FAIL; their runs FAILED. Returns how many."""
-    from optuna.trial import TrialState
+def _on_stale(registry_uri: str) -> Callable[[Any, Any], None]:
+    """Optuna's stale-trial callback: the trial's run is marked FAILED (interrupted)."""
 
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for trial in stale:
-        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    def mark_failed(study: Any, trial: Any) -> None:
+        from ftlineage.tracking import MlflowTracker
+
         run_id = trial.user_attrs.get("run_id")
-        if run_id and client.get_run(run_id).info.status == "RUNNING":
-            client.set_tag(run_id, "ftlineage.trial_state", "failed (interrupted)")
-            client.set_terminated(run_id, "FAILED")
-    return len(stale)
+        registry = MlflowRegistry.connect(registry_uri)
+        if run_id and registry.run_tags(run_id) is not None:
+            tracker = MlflowTracker(registry.client, run_id, resumed=True)
+            tracker.set_tags({T.TRIAL_STATE: "failed (interrupted)"})
+            tracker.finish("FAILED")
+        logger.info("trial %d was interrupted (no heartbeat): marked FAIL", trial.number)
+
+    return mark_failed
 
 
-def _reload(ctx: JobContext) -> None:
-    """Fill ``ctx.results``/``ctx.lineage`` for a trained trial from its run folder and tags."""
-    model, tok = load_model(str(ctx.out / "export"))
-    ctx.results.update(
-        merged=model,
-        tokenizer=tok,
-        base_ref=resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir, progress=False),
+def _storage(url: str, registry_uri: str) -> Any:
+    """Optuna's RDB storage with heartbeats: a killed sweep's RUNNING trials become FAIL on resume."""
+    import optuna
+
+    return optuna.storages.RDBStorage(
+        url,
+        heartbeat_interval=HEARTBEAT_S,
+        grace_period=GRACE_S,
+        failed_trial_callback=_on_stale(registry_uri),
     )
+
+
+HEARTBEAT_S = 2
+GRACE_S = 6
+
+
+def _reload(ctx: JobContext) -> Trained:
+    """A trained trial's outputs, from its run folder and its run's lineage tags."""
+    model, tok = load_model(str(ctx.out / "export"))
+    scores = {}
     for label in ("baseline", "candidate"):
         path = ctx.out / "scores" / f"{label}.json"
-        scores = parse_versioned(SuiteScores, path.read_text("utf-8"), str(path))
-        ctx.results[label], ctx.results[f"{label}_scores"] = dict(scores.metrics), scores
-    tags = ctx.tracker.client.get_run(ctx.tracker.run_id).data.tags  # type: ignore[attr-defined]
-    ctx.lineage.update(
-        {
-            k.removeprefix("ftlineage."): v
-            for k, v in tags.items()
-            if k.startswith("ftlineage.") and k.endswith("_sha")
-        }
+        scores[label] = parse_versioned(SuiteScores, path.read_text("utf-8"), str(path))
+    tags = ctx.registry.run_tags(ctx.tracker.run_id) or {}
+    ctx.add_lineage(**T.lineage_of(tags, strip=True))
+    return Trained(
+        base_ref=resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir, progress=False),
+        model=model,
+        tokenizer=tok,
+        baseline=scores["baseline"],
+        candidate=scores["candidate"],
+        best_step=int(tags.get(T.BEST_STEP, "0")),
     )
 
 
-def run_sweep(recipe_path: Path, trials: int, storage: str | None, study_name: str | None) -> SweepResult:
-    """Run (or resume) the study to ``trials`` finished trials, then gate the best one."""
+def run_sweep(
+    recipe_path: Path,
+    trials: int,
+    storage: str | None,
+    study_name: str | None,
+    settings: Settings | None = None,
+) -> SweepResult:
+    """Run (or resume) the study to ``trials`` finished trials, then gate the best one.
+
+    The sweep's run and each trial's share one lifecycle: an exception anywhere leaves them
+    FAILED with the error tagged, never RUNNING or FINISHED.
+    """
     try:
         import optuna
     except ImportError:
         from ftlineage.errors import missing_dependency
 
         raise missing_dependency("optuna", "ftlineage sweep") from None
-    settings = Settings.from_env()
-    recipe, suite, rows = _prepare(recipe_path, None)
+    settings = settings or Settings.from_env()
+    recipe, suite, rows = prepare(recipe_path, None)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    storage = storage or f"sqlite:///{(settings.work_dir / 'optuna.db').resolve()}"
+    url = storage or f"sqlite:///{(settings.work_dir / 'optuna.db').resolve()}"
     name = study_name or f"{recipe.name}-sweep"
     pruner = optuna.pruners.MedianPruner(n_startup_trials=recipe.sweep.startup_trials, n_warmup_steps=0)
-    with sqlite_init_lock(storage):  # a new sqlite study's tables are created by one process at a time
-        study = optuna.create_study(
-            study_name=name,
-            storage=storage,
-            direction="maximize",
-            load_if_exists=True,
-            sampler=optuna.samplers.TPESampler(seed=recipe.seed),
-            pruner=pruner,
-        )
-    parent = MlflowTracker.start(
-        experiment=recipe.name,
-        run_name=name,
-        resume_key=lineage.sha256_json({"study": name, "storage": storage}, domain="sweep"),
-    )
-    ctx = JobContext(recipe, suite, settings, parent, settings.work_dir.resolve() / parent.run_id, rows)
-    _start(ctx)
-    parent.set_tags({"ftlineage.study": name, "ftlineage.optuna_storage": storage})
-    stale = _fail_stale(study, parent.client)
-    if stale:
-        print(f"ftlineage: sweep {name}: {stale} interrupted trial(s) marked FAIL; resuming", file=sys.stderr)
-    audit_report = audit_stage(ctx)
-    if audit_report.verdict == "blocked":
-        raise _blocked_error(audit_report)
-    from optuna.trial import TrialState
+    key = lineage.sha256_json({"study": name, "storage": url}, domain="sweep")
+    parent = start_run(recipe, settings, name, resume_key=key)
+    ctx = new_context(recipe, suite, rows, settings, parent)
+    with lifecycle(parent):
+        with sqlite_init_lock(url):  # a new sqlite study's tables are created by one process at a time
+            study = optuna.create_study(
+                study_name=name,
+                storage=_storage(url, ctx.registry.uri),
+                direction="maximize",
+                load_if_exists=True,
+                sampler=optuna.samplers.TPESampler(seed=recipe.seed),
+                pruner=pruner,
+            )
+        start(ctx)
+        parent.set_tags({T.STUDY: name, T.OPTUNA_STORAGE: redact_url(url)})
+        optuna.storages.fail_stale_trials(study)
+        audited = audit_stage(ctx)
+        if audited.report.verdict == "blocked":
+            raise AuditBlocked("the data audit blocked the sweep: " + "; ".join(audited.report.reasons))
+        from optuna.trial import TrialState
 
-    finished = (TrialState.COMPLETE, TrialState.PRUNED)
-    done = len(study.get_trials(deepcopy=False, states=finished))
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study.optimize(_Objective(recipe, suite, settings, rows, ctx), n_trials=max(0, trials - done), catch=())
-    return _finish(study, ctx, audit_report, storage)
-
-
-def _blocked_error(report: Any) -> Exception:
-    from ftlineage.errors import AuditBlocked
-
-    return AuditBlocked("the data audit blocked the sweep: " + "; ".join(report.reasons))
+        finished = (TrialState.COMPLETE, TrialState.PRUNED)
+        done = len(study.get_trials(deepcopy=False, states=finished))
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study.optimize(_Objective(ctx, audited.kept), n_trials=max(0, trials - done), catch=())
+        optuna.storages.fail_stale_trials(study)
+        return _finish(study, ctx, audited.report, url)
 
 
 def _finish(study: Any, parent: JobContext, audit_report: Any, storage: str) -> SweepResult:
     from optuna.trial import TrialState
+
+    from ftlineage.tracking import MlflowTracker
 
     states = {s.name.lower(): len(study.get_trials(deepcopy=False, states=(s,))) for s in TrialState}
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -191,22 +202,13 @@ def _finish(study: Any, parent: JobContext, audit_report: Any, storage: str) -> 
     best = study.best_trial if complete else None
     if best is not None:
         run_id = best.user_attrs["run_id"]
-        parent.tracker.set_tags({"ftlineage.best_trial": str(best.number), "ftlineage.best_run_id": run_id})
-        tracker = MlflowTracker(parent.tracker.client, run_id, resumed=True)  # type: ignore[attr-defined]
+        parent.tracker.set_tags({T.BEST_TRIAL: str(best.number), T.BEST_RUN_ID: run_id})
+        tracker = MlflowTracker(MlflowRegistry.connect(parent.registry.uri).client, run_id, resumed=True)
         recipe = _trial_recipe(parent.recipe, optuna_fixed(best))
-        ctx = JobContext(
-            recipe,
-            parent.suite,
-            parent.settings,
-            tracker,
-            parent.settings.work_dir.resolve() / run_id,
-            parent.rows,
-        )
-        _reload(ctx)
-        job = gate_trained(ctx, audit_report)
-        tracker.set_tags({"ftlineage.decision": job.decision})
+        ctx = new_context(recipe, parent.suite, parent.rows, parent.settings, tracker)
+        job = gate_trained(ctx, _reload(ctx), audit_report)
+        tracker.set_tags({T.DECISION: job.decision})
         tracker.flush()
-    parent.tracker.finish("FINISHED")
     return SweepResult(
         study.study_name, storage, states, best.number if best else None, best.value if best else None, job
     )

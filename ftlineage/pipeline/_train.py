@@ -13,22 +13,26 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage import lineage
+from ftlineage import tags as T
 from ftlineage.models import PROMPT_TEMPLATE_FILE, load_model, resolve_base
-from ftlineage.pipeline._context import JobContext
+from ftlineage.pipeline._context import JobContext, Split, Trained
 from ftlineage.pipeline._sinks import CASES_FILE, TrackerSink
 from ftlineage.pipeline._stages import record_values
 from ftlineage.scoring import CaseScore, SuiteScores
+from ftlineage.tracking import LoggedModelSink, primary_mlflow
 from ftlineage.training import (
+    CheckpointScore,
+    CheckpointSink,
     EvalGateCallback,
+    GatePolicy,
     build_trainer,
     evaluate_model,
     export_model,
+    load_history,
     prepare_model,
     restore_checkpoint,
     tokenize_rows,
 )
-from ftlineage.training._callback import CheckpointSink, load_history
-from ftlineage.training._policy import CheckpointScore, GatePolicy
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json", "model.safetensors", "config.json")
 
@@ -91,8 +95,10 @@ def _upload_adapters(ctx: JobContext, best: CheckpointScore, final: CheckpointSc
 
 def _tracker_sink(ctx: JobContext, baseline: dict[str, float], box: dict[str, Any]) -> TrackerSink:
     """The sink for the job's tracker: metrics, plot, and a trace per scored checkpoint."""
-    keys = ("prompt_sha", "dataset_sha", "suite_sha")
-    trace_lineage: dict[str, str] = {k: ctx.lineage[k] for k in keys if k in ctx.lineage}
+    known = ctx.lineage.digests()
+    trace_lineage: dict[str, str] = {
+        k: known[k] for k in ("prompt_sha", "dataset_sha", "suite_sha") if k in known
+    }
     trace_lineage["rubric_version"] = ctx.suite.rubric_version()
     cases = [c for part in (ctx.suite.heldout, ctx.suite.drift) for c in part]
     prompts = {c.id: c.input_text for c in cases}
@@ -102,14 +108,13 @@ def _tracker_sink(ctx: JobContext, baseline: dict[str, float], box: dict[str, An
     return TrackerSink(ctx.tracker, baseline, plot, fail, box, trace_lineage, prompts, references)
 
 
-def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[CheckpointSink] = ()) -> None:
+def train_stage(ctx: JobContext, split: Split, sinks: Sequence[CheckpointSink] = ()) -> Trained:
     """Score the base, fine-tune (resuming a crashed run), restore and export the best checkpoint."""
     import torch
 
     base_ref = resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir, progress=ctx.settings.progress)
-    ctx.results["base_ref"] = base_ref
     model, tok = load_model(base_ref)
-    ctx.lineage["base_model_sha"] = lineage.sha256_state_dict(model.state_dict())
+    ctx.add_lineage(base_model_sha=lineage.sha256_state_dict(model.state_dict()))
     box: dict[str, Any] = {}
     evaluate = _scorer(ctx, tok, box)
     baseline = evaluate(model)
@@ -117,8 +122,8 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[Ch
     ctx.tracker.log_metrics(baseline, step=0)
     record_values(ctx, {f"baseline/{k}": v for k, v in baseline.items()})
     spec = ctx.recipe.training
-    examples = tokenize_rows(train, tok, ctx.recipe.prompt_template, spec.max_seq_len)
-    examples += tokenize_rows(ctx.results["replay"], tok, "{prompt}", spec.max_seq_len)
+    examples = tokenize_rows(split.train, tok, ctx.recipe.prompt_template, spec.max_seq_len)
+    examples += tokenize_rows(split.replay, tok, "{prompt}", spec.max_seq_len)
     torch.manual_seed(ctx.recipe.seed)  # adapter init must not depend on what ran before
     peft_model = prepare_model(model, spec)
     folder = ctx.stage_dir("checkpoints")
@@ -126,7 +131,7 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[Ch
     history = load_history(folder, up_to=int(last.rsplit("-", 1)[1])) if last else []
     sink = _tracker_sink(ctx, baseline, box)
     if not history:  # the base model's scores, traced as step 0 (once, also across a resume)
-        sink.trace_cases(0, base_cases, ctx.lineage["base_model_sha"], baseline)
+        sink.trace_cases(0, base_cases, ctx.lineage.base_model_sha, baseline)
     policy = gate_policy(ctx)
     models = _model_sink(ctx)
     extra = [models] if models else []
@@ -152,33 +157,30 @@ def train_stage(ctx: JobContext, train: list[dict[str, Any]], sinks: Sequence[Ch
     _upload_adapters(ctx, best, max(callback.checkpoints, key=lambda c: c.step))
     merged = export_model(peft_model, tok, ctx.stage_dir("export"), spec)
     (ctx.stage_dir("export") / PROMPT_TEMPLATE_FILE).write_text(ctx.recipe.prompt_template, encoding="utf-8")
-    ctx.lineage["model_sha"] = lineage.sha256_state_dict(merged.state_dict())
-    ctx.results.update(
-        baseline=baseline,
-        candidate=best.metrics,
-        best_step=best.step,
-        checkpoints=callback.checkpoints,
-        merged=merged,
-        tokenizer=tok,
-        callback=callback,
-    )
+    ctx.add_lineage(model_sha=lineage.sha256_state_dict(merged.state_dict()))
     ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
     timing = {
-        "ftlineage.time.eval_s": f"{callback.eval_seconds:.1f}",
-        "ftlineage.time.log_s": f"{callback.log_seconds:.2f}",
+        T.time_tag("eval"): f"{callback.eval_seconds:.1f}",
+        T.time_tag("log"): f"{callback.log_seconds:.2f}",
     }
-    ctx.tracker.set_tags(
-        {"ftlineage.best_step": str(best.step), **timing, **_chosen_drift_tags(callback, best.step)}
-    )
+    ctx.tracker.set_tags({T.BEST_STEP: str(best.step), **timing, **_chosen_drift_tags(callback, best.step)})
     if models:
         models.mark_chosen(best.step)
-    _write_scores(ctx, base_cases, best)
+    base_scores, cand_scores = _write_scores(ctx, (baseline, base_cases), best)
+    return Trained(
+        base_ref=base_ref,
+        model=merged,
+        tokenizer=tok,
+        baseline=base_scores,
+        candidate=cand_scores,
+        best_step=best.step,
+        assessments=tuple(callback.assessments),
+        checkpoints=tuple(callback.checkpoints),
+    )
 
 
 def _model_sink(ctx: JobContext) -> Any | None:
     """A logged model per checkpoint, when the job tracks to MLflow."""
-    from ftlineage.tracking._native import LoggedModelSink, primary_mlflow
-
     mlflow_tracker = primary_mlflow(ctx.tracker)
     return LoggedModelSink(mlflow_tracker) if mlflow_tracker else None
 
@@ -189,18 +191,26 @@ def _chosen_drift_tags(callback: EvalGateCallback, step: int) -> dict[str, str]:
     if chosen is None:  # scored before a resume: its assessment is in the run already
         return {}
     return {
-        "ftlineage.drift_worst": chosen.worst,
-        "ftlineage.drift_recommendation": chosen.recommendation or "none",
+        T.DRIFT_WORST: chosen.worst,
+        T.DRIFT_RECOMMENDATION: chosen.recommendation or "none",
     }
 
 
-def _write_scores(ctx: JobContext, base_cases: list[CaseScore], best: CheckpointScore) -> None:
+def _write_scores(
+    ctx: JobContext, base: tuple[dict[str, float], list[CaseScore]], best: CheckpointScore
+) -> tuple[SuiteScores, SuiteScores]:
     """Per-case scores of the base and of the chosen checkpoint, as ``scores/*.json``."""
     raw = json.loads((Path(best.path) / CASES_FILE).read_text(encoding="utf-8"))
-    for label, cases in (("baseline", base_cases), ("candidate", [CaseScore.model_validate(c) for c in raw])):
+    chosen = (best.metrics, [CaseScore.model_validate(c) for c in raw])
+    reports = []
+    for label, (metrics, cases) in (("baseline", base), ("candidate", chosen)):
         report = SuiteScores(
-            suite_sha=ctx.suite.sha, model_label=label, metrics=ctx.results[label], cases=tuple(cases),
+            suite_sha=ctx.suite.sha,
+            model_label=label,
+            metrics=metrics,
+            cases=tuple(cases),
             plan=ctx.suite.plan.model_dump(mode="json", by_alias=True),
         )
-        ctx.results[f"{label}_scores"] = report
         ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))
+        reports.append(report)
+    return reports[0], reports[1]

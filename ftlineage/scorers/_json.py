@@ -7,9 +7,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from ftlineage.scoring._text import parse_json_object
-from ftlineage.tasks._case import Case
-from ftlineage.tasks._scorer import BaseScorer, nanmean
+from ftlineage.scoring import parse_json_object
+from ftlineage.tasks import BaseScorer, Case, nanmean
 
 NAN = math.nan
 

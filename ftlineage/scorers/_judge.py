@@ -13,8 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import PrivateAttr
 
 from ftlineage.lineage import sha256_json
-from ftlineage.tasks._case import Case
-from ftlineage.tasks._scorer import BaseScorer
+from ftlineage.tasks import BaseScorer, Case
 
 PROMPT_VERSION = "geval-v1"
 PROMPT = """You grade one answer against a rubric.
@@ -48,7 +47,7 @@ class ScoreCache:
     """
 
     def __init__(self, path: Path, secret: bytes | None) -> None:
-        from ftlineage.arena._cache import open_cache_db
+        from ftlineage.arena import open_cache_db
 
         self._secret = secret
         self._lock = threading.Lock()
@@ -56,7 +55,7 @@ class ScoreCache:
         self._db = open_cache_db(path, ddl)
 
     def _seal(self, key: str, value: float) -> str:
-        from ftlineage.arena._cache import seal_message
+        from ftlineage.arena import seal_message
 
         return seal_message(self._secret, f"ftlineage-score:v1\0{key}\0{value!r}".encode())
 
@@ -115,7 +114,7 @@ class LLMJudgeScorer(BaseScorer):
 
     def _get_backend(self) -> Any:
         if self._backend is None:
-            from ftlineage.arena._backends import HFChat, OpenAIChat
+            from ftlineage.arena import HFChat, OpenAIChat
 
             self._backend = (OpenAIChat if self.backend == "openai" else HFChat)(**self.backend_options)
             if self.cache:
@@ -127,7 +126,7 @@ class LLMJudgeScorer(BaseScorer):
         return self._backend
 
     def score(self, case: Case, output: str) -> dict[str, float]:
-        from ftlineage.arena._backends import JudgeCallError
+        from ftlineage.arena import JudgeCallError
 
         backend = self._get_backend()
         ref = case.reference_text if self.use_reference else None

@@ -6,8 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from ftlineage.tasks._case import Case
-from ftlineage.tasks._scorer import BaseScorer, nanmean
+from ftlineage.tasks import BaseScorer, Case, nanmean
 
 NAN = math.nan
 

@@ -9,8 +9,7 @@ from typing import Any
 
 from pydantic import PrivateAttr, model_validator
 
-from ftlineage.tasks._case import Case
-from ftlineage.tasks._scorer import BaseScorer
+from ftlineage.tasks import BaseScorer, Case
 
 
 class PythonScorer(BaseScorer):

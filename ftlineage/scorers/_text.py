@@ -10,9 +10,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import field_validator
 
-from ftlineage.scoring._text import is_refusal, normalize, parse_json_object
-from ftlineage.tasks._case import Case
-from ftlineage.tasks._scorer import BaseScorer, nanmean
+from ftlineage.scoring import is_refusal, normalize, parse_json_object
+from ftlineage.tasks import BaseScorer, Case, nanmean
 
 NAN = math.nan
 _PUNCT = str.maketrans("", "", string.punctuation)

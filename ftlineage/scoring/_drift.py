@@ -47,6 +47,13 @@ def drift_bands(
     for name in sorted(k for k in base if k.startswith("drift/")):
         b, c = base[name], candidate.get(name, math.nan)
         drop = (b - c) * 100.0
-        out.append(DriftBand(family=name.removeprefix("drift/"), base=b, candidate=c,
-                             drop_points=drop, band=classify(drop, noise, fail)))
+        out.append(
+            DriftBand(
+                family=name.removeprefix("drift/"),
+                base=b,
+                candidate=c,
+                drop_points=drop,
+                band=classify(drop, noise, fail),
+            )
+        )
     return out

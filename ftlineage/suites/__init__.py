@@ -1,5 +1,6 @@
 """Versioned eval suites: cases, rubric version, lock file, verification."""
 
+from ftlineage.suites._build import write_bundled, write_jsonl, write_lock, write_meta
 from ftlineage.suites._suite import (
     BUNDLED_DIGESTS,
     PARTS,
@@ -12,6 +13,7 @@ from ftlineage.suites._suite import (
     bundled_root,
     check_identity,
     compute_lock,
+    key_line,
     load,
     read_meta,
     resolve,
@@ -21,19 +23,24 @@ from ftlineage.suites._suite import (
 
 __all__ = [
     "BUNDLED_DIGESTS",
-    "PARTS",
-    "RETIRED_DIGESTS",
-    "PartSpec",
-    "Suite",
-    "SuiteLock",
-    "SuiteMeta",
     "bundled_names",
     "bundled_root",
     "check_identity",
     "compute_lock",
+    "key_line",
     "load",
+    "PARTS",
+    "PartSpec",
     "read_meta",
     "resolve",
+    "RETIRED_DIGESTS",
     "retired_hint",
+    "Suite",
+    "SuiteLock",
+    "SuiteMeta",
     "verify",
+    "write_bundled",
+    "write_jsonl",
+    "write_lock",
+    "write_meta",
 ]

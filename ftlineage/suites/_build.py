@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ftlineage import _userfile as userfile
+from ftlineage import readers as userfile
 from ftlineage.errors import SuiteError
 from ftlineage.suites._suite import LOCK_NAME, META_NAME, SuiteLock, compute_lock, read_meta
 

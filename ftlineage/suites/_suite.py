@@ -16,19 +16,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from ftlineage import _userfile as userfile
+from ftlineage import readers as userfile
 from ftlineage.errors import SuiteError
 from ftlineage.lineage import sha256_file, sha256_json
-from ftlineage.tasks._case import Case, read_cases
-from ftlineage.tasks._plan import (
+from ftlineage.tasks import (
+    Case,
+    Direction,
     FamilySpec,
     GateMetric,
     PartScoring,
+    ScorerSpec,
     ScoringPlan,
     default_gate,
     produced_metrics,
+    read_cases,
 )
-from ftlineage.tasks._scorer import Direction, ScorerSpec
 
 PARTS = ("heldout", "drift", "arena")
 SCHEMA_VERSION = 2
@@ -387,7 +389,7 @@ def load(name_or_dir: str) -> Suite:
         held = specs["heldout"]
         specs["arena"] = held.model_copy(update={"scorers": held.scorers, "gate": None})
         parts["arena"] = parts["heldout"]
-    from ftlineage.tasks._check import check_suite
+    from ftlineage.tasks import check_suite
 
     suite = Suite(
         meta=meta,

@@ -6,20 +6,29 @@
 * :class:`Task` — a bundle of defaults and bundled suites. Registry: ``ftlineage.tasks``.
 """
 
+from typing import Any
+
 from ftlineage.tasks._case import Case, Message, case_from_row, read_cases
 from ftlineage.tasks._plan import (
     FamilySpec,
     GateMetric,
     PartScoring,
     ScoringPlan,
+    accepts_metric,
     aggregate,
+    aggregate_any,
+    default_gate,
+    plan_of,
+    primary,
     primary_of_case,
     produced_metrics,
     score_case,
     score_part,
 )
+from ftlineage.tasks._rubric import Rubric
 from ftlineage.tasks._scorer import (
     BaseScorer,
+    Direction,
     Scorer,
     ScorerSpec,
     available_scorers,
@@ -30,29 +39,52 @@ from ftlineage.tasks._scorer import (
 from ftlineage.tasks._task import Task, available_tasks, build_suite, get_task, suite_builders
 
 __all__ = [
-    "BaseScorer",
-    "Case",
-    "FamilySpec",
-    "GateMetric",
-    "Message",
-    "PartScoring",
-    "Scorer",
-    "ScorerSpec",
-    "ScoringPlan",
-    "Task",
+    "accepts_metric",
     "aggregate",
+    "aggregate_any",
     "available_scorers",
     "available_tasks",
+    "BaseScorer",
     "build_scorer",
     "build_suite",
+    "Case",
     "case_from_row",
+    "check_suite",
+    "default_gate",
+    "Direction",
+    "FamilySpec",
+    "GateMetric",
     "get_task",
+    "Message",
     "nanmean",
     "parse_scorer_arg",
+    "PartScoring",
+    "plan_of",
+    "primary",
     "primary_of_case",
     "produced_metrics",
     "read_cases",
+    "Rubric",
     "score_case",
     "score_part",
+    "Scorer",
+    "ScorerSpec",
+    "ScoringPlan",
     "suite_builders",
+    "Task",
 ]
+
+
+_LAZY = {
+    "check_suite": ("_check", "check_suite"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import heavy or cyclic members on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attr = _LAZY[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), attr)

@@ -13,12 +13,12 @@ from ftlineage.tasks._plan import accepts_metric
 from ftlineage.tasks._scorer import ScorerSpec, build_scorer
 
 if TYPE_CHECKING:
-    from ftlineage.suites._suite import Suite
+    from ftlineage.suites import Suite
 
 
 def check_suite(suite: Suite) -> None:
     """Raise :class:`SuiteError` on the first scoring problem of ``suite``."""
-    from ftlineage.suites._suite import key_line
+    from ftlineage.suites import key_line
 
     where = str(suite.path / "suite.yaml")
     for part, spec in suite.specs.items():

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pydantic import BaseModel, ConfigDict
 
 from ftlineage.errors import BadInputError
-from ftlineage.scoring._reports import CaseScore
+from ftlineage.scoring import CaseScore
 from ftlineage.tasks._case import Case
 from ftlineage.tasks._scorer import Direction, Scorer, ScorerSpec, build_scorer, nanmean
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ftlineage.errors import BadInputError
-from ftlineage.scoring._reports import nanmean
+from ftlineage.scoring import nanmean
 from ftlineage.tasks._case import Case
 
 ENTRY_POINT_GROUP = "ftlineage.scorers"

@@ -1,21 +1,106 @@
-"""Tracker adapters (MLflow by default). Stage packages never import these backends."""
+"""Tracker and registry adapters (MLflow by default; W&B and Weave beside it).
 
-from typing import Any
+Stage packages never import a backend: they receive a :class:`Tracker` and a
+:class:`Registry`. The MLflow, W&B and Weave adapters are imported on first use
+(``from ftlineage.tracking import MlflowTracker``), so importing this package costs nothing.
+"""
 
-from ftlineage.tracking._protocol import Tracker
+from __future__ import annotations
 
-__all__ = ["Tracker", "init_store", "sqlite_init_lock"]
+from typing import TYPE_CHECKING, Any
+
+from ftlineage.tracking._protocol import LoadedModel, ModelVersion, Registry, Span, Tracker, as_span
+
+if TYPE_CHECKING:
+    from ftlineage.tracking._fanout import FanoutTracker
+    from ftlineage.tracking._mlflow import MlflowTracker, init_store, sqlite_init_lock
+    from ftlineage.tracking._native import LoggedModelSink, dataset_input, primary_mlflow
+    from ftlineage.tracking._native import describe as describe_run
+    from ftlineage.tracking._native import log_inputs as log_run_inputs
+    from ftlineage.tracking._registry import MlflowRegistry, load_pyfunc
+    from ftlineage.tracking._snapshot import snapshot
+    from ftlineage.tracking._wandb import WandbTracker
+    from ftlineage.tracking._weave import WeaveTracker
+    from ftlineage.tracking._weave import sync as weave_sync
+
+__all__ = [
+    "FanoutTracker",
+    "LoadedModel",
+    "LoggedModelSink",
+    "MlflowRegistry",
+    "MlflowTracker",
+    "ModelVersion",
+    "Registry",
+    "Span",
+    "Tracker",
+    "WandbTracker",
+    "WeaveTracker",
+    "weave_sync",
+    "as_span",
+    "dataset_input",
+    "describe_run",
+    "init_store",
+    "load_pyfunc",
+    "log_run_inputs",
+    "primary_mlflow",
+    "redact_url",
+    "registry_of",
+    "snapshot",
+    "sqlite_init_lock",
+]
+
+_LAZY = {
+    "MlflowTracker": ("_mlflow", "MlflowTracker"),
+    "init_store": ("_mlflow", "init_store"),
+    "sqlite_init_lock": ("_mlflow", "sqlite_init_lock"),
+    "MlflowRegistry": ("_registry", "MlflowRegistry"),
+    "load_pyfunc": ("_registry", "load_pyfunc"),
+    "FanoutTracker": ("_fanout", "FanoutTracker"),
+    "WandbTracker": ("_wandb", "WandbTracker"),
+    "WeaveTracker": ("_weave", "WeaveTracker"),
+    "LoggedModelSink": ("_native", "LoggedModelSink"),
+    "primary_mlflow": ("_native", "primary_mlflow"),
+    "dataset_input": ("_native", "dataset_input"),
+    "describe_run": ("_native", "describe"),
+    "log_run_inputs": ("_native", "log_inputs"),
+    "snapshot": ("_snapshot", "snapshot"),
+    "weave_sync": ("_weave", "sync"),
+}
 
 
-def sqlite_init_lock(url: str) -> Any:
-    """A file lock held while a sqlite store's schema may be created (see ``_mlflow.sqlite_init_lock``)."""
-    from ftlineage.tracking._mlflow import sqlite_init_lock as _lock
+def __getattr__(name: str) -> Any:
+    """Import an adapter on first use (MLflow, W&B and Weave are heavy imports)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ftlineage.tracking' has no attribute {name!r}")
+    import importlib
 
-    return _lock(url)
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(f"ftlineage.tracking.{module}"), attr)
+    globals()[name] = value
+    return value
 
 
-def init_store(tracking_uri: str | None = None) -> str:
-    """Initialize a new sqlite MLflow store once across processes (see ``_mlflow.init_store``)."""
-    from ftlineage.tracking._mlflow import init_store as _init
+def registry_of(tracker: Tracker) -> Registry:
+    """The registry of the store a job's tracker writes to (its MLflow tracker's)."""
+    from ftlineage.tracking._native import primary_mlflow
+    from ftlineage.tracking._registry import MlflowRegistry
 
-    return _init(tracking_uri)
+    mlflow_tracker = primary_mlflow(tracker)
+    if mlflow_tracker is None:
+        from ftlineage.errors import BadInputError
+
+        raise BadInputError("this job has no MLflow tracker, so no registry to register a model in")
+    return MlflowRegistry(mlflow_tracker.client)
+
+
+def redact_url(url: str) -> str:
+    """A store URL safe to show: a password in it (``postgresql://user:pw@host/db``) becomes ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{parts.username}:***@{host}{port}" if parts.username else f"***@{host}{port}"
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ftlineage.tracking._protocol import Tracker
+from ftlineage.tracking._protocol import Span, Tracker
 
 
 class FanoutTracker:
@@ -45,7 +46,7 @@ class FanoutTracker:
     def log_trace(
         self,
         name: str,
-        spans: list[dict[str, Any]],
+        spans: Sequence[Span | Mapping[str, Any]],
         attributes: dict[str, str],
         *,
         inputs: dict[str, Any] | None = None,

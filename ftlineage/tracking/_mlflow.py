@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +21,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from ftlineage.lineage import TAG_PREFIX
+from ftlineage.tracking._protocol import Span, as_span
 
 logger = logging.getLogger(__name__)
 
@@ -182,17 +183,13 @@ class MlflowTracker:
     def log_trace(
         self,
         name: str,
-        spans: list[dict[str, Any]],
+        spans: Sequence[Span | Mapping[str, Any]],
         attributes: dict[str, str],
         *,
         inputs: dict[str, Any] | None = None,
         outputs: dict[str, Any] | None = None,
     ) -> str:
-        """One trace linked to the run; each record is a child span (nested through ``children``).
-
-        A record is either structured (``name``, ``type``, ``inputs``, ``outputs``,
-        ``attributes``, ``children``) or flat, in which case its fields are the attributes.
-        """
+        """One trace linked to the run; each record is a child span (see :func:`as_span`)."""
         import mlflow
 
         assessments: list[tuple[str, dict[str, Any]]] = []
@@ -221,27 +218,22 @@ class MlflowTracker:
         self,
         trace_id: str,
         parent_id: str,
-        record: dict[str, Any],
+        record: Span | Mapping[str, Any],
         assessments: list[tuple[str, dict[str, Any]]],
     ) -> None:
-        if "attributes" in record:
-            attrs, inputs, outputs = record["attributes"], record.get("inputs", {}), record.get("outputs", {})
-        else:  # flat record (arena judgements): the fields are the attributes
-            attrs = record
-            inputs = {k: record[k] for k in ("id", "candidate_first") if k in record}
-            outputs = {"pick": record.get("pick")}
+        item = as_span(record)
         span = self.client.start_span(
-            str(record.get("name", record.get("id", "span"))),
+            item.name,
             trace_id=trace_id,
             parent_id=parent_id,
-            span_type=record.get("type", "LLM"),
-            inputs=inputs,
-            attributes={k: v for k, v in attrs.items() if v is not None},
+            span_type=item.type if item.type != "UNKNOWN" else "LLM",
+            inputs=dict(item.inputs),
+            attributes={k: v for k, v in item.attributes.items() if v is not None},
         )
-        for child in record.get("children", ()):
+        for child in item.children:
             self._span(trace_id, span.span_id, child, assessments)
-        self.client.end_span(trace_id, span.span_id, outputs=outputs)
-        assessments += [(span.span_id, a) for a in record.get("assessments", ())]
+        self.client.end_span(trace_id, span.span_id, outputs=dict(item.outputs))
+        assessments += [(span.span_id, dict(a)) for a in item.assessments]
 
     def finish(self, status: str) -> None:
         """Flush (assessments too), then terminate the run (so ``mlflow run`` leaves our status)."""

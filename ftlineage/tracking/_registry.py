@@ -1,12 +1,14 @@
-"""Model Registry adapter: log the pyfunc, create the version with tags in one call, alias it.
+"""The MLflow Model Registry as a :class:`~ftlineage.tracking.Registry`, and the pyfunc it serves.
 
-A version is created with ``ftlineage.promotion=pending`` and marked ``done`` only once it
-is signed and aliased, so a crash in between leaves a version that ``half_promoted`` finds.
+Only primitives live here; what may be registered and how an alias moves (the ledger) is
+policy, in :mod:`ftlineage.gate.promotion`. ``claim`` is a registered model created under a
+reserved name: registered model names are unique in every MLflow store, so of two processes
+creating the same one exactly one succeeds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,11 @@ from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, DataType, Schema
 
-from ftlineage.gate.evidence import Subject
+from ftlineage import tags as T
 from ftlineage.tracking._mlflow import exporting_to as _global_uri
+from ftlineage.tracking._mlflow import read_artifact_text
+from ftlineage.tracking._protocol import LoadedModel, ModelVersion
 from ftlineage.tracking._pyfunc import PostCallModel
-
-PROMOTION_TAG = "ftlineage.promotion"
-
-
-CANDIDATE_TAG = "ftlineage.candidate_model_id"
 
 
 def log_pyfunc(
@@ -33,7 +32,7 @@ def log_pyfunc(
     max_new_tokens: int,
     extra_files: dict[str, str] | None = None,
     *,
-    input_example: str = "Caller: Hi, I would like to book a visit.",
+    input_example: str = "Hello.",
     metric_step: int | None = None,
 ) -> str:
     """Save the pyfunc (with a signature and an input example) as the run's candidate model.
@@ -70,85 +69,184 @@ def log_pyfunc(
         link_metrics(client, run_id, model_id, keys, metric_step)
     link_output(client, run_id, model_id, metric_step or 0)
     client.finalize_logged_model(model_id, "READY")
-    client.set_tag(run_id, CANDIDATE_TAG, model_id)
+    client.set_tag(run_id, T.CANDIDATE_MODEL_ID, model_id)
     return f"models:/{model_id}"
 
 
-def versions_of_run(client: MlflowClient, name: str, run_id: str) -> list[Any]:
-    """Versions of ``name`` registered from ``run_id`` (oldest first): the registry, not a run tag."""
-    found = client.search_model_versions(f"run_id = '{run_id}'")
-    return sorted((v for v in found if v.name == name), key=lambda v: int(v.version))
+def load_pyfunc(uri: str) -> LoadedModel:
+    """Load a logged or registered ftlineage pyfunc (``models:/...``, ``runs:/...``) for scoring."""
+    inner = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+    return LoadedModel(inner.model, inner.tokenizer, inner.template)
 
 
-def register(
-    client: MlflowClient,
-    *,
-    name: str,
-    model_uri: str,
-    run_id: str,
-    tags: dict[str, str],
-    description: str,
-    alias: str,
-    signed_tags: Callable[[Subject], dict[str, str]] | None = None,
-) -> str:
-    """Create a registry version carrying every tag and the card, then set the alias.
+def _version(mv: Any) -> ModelVersion:
+    return ModelVersion(mv.name, str(mv.version), str(mv.source), str(mv.run_id or ""), dict(mv.tags or {}))
 
-    Tags and description go in the create call itself, so no version ever exists
-    without its lineage; the version stays ``pending`` until it is signed and aliased.
-    Idempotent per run: a version this run already has (done, or left pending by a crash)
-    is finished instead of registering a second one. Returns the version number.
-    """
-    from mlflow.exceptions import MlflowException
 
-    try:
-        client.get_registered_model(name)
-    except MlflowException:
-        client.create_registered_model(name, description="Registered by ftlineage on a gate pass.")
-    existing = versions_of_run(client, name, run_id)
-    if existing:
-        version = existing[0]
-    else:
-        with _global_uri(client.tracking_uri):  # MLflow resolves a models:/ source through the global URI
-            version = client.create_model_version(
-                name=name,
-                source=model_uri,
-                run_id=run_id,
-                tags={**tags, PROMOTION_TAG: "pending"},
-                description=description,
+class MlflowRegistry:
+    """The :class:`~ftlineage.tracking.Registry` contract on an MLflow tracking server or store."""
+
+    def __init__(self, client: MlflowClient) -> None:
+        self.client = client
+        self.uri = str(client.tracking_uri)
+
+    @classmethod
+    def connect(cls, tracking_uri: str | None = None) -> MlflowRegistry:
+        """The registry of ``tracking_uri`` (default: MLflow's, a new sqlite store initialized once)."""
+        from ftlineage.tracking._mlflow import init_store
+
+        return cls(MlflowClient(tracking_uri=init_store(tracking_uri)))
+
+    def ensure_model(self, name: str, description: str = "") -> None:
+        """Create the registered model unless it exists (a lost creation race is fine)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_registered_model(name)
+        except MlflowException:
+            try:
+                self.client.create_registered_model(name, description=description)
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+
+    def create_version(
+        self, name: str, *, source: str, run_id: str, tags: Mapping[str, str], description: str
+    ) -> ModelVersion:
+        """One create call with every tag (MLflow resolves a ``models:/`` source via the global URI)."""
+        with _global_uri(self.uri):
+            mv = self.client.create_model_version(
+                name=name, source=source, run_id=run_id, tags=dict(tags), description=description
             )
-    if existing and version.tags.get(PROMOTION_TAG) == "done":
-        return str(version.version)
-    subject = Subject(name, str(version.version), str(version.source), str(version.run_id or ""))
-    for key, value in (signed_tags(subject) if signed_tags else {}).items():
-        client.set_model_version_tag(name, version.version, key, value)  # needs the version number
-    if alias not in client.get_model_version(name, version.version).aliases:
-        client.set_registered_model_alias(name, alias, version.version)
-    client.set_model_version_tag(name, version.version, PROMOTION_TAG, "done")
-    return str(version.version)
+        return _version(mv)
 
+    def get_version(self, name: str, version: str) -> ModelVersion | None:
+        """One version, or ``None``."""
+        from mlflow.exceptions import MlflowException
 
-def half_promoted(client: MlflowClient, name: str) -> tuple[list[str], list[str]]:
-    """Versions a crash left ``pending``: (never aliased, aliased but never marked done).
+        try:
+            return _version(self.client.get_model_version(name, version))
+        except MlflowException:
+            return None
 
-    The first kind never became visible under an alias; the second was signed and aliased and
-    only misses its ``done`` mark. Oldest first.
-    """
-    from mlflow.exceptions import MlflowException
+    def find_versions(
+        self, name: str, *, run_id: str | None = None, tag: tuple[str, str] | None = None
+    ) -> list[ModelVersion]:
+        """Versions of ``name`` (from ``run_id``, carrying ``tag``), oldest first."""
+        query = f"name = '{name}'"
+        if run_id is not None:
+            query += f" and run_id = '{run_id}'"
+        if tag is not None:
+            query += f" and tags.`{tag[0]}` = '{tag[1]}'"
+        found = self.client.search_model_versions(query)
+        return sorted((_version(v) for v in found if v.name == name), key=lambda v: int(v.version))
 
-    versions = client.search_model_versions(f"name = '{name}' and tags.`{PROMOTION_TAG}` = 'pending'")
-    try:  # search results do not carry aliases; the registered model does
-        aliased = {str(v) for v in client.get_registered_model(name).aliases.values()}
-    except MlflowException:
-        aliased = set()
-    ordered = sorted((str(v.version) for v in versions), key=int)
-    return [v for v in ordered if v not in aliased], [v for v in ordered if v in aliased]
+    def delete_version(self, name: str, version: str) -> None:
+        """Remove one version."""
+        self.client.delete_model_version(name, version)
 
+    def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        """Set one tag on a version."""
+        self.client.set_model_version_tag(name, version, key, value)
 
-def clean_half_promoted(client: MlflowClient, name: str) -> tuple[list[str], list[str]]:
-    """Delete the never-aliased versions; mark the aliased ones done (an alias still points there)."""
-    orphans, aliased = half_promoted(client, name)
-    for version in orphans:
-        client.delete_model_version(name, version)
-    for version in aliased:
-        client.set_model_version_tag(name, version, PROMOTION_TAG, "done")
-    return orphans, aliased
+    def aliases(self, name: str) -> dict[str, str]:
+        """``{alias: version}``; empty when there is no such model."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return {a: str(v) for a, v in self.client.get_registered_model(name).aliases.items()}
+        except MlflowException:
+            return {}
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        """Point ``@alias`` at ``version``."""
+        self.client.set_registered_model_alias(name, alias, version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Remove ``@alias``."""
+        self.client.delete_registered_model_alias(name, alias)
+
+    def transition_stage(self, name: str, version: str, stage: str) -> None:
+        """Legacy stage transition, archiving the versions in that stage."""
+        self.client.transition_model_version_stage(name, version, stage, archive_existing_versions=True)
+
+    def claim(self, key: str, tags: Mapping[str, str], description: str = "") -> bool:
+        """Create the registered model ``key``; ``False`` when another process created it first."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.create_registered_model(key, tags=dict(tags), description=description)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            return False
+        return True
+
+    def claimed(self, key: str) -> tuple[dict[str, str], float] | None:
+        """A claim's tags and creation time (epoch seconds), or ``None``."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = self.client.get_registered_model(key)
+        except MlflowException:
+            return None
+        return dict(model.tags), (model.creation_timestamp or 0) / 1000
+
+    def claims(self, prefix: str) -> list[str]:
+        """Names of the claims under ``prefix``."""
+        found = self.client.search_registered_models(f"name LIKE '{prefix}%'", max_results=1000)
+        return [m.name for m in found if m.name.startswith(prefix)]
+
+    def release(self, key: str) -> None:
+        """Delete a claim."""
+        self.client.delete_registered_model(key)
+
+    def run_tags(self, run_id: str) -> dict[str, str] | None:
+        """A run's tags, or ``None``."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return dict(self.client.get_run(run_id).data.tags)
+        except MlflowException:
+            return None
+
+    def set_run_tag(self, run_id: str, key: str, value: str) -> None:
+        """Set one tag on a run."""
+        self.client.set_tag(run_id, key, value)
+
+    def read_run_file(self, run_id: str, path: str) -> str | None:
+        """A run's text artifact, or ``None``."""
+        return read_artifact_text(self.client, run_id, path)
+
+    def load(self, name: str, version: str) -> LoadedModel:
+        """Load a registered version's pyfunc for scoring."""
+        return load_pyfunc(f"models:/{name}/{version}")
+
+    def log_candidate(
+        self,
+        run_id: str,
+        model_dir: Path,
+        *,
+        template: str,
+        max_new_tokens: int,
+        extra_files: Mapping[str, str] | None = None,
+        input_example: str = "",
+        metric_step: int | None = None,
+    ) -> str:
+        """Log the pyfunc as the run's candidate model (see :func:`log_pyfunc`)."""
+        return log_pyfunc(
+            self.client,
+            run_id,
+            model_dir,
+            template,
+            max_new_tokens,
+            dict(extra_files or {}),
+            input_example=input_example or "Hello.",
+            metric_step=metric_step,
+        )
+
+    def candidate_source(self, run_id: str) -> str:
+        """Where a run's candidate model is: its logged model, or (runs before MLflow 3) ``model/``."""
+        run = self.client.get_run(run_id)
+        model_id = run.data.tags.get(T.CANDIDATE_MODEL_ID)
+        return f"models:/{model_id}" if model_id else f"{run.info.artifact_uri}/model"

@@ -8,10 +8,10 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from ftlineage._userfile import parse_versioned
 from ftlineage.compare import RunSnapshot
 from ftlineage.errors import BadInputError
 from ftlineage.lineage import sha256_json
+from ftlineage.readers import parse_versioned
 from ftlineage.scoring import SuiteScores
 from ftlineage.tracking._mlflow import read_artifact_text
 

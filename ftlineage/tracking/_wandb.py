@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ftlineage.errors import missing_dependency
+from ftlineage.tracking._protocol import Span
 
 
 class WandbTracker:
@@ -87,7 +89,7 @@ class WandbTracker:
     def log_trace(
         self,
         name: str,
-        spans: list[dict[str, Any]],
+        spans: Sequence[Span | Mapping[str, Any]],
         attributes: dict[str, str],
         *,
         inputs: dict[str, Any] | None = None,

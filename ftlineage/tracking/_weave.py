@@ -18,11 +18,13 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ftlineage.errors import missing_dependency
+from ftlineage.tracking._protocol import Span, as_span
 
 NAMESPACE = uuid.UUID("6f1d3c52-9b0e-4c59-a0c4-2f5de8a1b7e3")
 
@@ -32,7 +34,11 @@ def _now() -> str:
 
 
 def to_calls(
-    project_id: str, trace_key: str, name: str, spans: list[dict[str, Any]], attributes: dict[str, str]
+    project_id: str,
+    trace_key: str,
+    name: str,
+    spans: Sequence[Span | Mapping[str, Any]],
+    attributes: dict[str, str],
 ) -> list[dict[str, Any]]:
     """Weave ``calls_complete`` items: a root call per trace, one call per span (nested)."""
     now = _now()
@@ -41,33 +47,30 @@ def to_calls(
         _call(project_id, root_id, root_id, None, name, "trace", attributes, {"spans": len(spans)}, {}, now)
     ]
 
-    def add(record: dict[str, Any], parent: str, path: str) -> None:
+    def add(record: Span | Mapping[str, Any], parent: str, path: str) -> None:
         call_id = str(uuid.uuid5(NAMESPACE, f"{trace_key}/{path}"))
-        attrs = record.get("attributes", record)
+        span = as_span(record)
+        kind = "span" if span.type == "UNKNOWN" else span.type.lower()
         calls.append(
             _call(
                 project_id,
                 call_id,
                 root_id,
                 parent,
-                str(record.get("name", record.get("id", "span"))),
-                str(record.get("type", "span")).lower(),
-                {**attributes, **_strings(attrs)},
-                record.get("inputs", {}),
-                record.get("outputs", {}),
+                span.name,
+                kind,
+                {**attributes, **span.plain_attributes()},
+                dict(span.inputs),
+                dict(span.outputs),
                 now,
             )
         )
-        for i, child in enumerate(record.get("children", ())):
+        for i, child in enumerate(span.children):
             add(child, call_id, f"{path}/{i}")
 
     for i, record in enumerate(spans):
         add(record, root_id, str(i))
     return calls
-
-
-def _strings(attrs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in attrs.items() if v is not None and not isinstance(v, (dict, list))}
 
 
 def _call(
@@ -171,7 +174,7 @@ class WeaveTracker:
     def log_trace(
         self,
         name: str,
-        spans: list[dict[str, Any]],
+        spans: Sequence[Span | Mapping[str, Any]],
         attributes: dict[str, str],
         *,
         inputs: dict[str, Any] | None = None,

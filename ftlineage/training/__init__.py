@@ -3,7 +3,8 @@
 from ftlineage.training._callback import CheckpointSink, EvalGateCallback, load_history
 from ftlineage.training._data import PadCollator, tokenize_rows
 from ftlineage.training._evaluate import evaluate_model
-from ftlineage.training._policy import Assessment, CheckpointScore, GatePolicy, assess
+from ftlineage.training._plot import plot_checkpoints
+from ftlineage.training._policy import Assessment, CheckpointScore, GatePolicy, assess, band_metrics
 from ftlineage.training._trainer import (
     build_trainer,
     export_model,
@@ -12,17 +13,19 @@ from ftlineage.training._trainer import (
 )
 
 __all__ = [
+    "assess",
     "Assessment",
+    "band_metrics",
+    "build_trainer",
     "CheckpointScore",
     "CheckpointSink",
     "EvalGateCallback",
-    "GatePolicy",
-    "assess",
-    "load_history",
-    "PadCollator",
-    "build_trainer",
     "evaluate_model",
     "export_model",
+    "GatePolicy",
+    "load_history",
+    "PadCollator",
+    "plot_checkpoints",
     "prepare_model",
     "restore_checkpoint",
     "tokenize_rows",

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from transformers import TrainerCallback
 
-from ftlineage._userfile import parse_versioned
+from ftlineage.readers import parse_versioned
 from ftlineage.training._policy import Assessment, CheckpointScore, GatePolicy, assess, best_checkpoint
 
 Evaluate = Callable[[Any], dict[str, float]]

@@ -27,7 +27,9 @@ def evaluate_model(
     metrics: dict[str, float] = {}
     if held:
         held_out, held_spc = generate(
-            model, tokenizer, [template.replace("{prompt}", c.input_text) for c in held],
+            model,
+            tokenizer,
+            [template.replace("{prompt}", c.input_text) for c in held],
             max_new_tokens=suite.max_new_tokens("heldout"),
         )
         cases += score_part(suite.plan, "heldout", held, held_out)
@@ -35,7 +37,9 @@ def evaluate_model(
     if drift:
         drift_template = suite.spec("drift").template
         drift_out, _ = generate(
-            model, tokenizer, [drift_template.replace("{prompt}", c.input_text) for c in drift],
+            model,
+            tokenizer,
+            [drift_template.replace("{prompt}", c.input_text) for c in drift],
             max_new_tokens=suite.max_new_tokens("drift"),
         )
         cases += score_part(suite.plan, "drift", drift, drift_out)

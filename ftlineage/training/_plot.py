@@ -35,8 +35,11 @@ def plot_checkpoints(
         floor = baseline[key] - fail_points / 100
         if floor > 0:
             right.axhline(floor, color=line[0].get_color(), linestyle=":", linewidth=1)
-    right.set(title=f"frozen drift suite (dotted: {fail_points:g} points below base fails)",
-              xlabel="step (0 = base)", ylim=(0, 1.02))
+    right.set(
+        title=f"frozen drift suite (dotted: {fail_points:g} points below base fails)",
+        xlabel="step (0 = base)",
+        ylim=(0, 1.02),
+    )
     for ax in (left, right):
         if best_step is not None:
             ax.axvline(best_step, color="grey", linestyle="--", linewidth=1)

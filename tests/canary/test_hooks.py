@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from ftlineage.canary import Monitor, MonitorPolicy, PairObservation
 from ftlineage.canary._serve import RegistryHooks
-from ftlineage.tracking._mlflow import MlflowTracker
+from ftlineage.tracking import MlflowRegistry, MlflowTracker
 from tests.conftest import signed_version
 
 pytestmark = pytest.mark.integration
@@ -32,11 +32,17 @@ def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(store):
     client.set_registered_model_alias("hc", "champion", champion)
     client.set_registered_model_alias("hc", "challenger", challenger)
     tracker = MlflowTracker.start(experiment="canary-hc", run_name="canary")
-    hooks = RegistryHooks(client, tracker, "hc", challenger, champion)
+    hooks = RegistryHooks(MlflowRegistry(client), tracker, "hc", challenger, champion)
     status = _alarmed()
     rubrics = {"champion": {"json_valid": 100.0}, "challenger": {"json_valid": 0.0}}
-    pair = {"key": "user-1", "prompt": "Caller: Hi.", "champion": '{"a": 1}', "challenger": "oops",
-            "outcome": "loss", "rubrics": rubrics}
+    pair = {
+        "key": "user-1",
+        "prompt": "Caller: Hi.",
+        "champion": '{"a": 1}',
+        "challenger": "oops",
+        "outcome": "loss",
+        "rubrics": rubrics,
+    }
     hooks.record(status, pair)
     hooks.rollback(status)
     tracker.finish("FINISHED")
@@ -72,8 +78,8 @@ def test_a_stable_challenger_is_promoted_only_with_evidence(guard_server, monkey
     client.set_registered_model_alias("canary-promo", "champion", champion)
     status = Monitor().status
     tracker = MlflowTracker.start(experiment="canary-promo", run_name="canary")
-    RegistryHooks(client, tracker, "canary-promo", unsigned, champion).promote(status)
+    RegistryHooks(MlflowRegistry(client), tracker, "canary-promo", unsigned, champion).promote(status)
     assert client.get_run(tracker.run_id).data.tags["ftlineage.canary"] == "promotion_refused"
-    RegistryHooks(client, tracker, "canary-promo", good, champion).promote(status)
+    RegistryHooks(MlflowRegistry(client), tracker, "canary-promo", good, champion).promote(status)
     assert str(client.get_model_version_by_alias("canary-promo", "champion").version) == good
     tracker.finish("FINISHED")

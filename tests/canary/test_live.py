@@ -14,7 +14,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from ftlineage.canary._serve import free_port
-from ftlineage.tracking._registry import register
+from ftlineage.gate.promotion import register
+from ftlineage.tracking import MlflowRegistry
 from tests.conftest import log_tiny_model
 
 pytestmark = pytest.mark.integration
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.integration
 def _register_pair(export) -> None:
     for alias in ("champion", "challenger"):
         client, run_id, uri = log_tiny_model(export, alias, 24)
-        register(client, name="hc", model_uri=uri, run_id=run_id, tags={}, description="", alias=alias)
+        register(
+            MlflowRegistry(client), name="hc", source=uri, run_id=run_id, tags={}, description="", alias=alias
+        )
 
 
 async def _burst(url: str, n: int, on_progress) -> list[httpx.Response]:

@@ -117,15 +117,17 @@ def test_changed_since_runs_only_when_a_prompt_feeding_file_changed(pytester, mo
 
 
 def test_registry_uri_works_as_the_model(pytester, model_dir, pinned, tiny_run, monkeypatch):
-    from ftlineage.tracking._registry import log_pyfunc, register
+    from ftlineage.gate.promotion import register
+    from ftlineage.tracking import MlflowRegistry
+    from ftlineage.tracking._registry import log_pyfunc
 
     result, client = tiny_run
     template = (model_dir / "ftlineage_prompt_template.txt").read_text()
     uri = log_pyfunc(client, result.run_id, model_dir, template, 96)
     register(
-        client,
+        MlflowRegistry(client),
         name="ci-gate-demo",
-        model_uri=uri,
+        source=uri,
         run_id=result.run_id,
         tags={},
         description="test",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ftlineage.tracking import MlflowRegistry
 from ftlineage.tracking._native import CHOSEN_TAG, DESCRIPTION_TAG
 from tests.conftest import log_tiny_model
 
@@ -110,14 +111,14 @@ def test_judgement_spans_unblind_the_pick(candidate_first, pick, winner):
 
     record = {"id": "c1", "candidate_first": candidate_first, "pick": pick, "reason": "r", "judge": "j"}
     (span,) = judgement_spans([record], [Case(id="c1", prompt="p")], ["CAND"], ["BASE"], programmatic=False)
-    assert span["type"] == "LLM"
-    assert (span["inputs"]["first"], span["inputs"]["second"]) == (
+    assert span.type == "LLM"
+    assert (span.inputs["first"], span.inputs["second"]) == (
         ("CAND", "BASE") if candidate_first else ("BASE", "CAND")
     )
-    assert span["outputs"]["winner"] == winner
+    assert span.outputs["winner"] == winner
     if winner != "tie":
-        assert span["inputs"][pick] == span["outputs"][winner]
-    assert span["assessments"][0]["source_type"] == "LLM_JUDGE"
+        assert span.inputs[pick] == span.outputs[winner]
+    assert span.assessments[0]["source_type"] == "LLM_JUDGE"
 
 
 def test_a_blocked_run_says_why_on_its_page(tiny_run):
@@ -133,13 +134,20 @@ def test_a_blocked_run_says_why_on_its_page(tiny_run):
 def test_the_registered_candidate_is_a_logged_model_with_a_signature(tiny_export, store):
     import mlflow
 
-    from ftlineage.tracking._registry import CANDIDATE_TAG, register
+    from ftlineage.gate.promotion import register
+    from ftlineage.tags import CANDIDATE_MODEL_ID as CANDIDATE_TAG
 
     client, run_id, uri = log_tiny_model(tiny_export, "native", 8)
     model_id = client.get_run(run_id).data.tags[CANDIDATE_TAG]
     assert uri == f"models:/{model_id}"
     version = register(
-        client, name="hc", model_uri=uri, run_id=run_id, tags={}, description="", alias="challenger"
+        MlflowRegistry(client),
+        name="hc",
+        source=uri,
+        run_id=run_id,
+        tags={},
+        description="",
+        alias="challenger",
     )
     mv = client.get_model_version("hc", version)
     assert mv.source == uri

@@ -12,9 +12,9 @@ from mlflow.tracking import MlflowClient
 from ftlineage.cli import main
 from ftlineage.errors import PromotionConflict
 from ftlineage.gate import GateDecision
-from ftlineage.tracking import _promote
-from ftlineage.tracking._promote import move_alias
-from ftlineage.tracking._registry import half_promoted
+from ftlineage.gate import promotion as _promote
+from ftlineage.gate.promotion import half_promoted, move_alias
+from ftlineage.tracking import MlflowRegistry
 from tests.conftest import GUARD_KEY, PASS, signed_version
 
 pytestmark = pytest.mark.integration
@@ -60,10 +60,10 @@ def test_a_stale_read_loses_at_the_ledger(guard_server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", guard_server)
     client = MlflowClient(guard_server)
     a, b = signed_version(client, "stale"), signed_version(client, "stale")
-    move_alias(client, "stale", "champion", a)
+    move_alias(MlflowRegistry(client), "stale", "champion", a)
     monkeypatch.setattr(_promote, "_ledger_length", lambda *args: 0)  # what both read
     with pytest.raises(PromotionConflict, match=f"to v{a}"):
-        move_alias(client, "stale", "champion", b)
+        move_alias(MlflowRegistry(client), "stale", "champion", b)
     assert client.get_model_version_by_alias("stale", "champion").version == a
 
 
@@ -81,7 +81,7 @@ def test_the_guard_refuses_promote_without_evidence(guard_server, capfd):
 
 
 def test_a_crash_between_registering_and_aliasing_is_detected_and_cleaned(store, monkeypatch, capsys):
-    from ftlineage.tracking._registry import register
+    from ftlineage.gate.promotion import register
 
     client = MlflowClient()
     exp = client.create_experiment("crash")
@@ -95,46 +95,55 @@ def test_a_crash_between_registering_and_aliasing_is_detected_and_cleaned(store,
         patch.setattr(client, "set_registered_model_alias", boom)
         with pytest.raises(KeyboardInterrupt):
             register(
-                client,
+                MlflowRegistry(client),
                 name="hc",
-                model_uri=uri,
+                source=uri,
                 run_id=run.info.run_id,
                 tags={},
                 description="",
                 alias="challenger",
             )
-    assert half_promoted(client, "hc") == (["1"], [])
+    assert half_promoted(MlflowRegistry(client), "hc") == (["1"], [])
     assert main(["registry", "check", "hc"]) == 0
     assert "found half-promoted versions 1" in capsys.readouterr().out
     other = client.create_run(exp)
     ok = register(
-        client, name="hc", model_uri=uri, run_id=other.info.run_id, tags={}, description="",
+        MlflowRegistry(client),
+        name="hc",
+        source=uri,
+        run_id=other.info.run_id,
+        tags={},
+        description="",
         alias="challenger",
     )
-    assert half_promoted(client, "hc") == (["1"], [])  # a clean registration is never reported
+    assert half_promoted(MlflowRegistry(client), "hc") == (
+        ["1"],
+        [],
+    )  # a clean registration is never reported
     assert main(["registry", "check", "hc", "--clean"]) == 0
     assert [str(v.version) for v in client.search_model_versions("name='hc'")] == [ok]
 
 
 def test_a_rerun_finishes_its_own_crashed_registration_instead_of_adding_one(store, monkeypatch):
-    from ftlineage.tracking._registry import register
+    from ftlineage.gate.promotion import register
 
     client = MlflowClient()
     run = client.create_run(client.create_experiment("crash-rerun"))
     uri = f"{run.info.artifact_uri}/model"
-    args = {"name": "hc2", "model_uri": uri, "run_id": run.info.run_id, "tags": {}, "description": ""}
+    args = {"name": "hc2", "source": uri, "run_id": run.info.run_id, "tags": {}, "description": ""}
     with monkeypatch.context() as patch:
         patch.setattr(client, "set_registered_model_alias", _killed)
         with pytest.raises(KeyboardInterrupt):
-            register(client, alias="challenger", **args)
-    assert register(client, alias="challenger", **args) == "1"  # the same version, finished
+            register(MlflowRegistry(client), alias="challenger", **args)
+    assert register(MlflowRegistry(client), alias="challenger", **args) == "1"  # the same version, finished
     assert [str(v.version) for v in client.search_model_versions("name='hc2'")] == ["1"]
-    assert half_promoted(client, "hc2") == ([], [])
+    assert half_promoted(MlflowRegistry(client), "hc2") == ([], [])
 
 
 def test_a_crash_after_aliasing_is_repaired_never_deleted(store, monkeypatch, capsys):
     """kill -9 after the alias moved but before the done mark: --clean must not delete what serves."""
-    from ftlineage.tracking._registry import PROMOTION_TAG, register
+    from ftlineage.gate.promotion import register
+    from ftlineage.tags import PROMOTION as PROMOTION_TAG
 
     client = MlflowClient()
     run = client.create_run(client.create_experiment("crash-after-alias"))
@@ -145,12 +154,12 @@ def test_a_crash_after_aliasing_is_repaired_never_deleted(store, monkeypatch, ca
             raise KeyboardInterrupt("killed before the done mark")
         return real_tag(name, version, key, value)
 
-    args = {"model_uri": f"{run.info.artifact_uri}/model", "run_id": run.info.run_id, "tags": {}}
+    args = {"source": f"{run.info.artifact_uri}/model", "run_id": run.info.run_id, "tags": {}}
     with monkeypatch.context() as patch:
         patch.setattr(client, "set_model_version_tag", tag_then_die)
         with pytest.raises(KeyboardInterrupt):
-            register(client, name="hc3", description="", alias="challenger", **args)
-    assert half_promoted(client, "hc3") == ([], ["1"])
+            register(MlflowRegistry(client), name="hc3", description="", alias="challenger", **args)
+    assert half_promoted(MlflowRegistry(client), "hc3") == ([], ["1"])
     assert main(["registry", "check", "hc3", "--clean"]) == 0
     assert "marked done" in capsys.readouterr().out
     mv = client.get_model_version_by_alias("hc3", "challenger")
@@ -192,7 +201,7 @@ def test_promote_run_registers_only_a_passing_run_and_is_idempotent(store, tmp_p
     assert mv.tags["ftlineage.promotion"] == "done"
     assert mv.description == "# card\n"
     version = str(mv.version)
-    subject, tags = _promote.subject_of(client, "from-run", version)
+    subject, tags = _promote.subject_of(MlflowRegistry(client), "from-run", version)
     assert verify(tags, subject, GUARD_KEY.encode())[0]
     assert str(client.get_model_version_by_alias("from-run", "challenger").version) == version
     assert main(["promote", run_id, "--to", "champion", "--stages"]) == 0

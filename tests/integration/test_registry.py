@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ftlineage.tracking._registry import register
+from ftlineage.gate.promotion import register
+from ftlineage.tracking import MlflowRegistry
 from tests.conftest import log_tiny_model
 
 pytestmark = pytest.mark.integration
@@ -16,9 +17,9 @@ def test_register_sets_tags_card_and_alias_and_loads(tiny_export, store):
     client, run_id, uri = log_tiny_model(tiny_export, "t", 8)
     tags = {"ftlineage.model_sha": "a" * 64}
     version = register(
-        client,
+        MlflowRegistry(client),
         name="hc",
-        model_uri=uri,
+        source=uri,
         run_id=run_id,
         tags=tags,
         description="# card",
@@ -38,7 +39,7 @@ def test_register_sets_tags_card_and_alias_and_loads(tiny_export, store):
 def test_signed_evidence_is_bound_to_the_registered_version(tiny_export, store):
     from ftlineage.gate import GateDecision
     from ftlineage.gate.evidence import evidence_tags, signer, verify
-    from ftlineage.tracking._promote import subject_of
+    from ftlineage.gate.promotion import subject_of
 
     client, run_id, uri = log_tiny_model(tiny_export, "t", 8)
     _, other_run, other_uri = log_tiny_model(tiny_export, "t", 8)
@@ -46,9 +47,9 @@ def test_signed_evidence_is_bound_to_the_registered_version(tiny_export, store):
     key = b"server-side-secret"
     versions = [
         register(
-            client,
+            MlflowRegistry(client),
             name="ev",
-            model_uri=u,
+            source=u,
             run_id=r,
             tags=evidence_tags(decision),
             description="card",
@@ -57,25 +58,30 @@ def test_signed_evidence_is_bound_to_the_registered_version(tiny_export, store):
         )
         for u, r in ((uri, run_id), (other_uri, other_run))
     ]
-    subjects = [subject_of(client, "ev", v) for v in versions]
+    subjects = [subject_of(MlflowRegistry(client), "ev", v) for v in versions]
     assert verify(subjects[0][1], subjects[0][0], key)[0]
     assert not verify(subjects[0][1], subjects[1][0], key)[0]  # evidence copied to another version
     assert not verify(subjects[0][1], subjects[0][0], b"another key")[0]
     # registering the same run again is idempotent: the registry, not a run tag, says it is done
     again = register(
-        client, name="ev", model_uri=uri, run_id=run_id, tags=evidence_tags(decision),
-        description="card", alias="challenger",
+        MlflowRegistry(client),
+        name="ev",
+        source=uri,
+        run_id=run_id,
+        tags=evidence_tags(decision),
+        description="card",
+        alias="challenger",
     )
     assert again == versions[0]
     _, third_run, third_uri = log_tiny_model(tiny_export, "t", 8)
     unsigned = register(
-        client,
+        MlflowRegistry(client),
         name="ev",
-        model_uri=third_uri,
+        source=third_uri,
         run_id=third_run,
         tags=evidence_tags(decision),
         description="card",
         alias="challenger",
     )
-    subject, tags = subject_of(client, "ev", unsigned)
+    subject, tags = subject_of(MlflowRegistry(client), "ev", unsigned)
     assert "no signed evidence" in verify(tags, subject, key)[1]

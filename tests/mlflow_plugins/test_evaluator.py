@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from ftlineage import suites
-from ftlineage.tracking._registry import register
+from ftlineage.gate.promotion import register
+from ftlineage.tracking import MlflowRegistry
 from ftlineage.training import evaluate_model
 from tests.conftest import log_tiny_model
 
@@ -19,7 +20,15 @@ pytestmark = pytest.mark.integration
 def test_the_ftlineage_evaluator_returns_and_logs_suite_metrics(tiny_export, store):
     recipe, model, tok = tiny_export.recipe, tiny_export.model, tiny_export.tokenizer
     client, run_id, uri = log_tiny_model(tiny_export, "eval", 16)
-    register(client, name="demo", model_uri=uri, run_id=run_id, tags={}, description="", alias="challenger")
+    register(
+        MlflowRegistry(client),
+        name="demo",
+        source=uri,
+        run_id=run_id,
+        tags={},
+        description="",
+        alias="challenger",
+    )
     suite = suites.load("healthcare_v17")
     data = pd.DataFrame({"transcript": [c.prompt for c in suite.heldout[:3]]})
     config = {"suite": "healthcare_v17", "limit": 3}

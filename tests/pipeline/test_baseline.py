@@ -6,17 +6,23 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from ftlineage import suites
+from ftlineage.gate.promotion import register
 from ftlineage.models import load_model, resolve_base
+from ftlineage.pipeline import Baseline, JobContext, new_context
 from ftlineage.pipeline._baseline import resolve_baseline
-from ftlineage.pipeline._context import JobContext
 from ftlineage.recipe import load_recipe
 from ftlineage.scoring import SuiteScores
 from ftlineage.settings import Settings
+from ftlineage.tracking import MlflowRegistry
 from ftlineage.tracking._mlflow import MlflowTracker
-from ftlineage.tracking._registry import log_pyfunc, register
+from ftlineage.tracking._registry import log_pyfunc
 from ftlineage.training import evaluate_model
 
 pytestmark = pytest.mark.integration
+
+
+def astuple_shallow(baseline: Baseline) -> tuple:
+    return baseline.label, baseline.scores
 
 
 @pytest.fixture
@@ -29,7 +35,7 @@ def setup(tiny_recipe, store, tmp_path):
     )
     base = SuiteScores(suite_sha=suite.sha, model_label="baseline", metrics=metrics, cases=tuple(cases))
     tracker = MlflowTracker.start(experiment="job", run_name="job")
-    ctx = JobContext(recipe, suite, Settings.from_env(), tracker, tmp_path / "out", [])
+    ctx = new_context(recipe, suite, [], Settings.from_env(), tracker)
     model.save_pretrained(tmp_path / "export")
     tok.save_pretrained(tmp_path / "export")
     return ctx, base, tmp_path
@@ -43,20 +49,26 @@ def _champion(ctx: JobContext, tmp_path, recorded: SuiteScores) -> str:
     uri = log_pyfunc(client, champ.run_id, tmp_path / "export", ctx.recipe.prompt_template, 8)
     name = ctx.recipe.registry.model_name
     return register(
-        client, name=name, model_uri=uri, run_id=champ.run_id, tags={}, description="", alias="champion"
+        MlflowRegistry(client),
+        name=name,
+        source=uri,
+        run_id=champ.run_id,
+        tags={},
+        description="",
+        alias="champion",
     )
 
 
 def test_without_a_champion_the_base_is_the_baseline(setup):
     ctx, base, _ = setup
-    assert resolve_baseline(ctx, base) == ("base", base)
+    assert resolve_baseline(ctx, base) == Baseline("base", base)
 
 
 def test_a_champion_on_the_same_digest_is_reused(setup):
     ctx, base, tmp_path = setup
     recorded = base.model_copy(update={"metrics": {**base.metrics, "heldout/field_accuracy": 0.77}})
     version = _champion(ctx, tmp_path, recorded)
-    label, scores = resolve_baseline(ctx, base)
+    label, scores = astuple_shallow(resolve_baseline(ctx, base))
     assert label == f"champion:v{version}"
     assert scores.metrics["heldout/field_accuracy"] == 0.77  # the recorded value, not a re-score
 
@@ -65,7 +77,7 @@ def test_a_champion_scored_on_another_digest_is_rescored(setup, capsys):
     ctx, base, tmp_path = setup
     stale = base.model_copy(update={"suite_sha": "0" * 64, "metrics": {"heldout/field_accuracy": 0.77}})
     version = _champion(ctx, tmp_path, stale)
-    label, scores = resolve_baseline(ctx, base)
+    label, scores = astuple_shallow(resolve_baseline(ctx, base))
     assert label == f"champion:v{version}"
     assert scores.suite_sha == ctx.suite.sha
     assert "re-scoring" in capsys.readouterr().err
@@ -76,7 +88,9 @@ def test_a_champion_scored_on_another_digest_is_rescored(setup, capsys):
 
 def test_a_champion_scored_on_the_same_name_and_version_with_other_content_is_refused(setup):
     from ftlineage.errors import SuiteError
-    from ftlineage.pipeline._baseline import SUITE_NAME_TAG, SUITE_VERSION_TAG, check_champion_suite
+    from ftlineage.pipeline._baseline import check_champion_suite
+    from ftlineage.tags import SUITE_NAME as SUITE_NAME_TAG
+    from ftlineage.tags import SUITE_VERSION as SUITE_VERSION_TAG
 
     ctx, base, tmp_path = setup
     version = _champion(ctx, tmp_path, base)

@@ -45,7 +45,7 @@ def drift_part(file: str = "drift.jsonl") -> dict[str, Any]:
 
 def build_general_v1(path: Path) -> None:
     """general_v1: 260 drift cases (52 per family), multi-turn as chat ``messages``."""
-    from ftlineage.suites._build import write_bundled
+    from ftlineage.suites import write_bundled
 
     write_bundled(
         path,

@@ -41,7 +41,7 @@ SEEDS = {"heldout": 1701, "drift": 1702, "arena": 1703}
 def build_healthcare_v17(path: Path) -> None:
     """healthcare_v17: 160 held-out, 200 drift (40 per family), 320 arena cases."""
     from ftlineage.data import _general
-    from ftlineage.suites._build import write_bundled
+    from ftlineage.suites import write_bundled
 
     heldout = _data.make_rows(SEEDS["heldout"], 160, prefix="heldout", source="suite")
     arena = _data.make_rows(SEEDS["arena"], 320, prefix="arena", source="suite")

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ftlineage.data._general import REFUSAL
+from ftlineage.data import REFUSAL
 from ftlineage.suites import load
 from ftlineage.tasks.healthcare import _data as _healthcare
 
@@ -41,16 +41,28 @@ def _plant(rows: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any
     heldout = load("healthcare_v17").heldout
     for k, case in enumerate(rng.sample(list(heldout), 8)):  # eval cases copied into training
         prompt = str(case.prompt) if k < 5 else _edit_one_word(str(case.prompt), rng)
-        out.append({"id": f"leak-{k:03d}", "prompt": prompt, "completion": case.reference,
-                    "source": "clinic_b_calls"})
+        out.append(
+            {
+                "id": f"leak-{k:03d}",
+                "prompt": prompt,
+                "completion": case.reference,
+                "source": "clinic_b_calls",
+            }
+        )
     secret = "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
     for k, src in enumerate(rng.sample(rows, 2)):  # a credential pasted into a note
-        out.append({**src, "id": f"sec-{k:03d}",
-                    "prompt": src["prompt"] + f" Note: portal sync key {secret}."})
+        out.append(
+            {**src, "id": f"sec-{k:03d}", "prompt": src["prompt"] + f" Note: portal sync key {secret}."}
+        )
     for k, src in enumerate(rng.sample(rows, 5)):  # e-mail addresses (PII: reported, kept)
         first = src["completion"].split('"')[3].split(" ")[0].lower()
-        out.append({**src, "id": f"pii-{k:03d}",
-                    "prompt": src["prompt"] + f" Caller: Email me at {first}{k}@example.org."})
+        out.append(
+            {
+                **src,
+                "id": f"pii-{k:03d}",
+                "prompt": src["prompt"] + f" Caller: Email me at {first}{k}@example.org.",
+            }
+        )
     rng.shuffle(out)
     return out
 

@@ -10,13 +10,23 @@ import json
 import random
 from typing import Any
 
-from ftlineage.data._names import FIRST, LAST, MONTHS, REASONS
+from ftlineage.data import FIRST, LAST, MONTHS, REASONS
 
 FIELDS = ("patient_name", "date", "time", "reason", "insurance", "urgency")
 
 INSURERS = (
-    "Blue Cross", "Aetna", "Cigna", "UnitedHealthcare", "Kaiser", "Humana", "Medicare",
-    "Medicaid", "Anthem", "Oscar Health", "Tricare", "Molina",
+    "Blue Cross",
+    "Aetna",
+    "Cigna",
+    "UnitedHealthcare",
+    "Kaiser",
+    "Humana",
+    "Medicare",
+    "Medicaid",
+    "Anthem",
+    "Oscar Health",
+    "Tricare",
+    "Molina",
 )
 URGENCY_LINES = {
     "routine": ("It's routine, no rush.", "Just routine.", "Nothing serious, routine is fine."),
@@ -47,26 +57,40 @@ def sample_call(rng: random.Random) -> dict[str, Any]:
 def render_transcript(facts: dict[str, Any], rng: random.Random) -> str:
     """Render a call as a short two-speaker transcript mentioning every known fact."""
     name = facts["patient_name"]
-    opener = rng.choice((
-        f"Caller: Hi, this is {name}.",
-        f"Caller: Hello, my name is {name}.",
-        f"Caller: Hi, it's {name} calling.",
-    ))
-    reason = rng.choice((
-        f"I need an appointment for {facts['reason']}.",
-        f"I'm calling about {facts['reason']}.",
-        f"I'd like to come in for {facts['reason']}.",
-    ))
-    when = rng.choice((
-        f"Receptionist: What day works? Caller: {facts['date']} at {facts['time']}.",
-        f"Receptionist: We have {facts['date']} at {facts['time']}. Caller: That works.",
-    ))
+    opener = rng.choice(
+        (
+            f"Caller: Hi, this is {name}.",
+            f"Caller: Hello, my name is {name}.",
+            f"Caller: Hi, it's {name} calling.",
+        )
+    )
+    reason = rng.choice(
+        (
+            f"I need an appointment for {facts['reason']}.",
+            f"I'm calling about {facts['reason']}.",
+            f"I'd like to come in for {facts['reason']}.",
+        )
+    )
+    when = rng.choice(
+        (
+            f"Receptionist: What day works? Caller: {facts['date']} at {facts['time']}.",
+            f"Receptionist: We have {facts['date']} at {facts['time']}. Caller: That works.",
+        )
+    )
     if facts["insurance"] is None:
-        ins = rng.choice(("Receptionist: Insurance? Caller: I'll pay myself.",
-                          "Receptionist: Insurance? Caller: No, self-pay."))
+        ins = rng.choice(
+            (
+                "Receptionist: Insurance? Caller: I'll pay myself.",
+                "Receptionist: Insurance? Caller: No, self-pay.",
+            )
+        )
     else:
-        ins = rng.choice((f"Receptionist: Insurance? Caller: {facts['insurance']}.",
-                          f"Receptionist: Insurer? Caller: I have {facts['insurance']}."))
+        ins = rng.choice(
+            (
+                f"Receptionist: Insurance? Caller: {facts['insurance']}.",
+                f"Receptionist: Insurer? Caller: I have {facts['insurance']}.",
+            )
+        )
     ask = rng.choice(("Receptionist: Urgency? Caller: ", "Receptionist: How urgent? Caller: "))
     urg = ask + rng.choice(URGENCY_LINES[facts["urgency"]])
     middle = [when, ins, urg]
@@ -85,12 +109,14 @@ def make_rows(seed: int, n: int, *, prefix: str, source: str) -> list[dict[str, 
     rows = []
     for i in range(n):
         facts = sample_call(rng)
-        rows.append({
-            "id": f"{prefix}-{i:05d}",
-            "prompt": render_transcript(facts, rng),
-            "completion": reference_json(facts),
-            "source": source,
-        })
+        rows.append(
+            {
+                "id": f"{prefix}-{i:05d}",
+                "prompt": render_transcript(facts, rng),
+                "completion": reference_json(facts),
+                "source": source,
+            }
+        )
     return rows
 
 
@@ -101,8 +127,13 @@ def summary_case(rng: random.Random) -> dict[str, Any]:
     ever showing it the production schema of the held-out task.
     """
     facts = sample_call(rng)
-    ref = {"caller": facts["patient_name"], "when": f"{facts['date']} at {facts['time']}",
-           "topic": facts["reason"]}
-    return {"prompt": f"Summarize this call as JSON with caller, when and topic.\n"
-                      f"{render_transcript(facts, rng)}",
-            "reference": json.dumps(ref)}
+    ref = {
+        "caller": facts["patient_name"],
+        "when": f"{facts['date']} at {facts['time']}",
+        "topic": facts["reason"],
+    }
+    return {
+        "prompt": f"Summarize this call as JSON with caller, when and topic.\n"
+        f"{render_transcript(facts, rng)}",
+        "reference": json.dumps(ref),
+    }

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from ftlineage.scoring._text import parse_json_object
+from ftlineage.scoring import parse_json_object
 from ftlineage.tasks._case import Case
 from ftlineage.tasks._scorer import BaseScorer, nanmean
 from ftlineage.tasks.healthcare._data import FIELDS

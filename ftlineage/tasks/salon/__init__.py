@@ -37,7 +37,7 @@ SEEDS = {"heldout": 3301, "arena": 3303, "train": 3310}
 
 def build_salon_booking_v3(path: Path) -> None:
     """salon_booking_v3: 160 held-out cases with reference calls, 240 arena prompts, general_v1 drift."""
-    from ftlineage.suites._build import write_bundled
+    from ftlineage.suites import write_bundled
 
     held = _data.make_rows(SEEDS["heldout"], 160, prefix="heldout", source="suite")
     arena = _data.make_rows(SEEDS["arena"], 240, prefix="arena", source="suite")
@@ -64,7 +64,7 @@ def build_salon_booking_v3(path: Path) -> None:
 
 def build_corpus(out: Path) -> None:
     """The demo training corpus ``salon_booking_train.jsonl`` (1,200 rows from two sources)."""
-    from ftlineage.suites._build import write_jsonl
+    from ftlineage.suites import write_jsonl
 
     rows = _data.make_rows(SEEDS["train"], 800, prefix="web", source="web_chat")
     rows += _data.make_rows(SEEDS["train"] + 1, 400, prefix="sms", source="sms")

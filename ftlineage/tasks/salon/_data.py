@@ -11,7 +11,7 @@ import json
 import random
 from typing import Any
 
-from ftlineage.data._names import FIRST, MONTHS
+from ftlineage.data import FIRST, MONTHS
 
 SERVICES = (
     "haircut",

@@ -1,0 +1,281 @@
+"""Promotion policy over any :class:`~ftlineage.tracking.Registry`: what may be registered, how aliases move.
+
+* **Register** a run only on its logged passing decision. A version is created with every tag
+  and ``ftlineage.promotion=pending``, signed, aliased, and only then marked ``done``; a crash
+  in between leaves a version that :func:`half_promoted` finds.
+* **Move an alias** with compare-and-set. Moving an alias is last-writer-wins in every
+  registry, so two promotions racing for ``@champion`` would both "succeed". Each move first
+  claims the next entry of a promotion ledger (``ftlineage-ledger.<model>.<alias>.<n>``);
+  ``Registry.claim`` is atomic, so of two promotions that read the same ledger length exactly
+  one gets entry ``n``; the other gets :class:`~ftlineage.errors.PromotionConflict` and changes
+  nothing. The ledger doubles as the alias's history (from, to, when, why).
+* **Check evidence** before a protected move (the guard server re-checks it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ftlineage import tags as T
+from ftlineage.errors import PromotionConflict, PromotionRefused
+from ftlineage.gate.evidence import (
+    DECISION_TAG,
+    DIGEST_TAG,
+    Subject,
+    decision_digest,
+    evidence_tags,
+    signer,
+    verify,
+)
+from ftlineage.gate.rule import GateDecision
+from ftlineage.readers import parse_versioned
+from ftlineage.recipe import RegistrySpec
+from ftlineage.tracking import ModelVersion, Registry
+
+__all__ = [
+    "LEDGER",
+    "Aliases",
+    "check_evidence",
+    "clean_half_promoted",
+    "current_version",
+    "half_promoted",
+    "move_alias",
+    "read_decision",
+    "register",
+    "register_run",
+    "subject_of",
+]
+
+LEDGER = "ftlineage-ledger"
+IN_FLIGHT_S = 600  # a ledger entry younger than this whose move is not visible yet is in flight
+
+
+@dataclass(frozen=True)
+class Aliases:
+    """The alias names a team uses; the defaults are the recipe's (``registry:`` section)."""
+
+    challenger: str
+    champion: str
+    rolled_back: str
+
+    @classmethod
+    def of(cls, spec: RegistrySpec | None = None) -> Aliases:
+        """The aliases a recipe's registry section names (the defaults without one)."""
+        s = spec or RegistrySpec()
+        return cls(s.alias, s.champion_alias, s.rolled_back_alias)
+
+    def stage(self, alias: str) -> str | None:
+        """The legacy registry stage a move onto ``alias`` also makes, if any."""
+        return {self.challenger: "Staging", self.champion: "Production"}.get(alias)
+
+
+def read_decision(registry: Registry, run_id: str) -> GateDecision:
+    """The gate decision a run logged; a missing or unreadable one refuses the promotion."""
+    path = "gate/decision.json"
+    text = registry.read_run_file(run_id, path)
+    if text is None:
+        raise PromotionRefused(
+            f"run {run_id} has no artifact {path!r}; promote a run of the main job that passed the gate"
+        )
+    where, fix = f"run {run_id}: {path}", "re-run the job"
+    return parse_versioned(GateDecision, text, where, PromotionRefused, what="gate decision", fix=fix)
+
+
+def register(
+    registry: Registry,
+    *,
+    name: str,
+    source: str,
+    run_id: str,
+    tags: Mapping[str, str],
+    description: str,
+    alias: str,
+    signed_tags: Callable[[Subject], dict[str, str]] | None = None,
+) -> str:
+    """Create a version carrying every tag and the card, sign it, alias it; returns its number.
+
+    Idempotent per run: a version this run already has (done, or left pending by a crash) is
+    finished instead of registering a second one.
+    """
+    registry.ensure_model(name, "Registered by ftlineage on a gate pass.")
+    existing = registry.find_versions(name, run_id=run_id)
+    if existing:
+        version = existing[0]
+        if version.tags.get(T.PROMOTION) == "done":
+            return version.version
+    else:
+        pending = {**tags, T.PROMOTION: "pending"}
+        version = registry.create_version(
+            name, source=source, run_id=run_id, tags=pending, description=description
+        )
+    subject = Subject(name, version.version, version.source, version.run_id)
+    for key, value in (signed_tags(subject) if signed_tags else {}).items():
+        registry.set_version_tag(name, version.version, key, value)
+    if registry.aliases(name).get(alias) != version.version:
+        registry.set_alias(name, alias, version.version)
+    registry.set_version_tag(name, version.version, T.PROMOTION, "done")
+    return version.version
+
+
+def register_run(
+    registry: Registry, run_id: str, *, name: str, alias: str, key: bytes | None, stage: str | None = None
+) -> str:
+    """Register a run's candidate model on a passing decision only; idempotent per run.
+
+    The run's lineage tags and the signed evidence become version tags; ``stage`` also makes a
+    legacy stage transition. Returns the version number.
+    """
+    decision = read_decision(registry, run_id)
+    if decision.decision != "pass":
+        reasons = "; ".join(c.reason for c in decision.failed)
+        raise PromotionRefused(f"run {run_id} was blocked by the gate, so it is not registered: {reasons}")
+    card = registry.read_run_file(run_id, "model/model_card.md")
+    if card is None:
+        raise PromotionRefused(f"run {run_id} has no model card (model/model_card.md); re-run the job")
+    lineage = T.lineage_of(registry.run_tags(run_id) or {})
+    version = register(
+        registry,
+        name=name,
+        source=registry.candidate_source(run_id),
+        run_id=run_id,
+        tags={**lineage, **evidence_tags(decision)},
+        description=card,
+        alias=alias,
+        signed_tags=signer(decision, lineage.get(T.MODEL_SHA, ""), key),
+    )
+    if stage:
+        registry.transition_stage(name, version, stage)
+    registry.set_run_tag(run_id, T.REGISTERED_VERSION, version)
+    return version
+
+
+def current_version(registry: Registry, name: str, alias: str) -> str | None:
+    """The version ``@alias`` points at, or ``None``."""
+    return registry.aliases(name).get(alias)
+
+
+def half_promoted(registry: Registry, name: str) -> tuple[list[str], list[str]]:
+    """Versions a crash left ``pending``: (never aliased, aliased but never marked done), oldest first."""
+    pending = [v.version for v in registry.find_versions(name, tag=(T.PROMOTION, "pending"))]
+    aliased = set(registry.aliases(name).values())
+    return [v for v in pending if v not in aliased], [v for v in pending if v in aliased]
+
+
+def clean_half_promoted(registry: Registry, name: str) -> tuple[list[str], list[str]]:
+    """Delete the never-aliased versions; mark the aliased ones done (an alias still points there)."""
+    orphans, aliased = half_promoted(registry, name)
+    for version in orphans:
+        registry.delete_version(name, version)
+    for version in aliased:
+        registry.set_version_tag(name, version, T.PROMOTION, "done")
+    return orphans, aliased
+
+
+def _ledger_prefix(name: str, alias: str) -> str:
+    return f"{LEDGER}.{name}.{alias}."
+
+
+def _ledger_length(registry: Registry, name: str, alias: str) -> int:
+    """The number of the ledger's last entry (0 when empty)."""
+    prefix = _ledger_prefix(name, alias)
+    numbers = (key[len(prefix) :] for key in registry.claims(prefix))
+    return max((int(n) for n in numbers if n.isdigit()), default=0)
+
+
+def _check_not_in_flight(registry: Registry, name: str, alias: str, n: int, now: str | None) -> None:
+    """Refuse to move while the ledger's last move has not reached the alias yet.
+
+    The ledger entry is claimed before the alias moves, so a promotion that reads the alias
+    between the two would otherwise see the old value and win too.
+    """
+    last = registry.claimed(f"{_ledger_prefix(name, alias)}{n}") if n else None
+    if last is None:
+        return
+    entry, created = last
+    target = entry.get("to")
+    if target != (now or "none") and time.time() - created < IN_FLIGHT_S:
+        raise PromotionConflict(
+            f"conflict: another promotion is moving @{alias} of {name!r} to v{target} right now; nothing "
+            "was changed — check it, then re-run"
+        )
+
+
+def move_alias(
+    registry: Registry,
+    name: str,
+    alias: str,
+    version: str,
+    *,
+    expect: str | None = None,
+    why: str = "",
+    stage: str | None = None,
+) -> str:
+    """Point ``@alias`` at ``version`` unless another promotion moved it first; returns the ledger entry.
+
+    ``expect`` is the version the caller believes the alias points at now ("none" for unset);
+    by default whatever it points at when this call reads it. Raises ``PromotionConflict`` on a
+    lost race or a stale expectation.
+    """
+    n = _ledger_length(registry, name, alias)
+    now = current_version(registry, name, alias)
+    _check_not_in_flight(registry, name, alias, n, now)
+    if expect is not None and expect != (now or "none"):
+        raise PromotionConflict(
+            f"@{alias} of {name!r} points at {'v' + now if now else 'nothing'}, not {expect!r} as expected; "
+            "another promotion got there first — check it, then re-run with the current version"
+        )
+    entry = f"{_ledger_prefix(name, alias)}{n + 1}"
+    tags = {T.LEDGER: "1", "model": name, "alias": alias, "from": now or "none", "to": version}
+    if not registry.claim(entry, {**tags, "why": why[:4000]}, f"@{alias}: {now or 'none'} -> {version}"):
+        winner = (registry.claimed(entry) or ({}, 0.0))[0].get("to", "?")
+        raise PromotionConflict(
+            f"conflict: another promotion moved @{alias} of {name!r} to v{winner} while this one "
+            f"(v{version}) ran; nothing was changed — re-run to promote on top of it"
+        )
+    try:
+        registry.set_alias(name, alias, version)
+        if stage:
+            registry.transition_stage(name, version, stage)
+    except BaseException:
+        registry.release(entry)  # the move did not happen: free the ledger slot
+        raise
+    return entry
+
+
+def subject_of(registry: Registry, name: str, version: str) -> tuple[Subject, dict[str, str]]:
+    """What evidence on ``name`` v``version`` must be bound to, and the version's tags."""
+    mv: ModelVersion | None = registry.get_version(name, version)
+    if mv is None:
+        raise PromotionRefused(f"{name!r} has no version {version}; see the registry")
+    return Subject(name, mv.version, mv.source, mv.run_id), dict(mv.tags)
+
+
+def check_evidence(registry: Registry, name: str, version: str, key: bytes | None) -> str:
+    """Refuse a protected move onto a version without passing evidence; the guard re-checks.
+
+    With a key, the signature must verify for this version's name, number, source, run and
+    weights. Without one (a client that does not hold the key), the version's run must still
+    have logged a passing decision whose digest is the one the version carries: a version
+    tagged blocked, or relabelled pass, is refused here whatever the server does.
+    """
+    subject, tags = subject_of(registry, name, version)
+    if key is not None:
+        ok, reason = verify(tags, subject, key)
+        if not ok:
+            raise PromotionRefused(f"{name!r} v{version}: {reason}")
+        return reason
+    if tags.get(DECISION_TAG) != "pass":
+        raise PromotionRefused(
+            f"{name!r} v{version}: its gate decision is {tags.get(DECISION_TAG, 'missing')!r}, not 'pass'"
+        )
+    if not subject.run_id:
+        raise PromotionRefused(f"{name!r} v{version}: no run behind it, so no gate decision to check")
+    decision = read_decision(registry, subject.run_id)
+    if decision.decision != "pass" or decision_digest(decision) != tags.get(DIGEST_TAG):
+        raise PromotionRefused(
+            f"{name!r} v{version}: the decision its run {subject.run_id} logged is {decision.decision!r} "
+            f"with digest {decision_digest(decision)[:12]}…, which is not the passing decision it claims"
+        )
+    return "no FTLINEAGE_GATE_KEY here: the run's passing decision matches; the guard checks the signature"
