@@ -11,6 +11,7 @@ naming the file and line.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -121,13 +122,14 @@ def parse_versioned(
     *,
     what: str = "",
     fix: str = "the file is damaged",
+    upgrade: Callable[[Any], Any] | None = None,
 ) -> M:
     """A file we wrote, read back as ``model``: refuse one from a newer ftlineage, upgrade older ones.
 
     A file whose ``schema_version`` is above what ``model`` knows was written by a newer release
     and is refused with a message to upgrade (never read as if it were ours); older versions, and
     files from before the field existed (version 1), are read with the fields added since taking
-    their defaults.
+    their defaults; ``upgrade`` rewrites an older layout first.
     """
     from pydantic import ValidationError
 
@@ -137,6 +139,8 @@ def parse_versioned(
         raise error(
             f"{where}: not a valid {what or model.__name__} file (not JSON: {str(exc)[:80]}); {fix}"
         ) from None
+    if upgrade is not None:  # an older layout (not only added fields) rewritten to the current one
+        raw = upgrade(raw)
     current = model.model_fields["schema_version"].default
     found = raw.get("schema_version", 1) if isinstance(raw, dict) else None
     if isinstance(found, int) and found > current:

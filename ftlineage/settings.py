@@ -46,7 +46,8 @@ class Settings:
             ``wandb``, ``weave``), added to the recipe's ``tracking.report_to``.
         log_level: the ``ftlineage`` loggers' level (``FTLINEAGE_LOG_LEVEL``, default ``INFO``).
         recipe: the recipe ``mlflow run``'s run context reads (``FTLINEAGE_RECIPE``).
-        guard_aliases: aliases the guard server protects (``FTLINEAGE_GUARD_ALIASES``).
+        guard_aliases: aliases the guard server protects (``FTLINEAGE_GUARD_ALIASES``, default
+            the recipe default ``registry.champion_alias``).
         guard_stages: stages the guard server protects (``FTLINEAGE_GUARD_STAGES``).
         gate_key: the evidence signing key (``FTLINEAGE_GATE_KEY``); never shown in a repr.
     """
@@ -58,7 +59,7 @@ class Settings:
     report_to: tuple[str, ...] = ()
     log_level: str = "INFO"
     recipe: str | None = None
-    guard_aliases: tuple[str, ...] = ("champion",)
+    guard_aliases: tuple[str, ...] = ()
     guard_stages: tuple[str, ...] = ("production",)
     gate_key: bytes | None = field(default=None, repr=False)
 
@@ -75,6 +76,9 @@ class Settings:
 
             raise BadInputError(f"FTLINEAGE_LOG_LEVEL must be one of {', '.join(_LEVELS)} but got {level!r}")
         key = env("FTLINEAGE_GATE_KEY")
+        from ftlineage.recipe import RegistrySpec  # the protected alias defaults to the recipe's
+
+        champion = RegistrySpec().champion_alias
         return cls(
             cache_dir=Path(env("FTLINEAGE_CACHE_DIR") or _cache_root()),
             work_dir=Path(env("FTLINEAGE_WORK_DIR") or "ftlineage-work"),
@@ -83,7 +87,7 @@ class Settings:
             report_to=_names(env("FTLINEAGE_REPORT_TO", "")),
             log_level=level,
             recipe=env("FTLINEAGE_RECIPE") or None,
-            guard_aliases=tuple(x.lower() for x in _names(env("FTLINEAGE_GUARD_ALIASES", "champion"))),
+            guard_aliases=tuple(x.lower() for x in _names(env("FTLINEAGE_GUARD_ALIASES", champion))),
             guard_stages=tuple(x.lower() for x in _names(env("FTLINEAGE_GUARD_STAGES", "production"))),
             gate_key=key.encode() if key else None,
         )

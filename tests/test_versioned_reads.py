@@ -8,16 +8,26 @@ import json
 import pytest
 
 from ftlineage.arena import ArenaResult
+from ftlineage.audit import AuditReport
+from ftlineage.canary import MonitorStatus, ReplayResult
 from ftlineage.ci._baseline import Baseline, load_baseline
+from ftlineage.compare import RunDiff
 from ftlineage.errors import BadInputError, FtlineageError, SuiteError
-from ftlineage.gate import GateDecision
+from ftlineage.gate import GateDecision, ModelCard
+from ftlineage.lineage import LineageManifest
+from ftlineage.pipeline._train import TrainingDone
 from ftlineage.readers import parse_versioned
-from ftlineage.scoring import SuiteScores
+from ftlineage.scoring import CheckpointCases, SuiteScores
 from ftlineage.suites import SuiteLock
+from ftlineage.training import Assessment
 from ftlineage.training._callback import HISTORY_FILE, load_history
 from ftlineage.training._policy import CheckpointScore
 
-READ_BACK = [SuiteLock, GateDecision, SuiteScores, ArenaResult, CheckpointScore, Baseline]
+# Every format we write to disk and may read back.
+READ_BACK = [
+    SuiteLock, GateDecision, SuiteScores, ArenaResult, CheckpointScore, Baseline, LineageManifest, ModelCard,
+    AuditReport, RunDiff, MonitorStatus, ReplayResult, Assessment, CheckpointCases, TrainingDone,
+]
 
 
 def _future(model) -> str:
@@ -73,3 +83,30 @@ def test_a_suite_lock_from_the_future_is_refused(tmp_path):
     (tmp_path / "s" / "suite.lock").write_text(_future(SuiteLock))
     with pytest.raises(SuiteError, match="newer ftlineage"):
         suites.verify(str(tmp_path / "s"))
+
+
+@pytest.mark.parametrize("model", READ_BACK, ids=lambda m: m.__name__)
+def test_an_unknown_field_in_a_current_file_is_refused_not_ignored(model):
+    current = model.model_fields["schema_version"].default
+    with pytest.raises(FtlineageError, match="not a valid"):
+        parse_versioned(model, json.dumps({"schema_version": current, "surprise": 1}), "f.json")
+
+
+def test_checkpoint_cases_from_before_the_version_field_are_upgraded():
+    case = {"id": "c1", "part": "heldout", "family": "", "output": "x", "scores": {"exact": 1.0}}
+    old = parse_versioned(CheckpointCases, json.dumps([case]), "old.json", upgrade=CheckpointCases.upgrade)
+    new = parse_versioned(CheckpointCases, json.dumps({"schema_version": 2, "cases": [case]}), "new.json")
+    assert old.cases == new.cases
+    assert old.cases[0].id == "c1"
+    with pytest.raises(FtlineageError, match="newer ftlineage"):
+        parse_versioned(CheckpointCases, _future(CheckpointCases), "f.json", upgrade=CheckpointCases.upgrade)
+
+
+def test_a_training_done_mark_from_the_future_is_refused(tmp_path):
+    from ftlineage.pipeline._train import DONE_FILE, _finished, _mark_finished
+
+    _mark_finished(tmp_path, 12, "plateau")
+    assert _finished(tmp_path) == TrainingDone(final_step=12, stop_reason="plateau")
+    (tmp_path / DONE_FILE).write_text(_future(TrainingDone))
+    with pytest.raises(BadInputError, match="newer ftlineage"):
+        _finished(tmp_path)

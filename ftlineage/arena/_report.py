@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class PairResult(BaseModel):
     """One judged pair, from the candidate's point of view."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     candidate_first: bool
@@ -43,7 +43,7 @@ class ArenaResult(BaseModel):
     blocks). Written to disk: bump ``schema_version`` on field changes.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 2
     judge: str

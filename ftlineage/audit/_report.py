@@ -12,7 +12,7 @@ FLAGS = AUDIT_FLAGS
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class SourceStats(_Frozen):

@@ -4,7 +4,7 @@ The pure core (router, judging, monitor, replay) is here; the HTTP service and i
 workers are adapters in ``ftlineage.canary._service`` and ``ftlineage.canary._worker``.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftlineage.canary._judging import judge_pair, rubrics
 from ftlineage.canary._monitor import Monitor, MonitorPolicy, MonitorStatus, PairObservation
@@ -12,6 +12,10 @@ from ftlineage.canary._replay import ReplayResult, read_traffic, replay
 from ftlineage.canary._router import Route, Router
 from ftlineage.canary._sequential import MeanSequence, radius, tune_rho
 from ftlineage.canary._simulate import simulate_traffic
+
+if TYPE_CHECKING:
+    from ftlineage.canary._serve import RegistryHooks, serve
+    from ftlineage.canary._study import alarm_study
 
 __all__ = [
     "alarm_study",

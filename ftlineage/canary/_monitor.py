@@ -57,7 +57,7 @@ class PairObservation(BaseModel):
 class MonitorStatus(BaseModel):
     """The monitor after a pair. Written to the canary's run; bump ``schema_version`` on changes."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 1
     pairs: int

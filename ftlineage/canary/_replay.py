@@ -30,7 +30,7 @@ from ftlineage.errors import BadInputError
 class ReplayResult(BaseModel):
     """What the canary would have done on this traffic."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 1
     requests: int

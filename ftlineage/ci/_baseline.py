@@ -25,7 +25,7 @@ DEFAULT_SLICE = 50
 class Baseline(BaseModel):
     """Scores the candidate is compared with. Written to disk: bump ``schema_version`` on changes."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 1
     suite: str

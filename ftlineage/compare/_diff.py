@@ -46,7 +46,7 @@ class RunSnapshot(BaseModel):
 class MetricDelta(BaseModel):
     """B − A for one metric, with a paired bootstrap interval when per-case scores allow."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     a: float | None
@@ -58,7 +58,7 @@ class MetricDelta(BaseModel):
 class Flip(BaseModel):
     """A case that passed in one run and failed in the other."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     part: str
@@ -72,7 +72,7 @@ class Flip(BaseModel):
 class RunDiff(BaseModel):
     """The whole comparison. Bump ``schema_version`` on field changes."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 1
     run_a: str

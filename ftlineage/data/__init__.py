@@ -1,11 +1,14 @@
 """Corpus readers and deterministic generators for the bundled data."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftlineage.data._corpus import read_corpus
 from ftlineage.data._general import REFUSAL
 from ftlineage.data._names import FIRST, LAST, MONTHS, REASONS
 from ftlineage.data._stream import Chunk, fetch_rows, plan_chunks, read_chunk, table_rows
+
+if TYPE_CHECKING:
+    from ftlineage.data._replay import replay_rows
 
 __all__ = [
     "Chunk",

@@ -21,7 +21,7 @@ from ftlineage.suites import Suite
 class ModelCard(BaseModel):
     """Everything a reviewer needs to trust a version. Bump ``schema_version`` on field changes."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 1
     model_name: str

@@ -30,7 +30,7 @@ from ftlineage.scoring import DriftBand, Score, SuiteScores, drift_bands, format
 class Check(BaseModel):
     """One check of the rule, explained."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     kind: Literal["metric", "drift", "arena", "audit", "suite"]
@@ -45,7 +45,7 @@ class Check(BaseModel):
 class GateDecision(BaseModel):
     """The gate's verdict. Written to disk: do not reorder fields without a version bump."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 1
     decision: Literal["pass", "blocked"]

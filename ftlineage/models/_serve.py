@@ -90,7 +90,7 @@ class ChatServer(ThreadingHTTPServer):
 def main(argv: list[str]) -> None:
     """Serve ``MODEL`` on ``PORT`` (0 = any); prints the base URL once ready."""
     server = ChatServer(argv[0], port=int(argv[1]) if len(argv) > 1 else 0)
-    print(server.url, flush=True)
+    print(server.url, flush=True)  # the process's protocol: the parent reads the URL from stdout
     server.serve_forever()
 
 

@@ -6,7 +6,7 @@ Run by ``mlflow run . -P suite=...`` (inside the run MLflow created) or ``ftline
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftlineage import lineage, suites
 from ftlineage import tags as T
@@ -24,6 +24,10 @@ from ftlineage.pipeline._train import train_stage
 from ftlineage.recipe import Recipe, bind_suite, load_recipe
 from ftlineage.settings import Settings
 from ftlineage.tracking import Tracker, registry_of
+
+if TYPE_CHECKING:
+    from ftlineage.pipeline._seeds import SeedSpread, train_seeds
+    from ftlineage.pipeline._sweep import SweepResult, run_sweep
 
 __all__ = [
     "Audited",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +11,7 @@ from tqdm import tqdm
 
 from ftlineage import tags as T
 from ftlineage.lineage import lineage_tags, sha256_file
-from ftlineage.scoring import format_points
+from ftlineage.scoring import CheckpointCases, format_points
 from ftlineage.tracking import Span, Tracker
 from ftlineage.training import Assessment, CheckpointScore, band_metrics, plot_checkpoints
 
@@ -83,8 +82,8 @@ class TrackerSink:
         self.tracker.set_tags(tags)
         folder = Path(score.path)
         if folder.is_dir() and self.cases.get("last") is not None:
-            rows = [c.model_dump(mode="json") for c in self.cases["last"]]
-            (folder / CASES_FILE).write_text(json.dumps(rows), encoding="utf-8")
+            body = CheckpointCases(cases=tuple(self.cases["last"]))
+            (folder / CASES_FILE).write_text(body.model_dump_json(), encoding="utf-8")
             self.trace_cases(score.step, self.cases["last"], weights_sha(folder), score.metrics)
         tqdm.write(progress_line(score, assessment), file=sys.stderr)  # above the progress bar
         png = plot_checkpoints(

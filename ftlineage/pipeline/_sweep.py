@@ -104,14 +104,28 @@ def _on_stale(registry_uri: str) -> Callable[[Any, Any], None]:
 
 def _storage(url: str, registry_uri: str) -> Any:
     """Optuna's RDB storage with heartbeats: a killed sweep's RUNNING trials become FAIL on resume."""
+    import warnings
+
     import optuna
 
-    return optuna.storages.RDBStorage(
-        url,
-        heartbeat_interval=HEARTBEAT_S,
-        grace_period=GRACE_S,
-        failed_trial_callback=_on_stale(registry_uri),
-    )
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.9; we rely on them
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url,
+            heartbeat_interval=HEARTBEAT_S,
+            grace_period=GRACE_S,
+            failed_trial_callback=_on_stale(registry_uri),
+        )
+
+
+def _fail_stale(study: Any) -> None:
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
 
 
 HEARTBEAT_S = 2
@@ -176,7 +190,7 @@ def run_sweep(
             )
         start(ctx)
         parent.set_tags({T.STUDY: name, T.OPTUNA_STORAGE: redact_url(url)})
-        optuna.storages.fail_stale_trials(study)
+        _fail_stale(study)
         audited = audit_stage(ctx)
         if audited.report.verdict == "blocked":
             raise AuditBlocked("the data audit blocked the sweep: " + "; ".join(audited.report.reasons))
@@ -186,7 +200,7 @@ def run_sweep(
         done = len(study.get_trials(deepcopy=False, states=finished))
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study.optimize(_Objective(ctx, audited.kept), n_trials=max(0, trials - done), catch=())
-        optuna.storages.fail_stale_trials(study)
+        _fail_stale(study)
         return _finish(study, ctx, audited.report, url)
 
 

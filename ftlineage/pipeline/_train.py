@@ -7,10 +7,11 @@ tracker skips metric steps the store already has.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from ftlineage import lineage
 from ftlineage import tags as T
@@ -18,7 +19,8 @@ from ftlineage.models import PROMPT_TEMPLATE_FILE, load_model, resolve_base
 from ftlineage.pipeline._context import JobContext, Split, Trained
 from ftlineage.pipeline._sinks import CASES_FILE, TrackerSink
 from ftlineage.pipeline._stages import record_values
-from ftlineage.scoring import CaseScore, SuiteScores
+from ftlineage.readers import parse_versioned
+from ftlineage.scoring import CaseScore, CheckpointCases, SuiteScores
 from ftlineage.tracking import LoggedModelSink, primary_mlflow
 from ftlineage.training import (
     CheckpointScore,
@@ -72,16 +74,30 @@ def _last_checkpoint(folder: Path) -> str | None:
 DONE_FILE = "ftlineage_training_done.json"
 
 
-def _finished(folder: Path) -> dict[str, Any] | None:
+class TrainingDone(BaseModel):
+    """What a completed ``trainer.train`` left beside its checkpoints (``ftlineage_training_done.json``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = 1
+    final_step: int
+    stop_reason: str | None = None
+
+
+_RETRAIN = "delete the run's checkpoints folder to train again"
+
+
+def _finished(folder: Path) -> TrainingDone | None:
     """What a completed ``trainer.train`` left (final step, stop reason), or ``None``."""
     path = folder / DONE_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    text = path.read_text(encoding="utf-8") if path.is_file() else None
+    return parse_versioned(TrainingDone, text, str(path), fix=_RETRAIN) if text is not None else None
 
 
 def _mark_finished(folder: Path, step: int, stop_reason: str | None) -> None:
     """Written only after training returned: every checkpoint is saved and scored by then."""
-    body = {"schema_version": 1, "final_step": step, "stop_reason": stop_reason}
-    (folder / DONE_FILE).write_text(json.dumps(body), encoding="utf-8")
+    body = TrainingDone(final_step=step, stop_reason=stop_reason)
+    (folder / DONE_FILE).write_text(body.model_dump_json(), encoding="utf-8")
 
 
 def _upload_adapters(ctx: JobContext, best: CheckpointScore, final: CheckpointScore) -> None:
@@ -151,7 +167,7 @@ def train_stage(ctx: JobContext, split: Split, sinks: Sequence[CheckpointSink] =
         trainer.train(resume_from_checkpoint=last)
         _mark_finished(folder, trainer.state.global_step, callback.stop_reason)
     else:
-        callback.stop_reason = done.get("stop_reason")
+        callback.stop_reason = done.stop_reason
     best = callback.best()
     restore_checkpoint(peft_model, best.path, spec)
     _upload_adapters(ctx, best, max(callback.checkpoints, key=lambda c: c.step))
@@ -200,8 +216,15 @@ def _write_scores(
     ctx: JobContext, base: tuple[dict[str, float], list[CaseScore]], best: CheckpointScore
 ) -> tuple[SuiteScores, SuiteScores]:
     """Per-case scores of the base and of the chosen checkpoint, as ``scores/*.json``."""
-    raw = json.loads((Path(best.path) / CASES_FILE).read_text(encoding="utf-8"))
-    chosen = (best.metrics, [CaseScore.model_validate(c) for c in raw])
+    path = Path(best.path) / CASES_FILE
+    saved = parse_versioned(
+        CheckpointCases,
+        path.read_text(encoding="utf-8"),
+        str(path),
+        fix=_RETRAIN,
+        upgrade=CheckpointCases.upgrade,
+    )
+    chosen = (best.metrics, list(saved.cases))
     reports = []
     for label, (metrics, cases) in (("baseline", base), ("candidate", chosen)):
         report = SuiteScores(

@@ -2,11 +2,12 @@
 
 from ftlineage.scoring._bootstrap import stratified_draws
 from ftlineage.scoring._drift import DriftBand, drift_bands, format_points
-from ftlineage.scoring._reports import CaseScore, Score, SuiteScores, merge_metrics, nanmean
+from ftlineage.scoring._reports import CaseScore, CheckpointCases, Score, SuiteScores, merge_metrics, nanmean
 from ftlineage.scoring._text import is_refusal, normalize, parse_json_object
 
 __all__ = [
     "CaseScore",
+    "CheckpointCases",
     "DriftBand",
     "Score",
     "SuiteScores",

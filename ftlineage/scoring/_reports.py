@@ -19,7 +19,7 @@ Score = Annotated[float, BeforeValidator(_null_is_nan)]
 class CaseScore(BaseModel):
     """One case's scores; ``NaN`` marks an unscored value that aggregates skip."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     part: str
@@ -34,7 +34,7 @@ class SuiteScores(BaseModel):
     Written to disk: do not reorder or rename fields without bumping ``schema_version``.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 2
     suite_sha: str
@@ -59,3 +59,20 @@ def merge_metrics(*parts: dict[str, float]) -> dict[str, float]:
             raise ValueError(f"metric names collide: {sorted(clash)}")
         out.update(part)
     return out
+
+
+class CheckpointCases(BaseModel):
+    """Per-case scores of one scored checkpoint, kept beside its weights (``ftlineage_cases.json``).
+
+    Version 1 files were a bare JSON list of cases; :meth:`upgrade` reads them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = 2
+    cases: tuple[CaseScore, ...]
+
+    @staticmethod
+    def upgrade(raw: Any) -> Any:
+        """A version 1 file (a list) as a version 2 body."""
+        return {"schema_version": 1, "cases": raw} if isinstance(raw, list) else raw

@@ -6,7 +6,7 @@
 * :class:`Task` — a bundle of defaults and bundled suites. Registry: ``ftlineage.tasks``.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ftlineage.tasks._case import Case, Message, case_from_row, read_cases
 from ftlineage.tasks._plan import (
@@ -37,6 +37,9 @@ from ftlineage.tasks._scorer import (
     parse_scorer_arg,
 )
 from ftlineage.tasks._task import Task, available_tasks, build_suite, get_task, suite_builders
+
+if TYPE_CHECKING:
+    from ftlineage.tasks._check import check_suite
 
 __all__ = [
     "accepts_metric",

@@ -24,9 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage.errors import missing_dependency
+from ftlineage.logging import get_logger
 from ftlineage.tracking._protocol import Span, as_span
 
 NAMESPACE = uuid.UUID("6f1d3c52-9b0e-4c59-a0c4-2f5de8a1b7e3")
+
+logger = get_logger(__name__)
 
 
 def _now() -> str:
@@ -217,8 +220,9 @@ class WeaveTracker:
             self.last_report = f"delivery timed out after {self.sync_timeout:.0f} s"
         left = len(self.outbox.pending())
         if left:
-            print(
-                f"ftlineage: weave: {left} trace(s) kept in {self.outbox.folder}/pending "
-                f"({self.last_report}); deliver later with `ftlineage traces sync`",
-                file=sys.stderr,
+            logger.warning(
+                "weave: %d trace(s) kept in %s/pending (%s); deliver later with `ftlineage traces sync`",
+                left,
+                self.outbox.folder,
+                self.last_report,
             )

@@ -20,7 +20,7 @@ class CheckpointScore(BaseModel):
     Written to disk: bump ``schema_version`` on field changes.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 1
     step: int
@@ -58,7 +58,7 @@ class GatePolicy(BaseModel):
 class Assessment(BaseModel):
     """The verdict on one checkpoint. Bump ``schema_version`` on field changes."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 1
     step: int

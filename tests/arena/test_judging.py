@@ -1,12 +1,10 @@
 import json
-import threading
 import time
 
 import pytest
 
 from ftlineage.arena import (
     ArenaOptions,
-    Judgement,
     RubricJudge,
     VerdictCache,
     available_judges,
@@ -15,25 +13,14 @@ from ftlineage.arena import (
     run_arena,
 )
 from ftlineage.errors import BadInputError
+from ftlineage.testing import ScriptedJudge
 
 CASES = [{"id": str(i), "prompt": f"case {i}"} for i in range(60)]
 CAND = [f"candidate answer {i}" for i in range(60)]
 BASE = [f"base {i}" for i in range(60)]
 
 
-class Scripted:
-    """A judge whose verdicts are fixed by a rule; counts its calls."""
-
-    name, version, family = "scripted", "1", "scripted"
-
-    def __init__(self, rule, params=None):
-        self.rule, self.calls, self._lock = rule, 0, threading.Lock()
-        self.params = params or {"p": 1}
-
-    def judge(self, prompt, first, second):
-        with self._lock:
-            self.calls += 1
-        return Judgement(self.rule(prompt, first, second), "scripted")
+Scripted = ScriptedJudge  # the shipped fake: picks by a rule, counts its calls
 
 
 def _opts(**kw):
@@ -41,13 +28,14 @@ def _opts(**kw):
 
 
 def test_judges_are_found_through_entry_points_and_unknown_names_list_them():
-    assert {"rubric", "openai", "hf", "deepeval"} <= set(available_judges())
+    assert {"rubric", "openai", "hf", "deepeval", "scripted"} <= set(available_judges())
+    assert get_judge("scripted", pick="tie").judge("p", "a", "b").pick == "tie"
     from ftlineage.suites import load
 
     assert isinstance(get_judge("rubric", suite=load("healthcare_v17"), margin=0.1), RubricJudge)
     with pytest.raises(BadInputError, match="arena scorers; pass --suite"):
         get_judge("rubric")
-    with pytest.raises(BadInputError, match="valid judges are deepeval, hf, openai, rubric"):
+    with pytest.raises(BadInputError, match="valid judges are deepeval, hf, openai, rubric, scripted"):
         get_judge("gpt4")
     with pytest.raises(BadInputError, match="does not accept options"):
         get_judge("rubric", suite=load("healthcare_v17"), temperature=0)

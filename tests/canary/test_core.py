@@ -5,7 +5,7 @@ import random
 import pytest
 
 from ftlineage import suites
-from ftlineage.arena import Judgement, rubric_judge
+from ftlineage.arena import rubric_judge
 from ftlineage.canary import (
     MeanSequence,
     Monitor,
@@ -20,6 +20,7 @@ from ftlineage.canary import (
 from ftlineage.canary._study import alarm_study
 from ftlineage.errors import BadInputError
 from ftlineage.suites import load as load_suite
+from ftlineage.testing import ScriptedJudge
 
 SUITE = suites.load("healthcare_v17")
 
@@ -89,16 +90,11 @@ def test_challenger_errors_fall_back_and_judge_outages_stay_unscored():
     assert result.status.unscored > 0  # missing challenger answers: unscored pairs
     assert result.rollback_at_request is None
 
-    class Down:
-        name, version, family, params = "down", "1", "x", {}
-
-        def judge(self, prompt, first, second):
-            return Judgement("unscored", "timeout")
-
+    down_judge = ScriptedJudge(lambda p, a, b: "unscored")  # a judge that times out on every pair
     down = replay(
         simulate_traffic(SUITE, 400, seed=4, champion_faults=0.0, challenger_faults=0.9),
         Router(split=0.5, shadow=1.0, seed=4),
-        Down(),
+        down_judge,
     )
     assert down.status.unscored == down.pairs
     assert math.isnan(down.status.win_rate)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from mlflow.tracking import MlflowClient
 
+from ftlineage.testing import InMemoryTracker
 from ftlineage.testing.tracker_contract import Recorded, TrackerContract
 from ftlineage.testing.wandb_files import read_offline_run
 from ftlineage.tracking._fanout import FanoutTracker
@@ -77,3 +78,19 @@ class TestFanoutTracker(TrackerContract):
 
     def read(self, tracker, tmp_path):
         return _read_mlflow(tracker.client, tracker.run_id)
+
+
+def _flat(spans):
+    for span in spans:
+        yield {**span.attributes, "name": span.name}
+        yield from _flat(span.children)
+
+
+class TestInMemoryTracker(TrackerContract):
+    def make(self, tmp_path):
+        return InMemoryTracker()
+
+    def read(self, tracker, tmp_path):
+        assert tracker.status == "FINISHED"
+        traces = {name: list(_flat(spans)) for name, spans in tracker.traces.items()}
+        return Recorded(metrics=tracker.metrics, tags=tracker.tags, params=tracker.params, traces=traces)
