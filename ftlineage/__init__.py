@@ -16,7 +16,9 @@ are private to their package.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ftlineage.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -64,13 +66,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a top-level name on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module 'ftlineage' has no attribute {name!r}")
-    import importlib
-
-    module, attr = _LAZY[name]
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -4,7 +4,7 @@ The pure core (router, judging, monitor, replay) is here; the HTTP service and i
 workers are adapters in ``ftlineage.canary._service`` and ``ftlineage.canary._worker``.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ftlineage.canary._judging import judge_pair, rubrics
 from ftlineage.canary._monitor import Monitor, MonitorPolicy, MonitorStatus, PairObservation
@@ -12,6 +12,7 @@ from ftlineage.canary._replay import ReplayResult, read_traffic, replay
 from ftlineage.canary._router import Route, Router
 from ftlineage.canary._sequential import MeanSequence, radius, tune_rho
 from ftlineage.canary._simulate import simulate_traffic
+from ftlineage.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ftlineage.canary._serve import RegistryHooks, serve
@@ -46,11 +47,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import heavy or cyclic members on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    module, attr = _LAZY[name]
-    return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+__getattr__ = lazy_getattr(__name__, _LAZY)

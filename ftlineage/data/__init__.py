@@ -1,11 +1,12 @@
 """Corpus readers and deterministic generators for the bundled data."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ftlineage.data._corpus import read_corpus
 from ftlineage.data._general import REFUSAL
 from ftlineage.data._names import FIRST, LAST, MONTHS, REASONS
 from ftlineage.data._stream import Chunk, fetch_rows, plan_chunks, read_chunk, table_rows
+from ftlineage.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ftlineage.data._replay import replay_rows
@@ -26,10 +27,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # replay_rows needs ftlineage.audit, which reads corpora through this package: import it late.
-    if name == "replay_rows":
-        from ftlineage.data._replay import replay_rows
-
-        return replay_rows
-    raise AttributeError(f"module 'ftlineage.data' has no attribute {name!r}")
+# replay_rows needs ftlineage.audit, which reads corpora through this package: import it late.
+__getattr__ = lazy_getattr(__name__, {"replay_rows": ("_replay", "replay_rows")})

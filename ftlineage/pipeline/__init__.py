@@ -6,7 +6,7 @@ Run by ``mlflow run . -P suite=...`` (inside the run MLflow created) or ``ftline
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ftlineage import lineage, suites
 from ftlineage import tags as T
@@ -15,6 +15,7 @@ from ftlineage.audit import AuditReport, scan_text
 from ftlineage.data import read_corpus
 from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, RecipeError, SuiteError
 from ftlineage.gate import Check, GateDecision
+from ftlineage.lazy import lazy_getattr
 from ftlineage.models import check_base_model
 from ftlineage.pipeline import _stages, _story
 from ftlineage.pipeline._baseline import check_champion_suite
@@ -219,11 +220,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import heavy or cyclic members on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    module, attr = _LAZY[name]
-    return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+__getattr__ = lazy_getattr(__name__, _LAZY)

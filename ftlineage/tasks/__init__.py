@@ -6,8 +6,9 @@
 * :class:`Task` — a bundle of defaults and bundled suites. Registry: ``ftlineage.tasks``.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ftlineage.lazy import lazy_getattr
 from ftlineage.tasks._case import Case, Message, case_from_row, read_cases
 from ftlineage.tasks._plan import (
     FamilySpec,
@@ -83,11 +84,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import heavy or cyclic members on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    module, attr = _LAZY[name]
-    return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ftlineage.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ftlineage.testing.fakes import InMemoryRegistry, InMemoryTracker, ScriptedJudge, scripted_judge
@@ -35,24 +37,18 @@ __all__ = [
 ]
 
 _LAZY = {
-    "InMemoryRegistry": "fakes",
-    "InMemoryTracker": "fakes",
-    "ScriptedJudge": "fakes",
-    "scripted_judge": "fakes",
-    "ScriptedServer": "openai_server",
-    "scripted_openai": "openai_server",
-    "RegistryContract": "registry_contract",
-    "ScorerContract": "scorer_contract",
-    "TaskContract": "task_contract",
-    "Recorded": "tracker_contract",
-    "TrackerContract": "tracker_contract",
+    "InMemoryRegistry": ("ftlineage.testing.fakes", "InMemoryRegistry"),
+    "InMemoryTracker": ("ftlineage.testing.fakes", "InMemoryTracker"),
+    "ScriptedJudge": ("ftlineage.testing.fakes", "ScriptedJudge"),
+    "scripted_judge": ("ftlineage.testing.fakes", "scripted_judge"),
+    "ScriptedServer": ("ftlineage.testing.openai_server", "ScriptedServer"),
+    "scripted_openai": ("ftlineage.testing.openai_server", "scripted_openai"),
+    "RegistryContract": ("ftlineage.testing.registry_contract", "RegistryContract"),
+    "ScorerContract": ("ftlineage.testing.scorer_contract", "ScorerContract"),
+    "TaskContract": ("ftlineage.testing.task_contract", "TaskContract"),
+    "Recorded": ("ftlineage.testing.tracker_contract", "Recorded"),
+    "TrackerContract": ("ftlineage.testing.tracker_contract", "TrackerContract"),
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a helper on first use (some need pytest or MLflow)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module 'ftlineage.testing' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"ftlineage.testing.{_LAZY[name]}"), name)
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -7,8 +7,9 @@ Stage packages never import a backend: they receive a :class:`Tracker` and a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ftlineage.lazy import lazy_getattr
 from ftlineage.tracking._protocol import LoadedModel, ModelVersion, Registry, Span, Tracker, as_span
 
 if TYPE_CHECKING:
@@ -68,16 +69,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import an adapter on first use (MLflow, W&B and Weave are heavy imports)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module 'ftlineage.tracking' has no attribute {name!r}")
-    import importlib
-
-    module, attr = _LAZY[name]
-    value = getattr(importlib.import_module(f"ftlineage.tracking.{module}"), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def registry_of(tracker: Tracker) -> Registry:
