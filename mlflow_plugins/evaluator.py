@@ -16,6 +16,8 @@ from typing import Any
 
 from mlflow.models.evaluation import EvaluationResult, ModelEvaluator
 
+from ftlineage import tags as T
+
 
 def _outputs(model: Any, suite: Any, limit: int | None) -> tuple[dict[str, float], list[Any]]:
     """Score through our pyfunc's HF model when it is one, else through ``predict``."""
@@ -71,6 +73,6 @@ class FtlineageEvaluator(ModelEvaluator):
             run_id,
             metrics=[Metric(k, v, now, 0) for k, v in finite.items()],
             tags=[RunTag(k, v) for k, v in lineage_tags({"suite_sha": suite.sha}).items()]
-            + [RunTag("ftlineage.suite", f"{suite.meta.name} v{suite.meta.version}")],
+            + [RunTag(T.SUITE, f"{suite.meta.name} v{suite.meta.version}")],
         )
         return EvaluationResult(metrics=finite, artifacts={}, run_id=run_id)

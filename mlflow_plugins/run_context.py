@@ -12,6 +12,8 @@ from pathlib import Path
 
 from mlflow.tracking.context.abstract_context import RunContextProvider
 
+from ftlineage import tags as T
+
 
 def _project_root(start: Path) -> Path | None:
     for folder in (start, *start.parents):
@@ -43,7 +45,7 @@ class FtlineageRunContext(RunContextProvider):
         from ftlineage import lineage
 
         root = _project_root(Path.cwd())
-        out = {"ftlineage.code_sha": lineage.code_sha()}
+        out = {T.CODE_SHA: lineage.code_sha()}
         recipe_path = _recipe(root) if root else None
         if recipe_path is None:
             return out
@@ -58,5 +60,5 @@ class FtlineageRunContext(RunContextProvider):
                 "suite_sha": suites.load(recipe.suite).sha,
             }
         except Exception as exc:  # a run must start even when the recipe is broken
-            return {**out, "ftlineage.context_error": str(exc)[:500]}
-        return {**out, **lineage.lineage_tags(values), "ftlineage.recipe": recipe.name}
+            return {**out, T.CONTEXT_ERROR: str(exc)[:500]}
+        return {**out, **lineage.lineage_tags(values), T.RECIPE: recipe.name}

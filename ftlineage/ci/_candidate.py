@@ -26,13 +26,13 @@ class Candidate:
 def load_candidate(uri: str, template: str | None = None) -> Candidate:
     """Load ``uri``: an MLflow model URI of an ftlineage pyfunc, or a local exported model folder."""
     if uri.startswith(("models:/", "runs:/")):
-        import mlflow.pyfunc
+        from ftlineage.tracking import load_pyfunc
 
         try:
-            inner = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+            loaded = load_pyfunc(uri)
         except Exception as exc:  # noqa: BLE001 - MLflow raises many kinds; all mean "bad URI"
             raise BadInputError(f"model {uri!r} could not be loaded ({type(exc).__name__}: {exc})") from None
-        return Candidate(uri, inner.model, inner.tokenizer, template or inner.template)
+        return Candidate(uri, loaded.model, loaded.tokenizer, template or loaded.template)
     path = Path(uri)
     if not (path / "config.json").is_file():
         raise BadInputError(f"--model {uri!r} is neither a models:/ URI nor a model folder with config.json")

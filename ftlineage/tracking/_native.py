@@ -21,7 +21,9 @@ from typing import Any
 from mlflow.entities import Dataset, DatasetInput, InputTag, LoggedModelOutput, Metric
 from mlflow.tracking import MlflowClient
 
-CHOSEN_TAG = "ftlineage.chosen"
+from ftlineage import tags as T
+
+CHOSEN_TAG = T.CHOSEN
 DESCRIPTION_TAG = "mlflow.note.content"
 
 
@@ -83,7 +85,7 @@ class LoggedModelSink:
 
     def on_checkpoint(self, score: Any, assessment: Any, history: Any) -> str | None:
         """Create (or find, after a resume) the checkpoint's logged model and link its scores."""
-        tags = {"ftlineage.step": str(score.step), "ftlineage.drift_worst": assessment.worst}
+        tags = {T.STEP: str(score.step), T.DRIFT_WORST: assessment.worst}
         model_id = find_or_create_model(
             self.client, self.run_id, f"checkpoint-{score.step}", model_type="checkpoint", tags=tags
         )

@@ -8,6 +8,7 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from ftlineage import tags as T
 from ftlineage.compare import RunSnapshot
 from ftlineage.errors import BadInputError
 from ftlineage.lineage import sha256_json
@@ -37,11 +38,7 @@ def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
             f"no run {run_id!r} in {client.tracking_uri}; pass two run ids of the main job"
         ) from None
     tags = run.data.tags
-    shas = {
-        k.removeprefix("ftlineage."): v
-        for k, v in tags.items()
-        if k.startswith("ftlineage.") and k.endswith("_sha")
-    }
+    shas = T.lineage_of(tags, strip=True)
     arena = read_artifact_text(client, run_id, "arena/arena.json")
     if arena:
         a: dict[str, Any] = json.loads(arena)
@@ -64,6 +61,6 @@ def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
         shas=shas,
         metrics=metrics,
         cases=scores.cases if scores else (),
-        prompts=_prompts(tags.get("ftlineage.suite")),
+        prompts=_prompts(tags.get(T.SUITE)),
         plan=scores.plan if scores else None,
     )

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ftlineage import tags as T
 from ftlineage.errors import missing_dependency
 from ftlineage.tracking._protocol import Span
 
@@ -54,7 +55,7 @@ class WandbTracker:
         missing = {k for k, v in metrics.items() if v is None or math.isnan(v)}
         if missing - self._unscored:
             self._unscored |= missing
-            self.set_tags({"ftlineage.unscored_metrics": ",".join(sorted(self._unscored))})
+            self.set_tags({T.UNSCORED_METRICS: ",".join(sorted(self._unscored))})
         values = {
             k: float(v)
             for k, v in metrics.items()
@@ -72,8 +73,8 @@ class WandbTracker:
     def set_tags(self, tags: dict[str, str]) -> None:
         """Lineage and decision tags go to the run config; the gate decision also to the summary."""
         self.run.config.update(dict(tags), allow_val_change=True)
-        if "ftlineage.decision" in tags:
-            self.run.summary["gate/decision"] = tags["ftlineage.decision"]
+        if T.DECISION in tags:
+            self.run.summary["gate/decision"] = tags[T.DECISION]
 
     def log_params(self, params: dict[str, Any]) -> None:
         """Parameters go to the run config."""
