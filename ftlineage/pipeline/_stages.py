@@ -9,7 +9,7 @@ from typing import Any
 from ftlineage import arena, audit, lineage
 from ftlineage import tags as T
 from ftlineage.data import replay_rows
-from ftlineage.gate import card, evidence, promotion, rule
+from ftlineage.gate import card, promotion, rule
 from ftlineage.logging import get_logger
 from ftlineage.models import generate, load_model
 from ftlineage.pipeline._baseline import resolve_baseline
@@ -163,7 +163,7 @@ def arena_stage(ctx: JobContext, trained: Trained) -> arena.ArenaResult:
         max_unscored=spec.max_unscored,
     )
     cache_file = ctx.settings.cache_dir / "verdicts.sqlite"
-    cache = arena.VerdictCache(cache_file, evidence.gate_key()) if spec.cache else None
+    cache = arena.VerdictCache(cache_file, ctx.settings.gate_key) if spec.cache else None
     records: list[dict[str, Any]] = []
     try:
         result = arena.run_arena(
@@ -268,6 +268,6 @@ def register_stage(ctx: JobContext) -> str:
         ctx.tracker.run_id,
         name=reg.model_name,
         alias=reg.alias,
-        key=evidence.gate_key(),
+        key=ctx.settings.gate_key,
         stage=aliases.stage(reg.alias) if reg.stages else None,
     )
