@@ -89,14 +89,11 @@ def _on_stale(registry_uri: str) -> Callable[[Any, Any], None]:
     """Optuna's stale-trial callback: the trial's run is marked FAILED (interrupted)."""
 
     def mark_failed(study: Any, trial: Any) -> None:
-        from ftlineage.tracking import MlflowTracker
-
         run_id = trial.user_attrs.get("run_id")
-        registry = MlflowRegistry.connect(registry_uri)
-        if run_id and registry.run_tags(run_id) is not None:
-            tracker = MlflowTracker(registry.client, run_id, resumed=True)
-            tracker.set_tags({T.TRIAL_STATE: "failed (interrupted)"})
-            tracker.finish("FAILED")
+        client = MlflowRegistry.connect(registry_uri).client
+        if run_id and client.get_run(run_id).info.status == "RUNNING":
+            client.set_tag(run_id, T.TRIAL_STATE, "failed (interrupted)")
+            client.set_terminated(run_id, "FAILED")
         logger.info("trial %d was interrupted (no heartbeat): marked FAIL", trial.number)
 
     return mark_failed
