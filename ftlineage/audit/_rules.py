@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ftlineage.audit._families import INJECTION_FAMILIES, URL_FAMILIES
+
 Veto = Callable[[re.Match[str]], bool]
 
 
@@ -316,8 +318,8 @@ def _rules(flag: str, table: list, *, sensitive: bool = False, caseless: bool = 
 RULES: tuple[Rule, ...] = tuple(
     _rules("secret", _SECRET, sensitive=True)
     + _rules("", _PII, sensitive=True)
-    + _rules("prompt_injection", _PROMPT_INJECTION, caseless=True)
-    + _rules("malicious_url", _MALICIOUS_URL, caseless=True)
+    + _rules("prompt_injection", _PROMPT_INJECTION + INJECTION_FAMILIES, caseless=True)
+    + _rules("malicious_url", _MALICIOUS_URL + URL_FAMILIES, caseless=True)
     + _rules("code_injection", _CODE_INJECTION, caseless=True)
 )
 
