@@ -59,7 +59,11 @@ _BRANDS: dict[str, tuple[str, ...]] = {
 _SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or"}
 _LOOKALIKE = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a"})
 _CREDENTIAL_WORDS = r"(?:id|log-?in|sign-?in|verify|verification|account|secure|update|wallet|password|passcode|bank|billing|unlock|confirm|suspend|recover|auth)"
-_ABUSED_TLDS = r"(?:top|xyz|tk|ml|ga|cf|gq|click|country|kim|work|loan|men|review|rest|cam|icu|buzz|monster|sbs|cfd|zip|mov)"
+_ABUSED_TLD_NAMES = (
+    "top", "xyz", "tk", "ml", "ga", "cf", "gq", "click", "country", "kim", "work", "loan", "men", "review",
+    "rest", "cam", "icu", "buzz", "monster", "sbs", "cfd", "zip", "mov",
+)  # fmt: skip
+_ABUSED_TLDS = "(?:" + "|".join(_ABUSED_TLD_NAMES) + ")"
 
 
 def registrable(host: str) -> str:
@@ -125,7 +129,7 @@ URL_FAMILIES = [
     ),
     (
         "abused_tld_credentials",
-        r"\.(?:" + _ABUSED_TLDS[3:-1] + r")\b",
+        r"\." + _ABUSED_TLDS + r"\b",
         r"(?i)\bhttps?://(?:[\w-]+\.)*(?:[\w-]*"
         + _CREDENTIAL_WORDS
         + r"[\w-]*\.(?:[\w-]+\.)*"
@@ -164,7 +168,10 @@ INJECTION_FAMILIES = [
     (
         "role_marker",
         r"system|developer|admin|root|operator|<\||\[/INST\]|start_of_turn",
-        r"(?im)^[ \t>]*(?:" + _MARKER + r")[ \t]*(?:\n[ \t]*)?(?:(?:note|important|update|override)[:!]?[ \t]*)?" + _TO_MODEL
+        r"(?im)^[ \t>]*(?:"
+        + _MARKER
+        + r")[ \t]*(?:\n[ \t]*)?(?:(?:note|important|update|override)[:!]?[ \t]*)?"
+        + _TO_MODEL
         + r"|<\|(?:start_header_id|im_start|system|begin_of_text)\|>|<start_of_turn>|\[/INST\]",
     ),
     (

@@ -8,7 +8,7 @@ adds the digests it produced with :meth:`JobContext.add_lineage`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,6 @@ class Trained:
     candidate: SuiteScores
     best_step: int
     assessments: tuple[Any, ...] = ()
-    checkpoints: tuple[Any, ...] = field(default=())
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,6 @@ def train_stage(ctx: JobContext, split: Split, sinks: Sequence[CheckpointSink] =
         candidate=cand_scores,
         best_step=best.step,
         assessments=tuple(callback.assessments),
-        checkpoints=tuple(callback.checkpoints),
     )
 
 

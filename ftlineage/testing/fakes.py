@@ -239,10 +239,6 @@ class InMemoryRegistry:
             model.stages = {v: ("Archived" if s == stage else s) for v, s in model.stages.items()}
             model.stages[version] = stage
 
-    def stage(self, name: str, version: str) -> str:
-        """A version's legacy stage (``None`` when never moved)."""
-        return self._model(name).stages.get(version, "None")
-
     def claim(self, key: str, tags: Mapping[str, str], description: str = "") -> bool:
         """Atomic create-if-absent."""
         with self._lock:

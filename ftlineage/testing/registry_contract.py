@@ -69,7 +69,9 @@ class RegistryContract:
         run = self.make_run(registry, {}, {})
         one, two = self._version(registry, "m", run), self._version(registry, "m", run)
         registry.set_version_tag("m", one, "verdict", "pass")
-        assert registry.get_version("m", one).tags["verdict"] == "pass"  # type: ignore[union-attr]
+        tagged = registry.get_version("m", one)
+        assert tagged is not None
+        assert tagged.tags["verdict"] == "pass"
         assert registry.aliases("m") == {}
         assert registry.aliases("nope") == {}
         registry.set_alias("m", "live", one)

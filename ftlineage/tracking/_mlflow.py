@@ -20,7 +20,7 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from ftlineage.lineage import TAG_PREFIX
+from ftlineage import tags as T
 from ftlineage.tracking._protocol import Span, as_span
 
 logger = logging.getLogger(__name__)
@@ -129,11 +129,11 @@ class MlflowTracker:
         exp_id = _experiment_id(client, experiment)
         crashed = _crashed_run(client, exp_id, resume_key) if resume_key else None
         if crashed:
-            client.set_tag(crashed, TAG_PREFIX + "pid", _owner())
+            client.set_tag(crashed, T.PID, _owner())
             return cls(client, crashed, resumed=True)
-        tags = {TAG_PREFIX + "pid": _owner()}
+        tags = {T.PID: _owner()}
         if resume_key:
-            tags[TAG_PREFIX + "resume_key"] = resume_key
+            tags[T.RESUME_KEY] = resume_key
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
         run = client.create_run(exp_id, run_name=run_name, tags=tags)
@@ -154,7 +154,7 @@ class MlflowTracker:
         if batch:
             self._pending.append(self.client.log_batch(self.run_id, metrics=batch, synchronous=False))
         if self._unscored:
-            self.set_tags({TAG_PREFIX + "unscored_metrics": ",".join(sorted(self._unscored))})
+            self.set_tags({T.UNSCORED_METRICS: ",".join(sorted(self._unscored))})
 
     def flush(self) -> None:
         """Wait until every metric logged so far is in the store."""
@@ -341,11 +341,11 @@ def _crashed_run(client: MlflowClient, exp_id: str, resume_key: str) -> str | No
     """The newest RUNNING run with this key whose owning process is gone (killed), if any."""
     runs = client.search_runs(
         [exp_id],
-        f"tags.`{TAG_PREFIX}resume_key` = '{resume_key}' and attributes.status = 'RUNNING'",
+        f"tags.`{T.RESUME_KEY}` = '{resume_key}' and attributes.status = 'RUNNING'",
         order_by=["attributes.start_time DESC"],
         max_results=5,
     )
     for run in runs:
-        if not _alive(run.data.tags.get(TAG_PREFIX + "pid", "")):
+        if not _alive(run.data.tags.get(T.PID, "")):
             return str(run.info.run_id)
     return None
