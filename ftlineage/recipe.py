@@ -132,9 +132,16 @@ class AuditPolicy(_Strict):
     lsh_bands: int = Field(16, ge=1)
     semantic: bool = True
     semantic_threshold: float = Field(0.95, gt=0, le=1, description="embedding cosine")
-    semantic_max_rows: int = Field(100_000, ge=0, description="skip (with a finding) above this")
+    semantic_max_rows: int = Field(5_000_000, ge=0, description="skip (with a finding) above this")
+    semantic_candidate_cosine: float = Field(
+        0.7, gt=0, le=1, description="static cosine that makes a pair a candidate for exact verification"
+    )
+    semantic_verify_max_rows: int = Field(
+        20_000, ge=0, description="rows embedded with the full model to verify candidates (strongest first)"
+    )
     embedding_model: str = "all-MiniLM-L6-v2"
     leak_cosine: float = Field(0.9, gt=0, le=1, description="paraphrased eval case")
+    leak_candidate_cosine: float = Field(0.6, gt=0, le=1, description="static cosine to verify a prompt")
     max_row_bytes: int = Field(1_000_000, gt=0)
     skew_ratio: float = Field(10.0, gt=1)
     label_agreement_min: float = Field(0.9, ge=0, le=1)

@@ -82,7 +82,9 @@ def audit_corpus(
     active = facts.valid & (roots == np.arange(facts.n))
     near = near_links(facts, active, lambda idx: _texts(facts, chunks, idx, policy), policy, seed)
     timings["near_dedup_s"], clock = time.perf_counter() - clock, time.perf_counter()
-    semantic = semantic_pass(facts, chunks, active, policy, suite_prompts, embedder, show)
+    semantic = semantic_pass(
+        facts, chunks, active, policy, suite_prompts, embedder, show, cache_dir=env.cache_dir, seed=seed
+    )
     timings["semantic_s"], clock = time.perf_counter() - clock, time.perf_counter()
     dups = assign_duplicates(facts, roots, near, semantic.links, policy)
     conflicts = label_conflicts(facts)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ftlineage.audit._injection import THRESHOLD, classifier
 from ftlineage.audit._minhash import band_keys, digest, jaccard, normalize, shingle_set, signatures
 from ftlineage.audit._scanners import scan_text
 from ftlineage.data import Chunk, read_chunk
@@ -144,11 +145,15 @@ def _dense(where: np.ndarray, values: list[int | bool], n: int) -> np.ndarray:
 def _scan(rows: list[dict[str, Any]], norm_prompt: list[str], cfg: RowConfig) -> dict[int, dict[str, str]]:
     """Scanner findings and eval leaks per valid row (first detail per flag)."""
     out: dict[int, dict[str, str]] = {}
-    for i, row in enumerate(rows):
-        for f in scan_text(row_text(row)):
+    texts = [row_text(row) for row in rows]
+    for i, (row, text) in enumerate(zip(rows, texts, strict=True)):
+        for f in scan_text(text):
             out.setdefault(i, {}).setdefault(f.flag, f"{f.rule}: {f.redacted}")
         if is_refusal(row["completion"]):
             out.setdefault(i, {})["refusal"] = "completion is refusal boilerplate"
+    model = classifier()
+    for k in np.flatnonzero(model.scores(texts) >= THRESHOLD).tolist():
+        out.setdefault(k, {}).setdefault("prompt_injection", "injection_classifier: learned detector")
     for i, why in _leaks(norm_prompt, cfg).items():
         out.setdefault(i, {})["eval_leak"] = why
     return out

