@@ -52,7 +52,7 @@ def _scan(
     import torch
 
     out: dict[tuple[int, int], float] = {}
-    k = min(per_row + 1, len(keys))
+    k = min(per_row, len(keys))
     key_vecs = x[keys]
     for s in range(0, len(queries), _BLOCK):
         q = queries[s : s + _BLOCK]

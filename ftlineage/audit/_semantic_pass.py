@@ -97,6 +97,7 @@ def _candidate_pass(
     static_s, clock = time.perf_counter() - clock, time.perf_counter()
     pairs = candidate_pairs(vecs, p.policy.semantic_candidate_cosine, seed=seed) if len(vecs) else {}
     del vecs
+    pairs.update(dict.fromkeys(_shared_prompts(p.f, owners), 1.0))
     search_s = time.perf_counter() - clock
     ranked = sorted(pairs.items(), key=lambda kv: -kv[1])
     budget, chosen, rows = p.policy.semantic_verify_max_rows, [], set[int]()
@@ -123,12 +124,29 @@ def _candidate_pass(
     return SemanticOutcome(status, links)
 
 
+def _shared_prompts(f: Facts, owners: list[int], most: int = 8) -> list[tuple[int, int]]:
+    """Positions of rows that share a prompt, in groups of at most ``most``.
+
+    One prompt can dominate both rows' embeddings while their completions keep the static vectors
+    apart (label conflicts, mostly); such pairs go to verification directly.
+    """
+    keys = f.prompt_key[np.asarray(owners, dtype=np.int64)] if owners else np.zeros(0, "S32")
+    order = np.argsort(keys, kind="stable")
+    _, starts, counts = np.unique(keys[order], return_index=True, return_counts=True)
+    out = []
+    for s, c in zip(starts.tolist(), counts.tolist(), strict=True):
+        if 2 <= c <= most:
+            group = sorted(order[s : s + c].tolist())
+            out += [(a, b) for k, a in enumerate(group) for b in group[k + 1 :]]
+    return out
+
+
 def _static_vectors(p: _Pass, static: StaticEmbedder) -> tuple[np.ndarray, list[int], list[int]]:
     """Projected static vectors of active rows, their owners, and rows whose prompt may leak."""
     suite_raw = static.raw(list(p.suite.values())) if p.suite else None
     pending: list[tuple[np.ndarray, np.ndarray, list[int], list[int]]] = []
     proj: Projection | None = None
-    vecs: list[np.ndarray] = []
+    store: list[np.ndarray] = []  # one array for every active row, allocated once (1M rows: 512 MB)
     owners: list[int] = []
     leak: list[int] = []
     bar = tqdm(total=int(p.active.sum()), desc="audit: static vectors", unit="row", disable=not p.show)
@@ -136,7 +154,9 @@ def _static_vectors(p: _Pass, static: StaticEmbedder) -> tuple[np.ndarray, list[
     def flush() -> None:
         for prompt_raw, row_raw, idx, keep in pending:
             assert proj is not None
-            vecs.append(proj(row_raw[keep]))
+            if not store:
+                store.append(np.empty((int(p.active.sum()), len(proj.basis)), np.float32))
+            store[0][len(owners) : len(owners) + len(keep)] = proj(row_raw[keep])
             owners.extend(idx[k] for k in keep)
             if suite_raw is not None:
                 near = (proj(prompt_raw) @ proj(suite_raw).T).max(1) >= p.policy.leak_candidate_cosine
@@ -159,7 +179,7 @@ def _static_vectors(p: _Pass, static: StaticEmbedder) -> tuple[np.ndarray, list[
         sample = np.concatenate([x[1][x[3]] for x in pending])
         proj = Projection.fit(sample if len(sample) > 1 else np.concatenate([x[0] for x in pending]))
         flush()
-    return (np.concatenate(vecs) if vecs else np.zeros((0, 1), np.float32)), owners, leak
+    return (store[0][: len(owners)] if store else np.zeros((0, 1), np.float32)), owners, leak
 
 
 def _read(p: _Pass, records: Sequence[int]) -> dict[int, dict]:

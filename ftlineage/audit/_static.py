@@ -82,6 +82,8 @@ class Projection:
     @classmethod
     def fit(cls, sample: np.ndarray, *, drop: int = 8, dim: int = 128) -> Projection:
         mean = sample.mean(0)
+        if len(sample) < 4 * (drop + 1):  # too few rows to tell shared directions from content
+            return cls(mean=np.zeros_like(mean, np.float32), basis=np.eye(sample.shape[1], dtype=np.float32))
         _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)
         return cls(mean=mean.astype(np.float32), basis=vt[drop : drop + dim].astype(np.float32))
 
