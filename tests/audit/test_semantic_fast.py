@@ -125,8 +125,8 @@ def test_a_tiny_corpus_still_gets_its_duplicates(tmp_path):
     import json
 
     rows = [
-        {"id": "a", "prompt": "How do I reset my password?", "completion": "Use the reset link on the login."},
-        {"id": "b", "prompt": "How can I reset my password?", "completion": "Use the reset link on the login."},
+        {"id": "a", "prompt": "How do I reset my password?", "completion": "Use the reset link."},
+        {"id": "b", "prompt": "How can I reset my password?", "completion": "Use the reset link."},
         {"id": "c", "prompt": "What are your opening hours?", "completion": "We open at nine every weekday."},
     ]
     path = tmp_path / "tiny.jsonl"
