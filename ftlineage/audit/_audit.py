@@ -24,7 +24,7 @@ from ftlineage.audit._scanners import prefilter
 from ftlineage.audit._semantic import Embedder
 from ftlineage.audit._semantic_pass import semantic_pass
 from ftlineage.audit._stats import decide
-from ftlineage.data import Chunk, fetch_rows, plan_chunks
+from ftlineage.data import Chunk, plan_chunks
 from ftlineage.errors import CorpusError
 from ftlineage.lineage import sha256_files
 from ftlineage.recipe import AuditPolicy
@@ -97,6 +97,7 @@ def audit_corpus(
             "scanner_engine": prefilter().engine,
             "seed": seed,
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
+            "findings": report.findings + ((semantic.incomplete,) if semantic.incomplete else ()),
         }
     )
     return AuditResult(report=report, facts=facts, chunks=chunks, kept=kept)
@@ -104,13 +105,4 @@ def audit_corpus(
 
 def _texts(f: Facts, chunks: Sequence[Chunk], idx: list[int], policy: AuditPolicy) -> dict[int, str]:
     """Normalized dedup text of the records ``idx``, read back from the corpus."""
-    wanted: dict[int, list[int]] = {}
-    for i in idx:
-        wanted.setdefault(int(f.chunk[i]), []).append(int(f.locator[i]))
-    rows = fetch_rows(chunks, wanted, policy.max_row_bytes)
-    out = {}
-    for i in idx:
-        row = rows.get((int(f.chunk[i]), int(f.locator[i])))
-        if row is not None:
-            out[i] = norm_row_text(row)
-    return out
+    return {i: norm_row_text(row) for i, row in f.read(chunks, idx, policy.max_row_bytes).items()}

