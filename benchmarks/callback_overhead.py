@@ -27,7 +27,7 @@ def _setup(recipe_path: str, steps: int | None):
 
     from ftlineage import suites
     from ftlineage.data import read_corpus
-    from ftlineage.models import load_model, resolve_base
+    from ftlineage.models import format_for, load_model, resolve_base
     from ftlineage.recipe import load_recipe
     from ftlineage.settings import Settings
     from ftlineage.training import tokenize_rows
@@ -42,9 +42,10 @@ def _setup(recipe_path: str, steps: int | None):
     train, replay = _job_rows(recipe, suite, read_corpus(recipe.corpus))
     _, tok = load_model(ref)
     spec = recipe.training
-    examples = tokenize_rows(train, tok, recipe.prompt_template, spec.max_seq_len)
-    examples += tokenize_rows(replay, tok, "{prompt}", spec.max_seq_len)
-    return recipe, suite, ref, examples
+    fmt = format_for(tok, recipe.prompt_template, chat=recipe.chat_mode(), system=recipe.system_prompt)
+    examples = tokenize_rows(train, tok, fmt, spec.max_seq_len)
+    examples += tokenize_rows(replay, tok, fmt.with_template("{prompt}"), spec.max_seq_len)
+    return recipe, suite, ref, examples, fmt
 
 
 def _job_rows(recipe, suite, rows):
@@ -64,7 +65,7 @@ def _job_rows(recipe, suite, rows):
     return train, replay
 
 
-def _train(recipe, suite, ref, examples, out: Path, with_callback: bool):
+def _train(recipe, suite, ref, examples, fmt, out: Path, with_callback: bool):
     import torch
 
     from ftlineage.models import load_model
@@ -80,7 +81,7 @@ def _train(recipe, suite, ref, examples, out: Path, with_callback: bool):
         limit = recipe.training.eval_limit
 
         def evaluate(m):
-            return evaluate_model(m, tok, suite, recipe.prompt_template, limit=limit)[0]
+            return evaluate_model(m, tok, suite, fmt, limit=limit)[0]
 
         base = evaluate(model)
         tracker = MlflowTracker.start(experiment="bench", run_name="callback")
@@ -118,11 +119,11 @@ def main() -> None:
     parser.add_argument("--recipe", default="recipes/healthcare_v17.yaml")
     parser.add_argument("--steps", type=int, default=None, help="override max_steps (default: the recipe's)")
     args = parser.parse_args()
-    recipe, suite, ref, examples = _setup(args.recipe, args.steps)
+    recipe, suite, ref, examples, fmt = _setup(args.recipe, args.steps)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"
-        plain, _, steps = _train(recipe, suite, ref, examples, Path(tmp) / "plain", with_callback=False)
-        gated, cb, _ = _train(recipe, suite, ref, examples, Path(tmp) / "gated", with_callback=True)
+        plain, _, steps = _train(recipe, suite, ref, examples, fmt, Path(tmp) / "plain", with_callback=False)
+        gated, cb, _ = _train(recipe, suite, ref, examples, fmt, Path(tmp) / "gated", with_callback=True)
         costs = _log_cost()
     assert cb is not None
     print(f"recipe {args.recipe}: {steps} steps, {len(cb.checkpoints)} checkpoints scored, "

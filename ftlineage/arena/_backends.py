@@ -122,13 +122,20 @@ class HFChat:
         return self._loaded
 
     def complete(self, prompt: str) -> str:
-        """Greedy reply (one generation at a time)."""
-        from ftlineage.models import generate
+        """Greedy reply (one generation at a time); an instruct judge gets its chat template."""
+        from ftlineage.models import format_for, generate
 
         with self._lock:
             model, tok = self._load()
+            fmt = format_for(tok, "{prompt}", chat=None)
             try:
-                out, _ = generate(model, tok, [prompt], max_new_tokens=self.max_new_tokens)
+                out, _ = generate(
+                    model,
+                    tok,
+                    [fmt.render(tok, prompt)],
+                    max_new_tokens=self.max_new_tokens,
+                    add_special_tokens=fmt.add_special_tokens,
+                )
             except Exception as exc:  # noqa: BLE001 - a failed generation is unscored, not a crash
                 raise JudgeCallError(f"{self.model}: generation failed ({exc})") from None
         return out[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage.errors import BadInputError
-from ftlineage.models import PROMPT_TEMPLATE_FILE, load_model
+from ftlineage.models import FORMAT_FILE, PromptFormat, load_model, read_format
 from ftlineage.scoring import CaseScore
 from ftlineage.suites import Suite
 from ftlineage.training import evaluate_model
@@ -15,16 +15,19 @@ from ftlineage.training import evaluate_model
 
 @dataclass
 class Candidate:
-    """A causal LM, its tokenizer and the prompt template it was tuned with."""
+    """A causal LM, its tokenizer and the prompt format it was tuned with."""
 
     uri: str
     model: Any
     tokenizer: Any
-    template: str
+    template: PromptFormat
 
 
 def load_candidate(uri: str, template: str | None = None) -> Candidate:
-    """Load ``uri``: an MLflow model URI of an ftlineage pyfunc, or a local exported model folder."""
+    """Load ``uri``: an MLflow model URI of an ftlineage pyfunc, or a local exported model folder.
+
+    ``template`` (a recipe's text template) replaces the saved one; a saved chat template stays.
+    """
     if uri.startswith(("models:/", "runs:/")):
         from ftlineage.tracking import load_pyfunc
 
@@ -32,18 +35,20 @@ def load_candidate(uri: str, template: str | None = None) -> Candidate:
             loaded = load_pyfunc(uri)
         except Exception as exc:  # noqa: BLE001 - MLflow raises many kinds; all mean "bad URI"
             raise BadInputError(f"model {uri!r} could not be loaded ({type(exc).__name__}: {exc})") from None
-        return Candidate(uri, loaded.model, loaded.tokenizer, template or loaded.template)
+        fmt = loaded.template.with_template(template) if template else loaded.template
+        return Candidate(uri, loaded.model, loaded.tokenizer, fmt)
     path = Path(uri)
     if not (path / "config.json").is_file():
         raise BadInputError(f"--model {uri!r} is neither a models:/ URI nor a model folder with config.json")
-    sidecar = path / PROMPT_TEMPLATE_FILE
-    if template is None and not sidecar.is_file():
+    saved = read_format(path)
+    if template is None and saved is None:
         raise BadInputError(
-            f"{uri}: no {PROMPT_TEMPLATE_FILE} beside the weights; pass the recipe "
+            f"{uri}: no {FORMAT_FILE} beside the weights; pass the recipe "
             "(--recipe) so the prompt template is known"
         )
+    fmt = saved.with_template(template) if saved and template else saved or PromptFormat(str(template))
     model, tok = load_model(str(path))
-    return Candidate(uri, model, tok, template or sidecar.read_text(encoding="utf-8"))
+    return Candidate(uri, model, tok, fmt)
 
 
 def score(candidate: Candidate, suite: Suite) -> tuple[dict[str, float], list[CaseScore]]:

@@ -44,21 +44,68 @@ class Record:
     error: str | None
 
 
+_ROLES = ("system", "user", "assistant", "tool")
+
+
+def _check_messages(raw: Any, file: Path, lineno: int) -> list[dict[str, str]]:
+    """A conversation row's turns (OpenAI fine-tuning / TRL ``messages``), ending with an answer."""
+    if not isinstance(raw, list) or not raw:
+        raise CorpusError(
+            f"{file}:{lineno}: 'messages' must be a non-empty list of {{role, content}} objects"
+        )
+    turns = []
+    for i, turn in enumerate(raw):
+        if not isinstance(turn, dict) or not isinstance(turn.get("content"), str):
+            raise CorpusError(f"{file}:{lineno}: messages[{i}] must be an object with a string 'content'")
+        if turn.get("role") not in _ROLES:
+            raise CorpusError(
+                f"{file}:{lineno}: messages[{i}] has role {turn.get('role')!r}; "
+                f"valid roles are {', '.join(_ROLES)}"
+            )
+        turns.append({"role": turn["role"], "content": turn["content"]})
+    if turns[-1]["role"] != "assistant":
+        raise CorpusError(
+            f"{file}:{lineno}: the last of 'messages' is a {turns[-1]['role']!r} turn; a training "
+            "conversation must end with the assistant's answer"
+        )
+    return turns
+
+
+def _from_messages(row: dict[str, Any], file: Path, lineno: int) -> dict[str, Any]:
+    """``prompt`` (every turn before the answer, as ``Role: content`` lines) and ``completion``.
+
+    The audit scans and deduplicates these, so every turn is scanned and dedup and leakage
+    see the whole conversation; training reads ``messages`` itself.
+    """
+    if "prompt" in row or "completion" in row:
+        raise CorpusError(
+            f"{file}:{lineno}: row has both 'messages' and 'prompt'/'completion'; keep one format per row"
+        )
+    turns = _check_messages(row["messages"], file, lineno)
+    prompt = "\n".join(f"{t['role'].capitalize()}: {t['content']}" for t in turns[:-1])
+    return {"prompt": prompt, "completion": turns[-1]["content"], "messages": turns}
+
+
 def check_row(row: Any, file: Path, lineno: int) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise CorpusError(
             f"{file}:{lineno}: row is {type(row).__name__}, expected a JSON object "
-            "with 'prompt' and 'completion'"
+            "with 'prompt' and 'completion' (or 'messages')"
         )
-    for key in REQUIRED:
-        if key not in row:
-            raise CorpusError(
-                f"{file}:{lineno}: row has no {key!r}; every row needs string fields "
-                f"'prompt' and 'completion' (got keys {sorted(row)})"
-            )
-        if not isinstance(row[key], str):
-            raise CorpusError(f"{file}:{lineno}: {key!r} must be a string but got {type(row[key]).__name__}")
-    out = {k: row[k] for k in REQUIRED}
+    if "messages" in row:
+        out = _from_messages(row, file, lineno)
+    else:
+        for key in REQUIRED:
+            if key not in row:
+                raise CorpusError(
+                    f"{file}:{lineno}: row has no {key!r}; every row needs string fields "
+                    f"'prompt' and 'completion', or a 'messages' list (got keys {sorted(row)})"
+                )
+            if not isinstance(row[key], str):
+                raise CorpusError(
+                    f"{file}:{lineno}: {key!r} must be a string but got {type(row[key]).__name__}"
+                )
+        out = {k: row[k] for k in REQUIRED}
     out["id"] = str(row["id"]) if "id" in row else f"{file.stem}-{lineno}"
     out["source"] = str(row["source"]) if "source" in row else file.stem
     if row.get("label") is not None:

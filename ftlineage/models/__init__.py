@@ -1,6 +1,57 @@
-"""Offline tiny base model builder (cached by spec hash) and batched generation."""
+"""Base models (builtin, HF, GGUF), devices, prompt formats and generation backends."""
 
-from ftlineage.models._load import PROMPT_TEMPLATE_FILE, generate, load_model, resolve_base
+from ftlineage.models._generation import (
+    BACKENDS,
+    BackendError,
+    Generator,
+    HFGenerator,
+    OpenAIGenerator,
+    VLLMGenerator,
+    make_generator,
+)
+from ftlineage.models._load import (
+    PROMPT_TEMPLATE_FILE,
+    generate,
+    load_model,
+    resolve_base,
+    resolve_device,
+    resolve_dtype,
+    stop_ids,
+)
 from ftlineage.models._preflight import check_base_model
+from ftlineage.models._prompting import (
+    FORMAT_FILE,
+    PromptFormat,
+    PromptFormatError,
+    Source,
+    flatten,
+    format_for,
+    read_format,
+    turns_of,
+)
 
-__all__ = ["PROMPT_TEMPLATE_FILE", "check_base_model", "generate", "load_model", "resolve_base"]
+__all__ = [
+    "BACKENDS",
+    "FORMAT_FILE",
+    "PROMPT_TEMPLATE_FILE",
+    "BackendError",
+    "Generator",
+    "HFGenerator",
+    "OpenAIGenerator",
+    "PromptFormat",
+    "PromptFormatError",
+    "Source",
+    "VLLMGenerator",
+    "check_base_model",
+    "flatten",
+    "format_for",
+    "generate",
+    "load_model",
+    "make_generator",
+    "read_format",
+    "resolve_base",
+    "resolve_device",
+    "resolve_dtype",
+    "stop_ids",
+    "turns_of",
+]

@@ -1,38 +1,123 @@
-"""Load a base model (builtin or HF id/path) and generate from it in batches."""
+"""Load a base model (builtin, HF id/path, GGUF) on the right device and generate from it in batches."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ftlineage.errors import BadInputError, missing_dependency
 from ftlineage.recipe import BaseModelSpec
 
+log = logging.getLogger(__name__)
+
 PROMPT_TEMPLATE_FILE = "ftlineage_prompt_template.txt"
-"""Written beside an exported model: the prompt template it was fine-tuned with."""
+"""Written beside an exported model: the text prompt template it was fine-tuned with."""
+
+END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>", "</s>")
+"""Tokens that end an assistant turn in common chat templates; generation stops at any it has."""
 
 
 def resolve_base(spec: BaseModelSpec, cache_dir: Path, *, progress: bool = True) -> str:
-    """Path (builtin, built on demand) or HF id/path of the base model."""
+    """Path (builtin, built on demand; GGUF, converted once) or HF id/path of the base model."""
     if spec.is_builtin:
         from ftlineage.models._tiny import build_base
 
         return str(build_base(spec.builtin, cache_dir, progress=progress))
-    return spec.name
+    from ftlineage.models._sources import convert_gguf, gguf_source
+
+    gguf = gguf_source(spec.name, cache_dir)
+    return str(convert_gguf(gguf, cache_dir)) if gguf else spec.name
 
 
-def load_model(name_or_path: str) -> tuple[Any, Any]:
-    """Load a causal LM and its tokenizer; the tokenizer pads on the left for generation."""
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` → ``cuda`` when a GPU is visible, else ``mps`` on Apple silicon, else ``cpu``."""
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BadInputError("base_model.device: 'cuda' but no CUDA GPU is visible; set device: auto or cpu")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str) -> Any:
+    """``auto`` → bf16 on a CUDA GPU with bf16, fp16 on other GPUs, fp32 on CPU (bit-reproducible)."""
+    import torch
+
+    named = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+    if dtype != "auto":
+        return named[dtype]
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float16 if device == "mps" else torch.float32
+
+
+def _quantization(kind: str, device: str) -> Any:
+    if kind == "none":
+        return None
+    if device != "cuda":
+        raise BadInputError(f"base_model.quantization: {kind!r} (QLoRA) needs a CUDA GPU; set it to none")
+    try:
+        import bitsandbytes  # noqa: F401
+        from transformers import BitsAndBytesConfig
+    except ImportError:
+        raise missing_dependency("bitsandbytes", f"base_model.quantization: {kind}") from None
+    import torch
+
+    if kind == "4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
+        )
+    return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def load_model(
+    name_or_path: str, *, device: str = "auto", dtype: str = "auto", quantization: str = "none"
+) -> tuple[Any, Any]:
+    """Load a causal LM on its device and its tokenizer; the tokenizer pads on the left for generation."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(name_or_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(name_or_path)
+    where = resolve_device(device)
+    quant = _quantization(quantization, where)
+    kwargs: dict[str, Any] = {"dtype": resolve_dtype(dtype, where)}
+    if quant is not None:
+        kwargs.update(quantization_config=quant, device_map={"": 0})
+    model = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
+    if quant is None and where != "cpu":
+        model.to(where)
     model.eval()
+    log.info("loaded %s on %s (%s)", name_or_path, where, kwargs["dtype"])
     return model, tokenizer
+
+
+def stop_ids(tokenizer: Any) -> list[int]:
+    """EOS and every end-of-turn token the vocabulary has (a chat model ends its turn with one)."""
+    special = {t.content: i for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items() if t.special}
+    ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    return ids + [special[t] for t in END_OF_TURN if t in special and special[t] not in ids]
+
+
+def auto_batch_size(model: Any, prompt_tokens: int, new_tokens: int, memory_gb: float) -> int:
+    """Prompts per batch whose KV cache fits ``memory_gb`` (at most 64, at least 1)."""
+    cfg = model.config
+    cfg = getattr(cfg, "text_config", None) or cfg
+    layers = getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layer", 12)
+    hidden = getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd", 768)
+    heads = getattr(cfg, "num_attention_heads", None) or getattr(cfg, "n_head", 12)
+    kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+    per_token = 2 * layers * kv_heads * (hidden // heads) * next(model.parameters()).element_size()
+    per_prompt = max(1, per_token * (prompt_tokens + new_tokens))
+    return max(1, min(64, int(memory_gb * (1 << 30) // per_prompt)))
 
 
 def generate(
@@ -41,27 +126,42 @@ def generate(
     prompts: Sequence[str],
     *,
     max_new_tokens: int,
-    batch_size: int = 32,
+    batch_size: int | None = 32,
+    add_special_tokens: bool = True,
+    memory_gb: float = 2.0,
 ) -> tuple[list[str], float]:
-    """Greedy, batched generation. Returns the completions and mean seconds per prompt."""
+    """Greedy, batched, length-sorted generation on the model's device.
+
+    Returns the completions and mean seconds per prompt. ``add_special_tokens`` is false for
+    prompts rendered by a chat template (it writes its own BOS); ``batch_size=None`` sizes batches
+    from ``memory_gb`` of KV cache.
+    """
     import torch
 
     was_training, side = model.training, tokenizer.padding_side
     model.eval()
     tokenizer.padding_side = "left"  # decoder-only generation needs left padding
     start = time.perf_counter()
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    lengths = [len(tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"]) for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+    size = batch_size or auto_batch_size(model, max(lengths, default=1), max_new_tokens, memory_gb)
     by_index: dict[int, str] = {}
+    stops = stop_ids(tokenizer)
     with torch.no_grad():
-        for lo in range(0, len(order), batch_size):
-            idx = order[lo : lo + batch_size]
-            enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True)
+        for lo in range(0, len(order), size):
+            idx = order[lo : lo + size]
+            enc = tokenizer(
+                [prompts[i] for i in idx],
+                return_tensors="pt",
+                padding=True,
+                add_special_tokens=add_special_tokens,
+            ).to(model.device)
             gen = model.generate(
                 **enc,
                 max_new_tokens=max_new_tokens,
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
+                eos_token_id=stops,
             )
             texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
             by_index.update(zip(idx, texts, strict=True))

@@ -37,6 +37,8 @@ def model_config(spec: BaseModelSpec, where: str) -> Any | None:
                 return spec.builtin.vocab_size
 
         return build_config(spec.builtin, _Vocab())
+    if spec.name.lower().endswith(".gguf") or spec.name.startswith("smollm2"):
+        return _gguf_config(spec, where)
     path = Path(spec.name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -56,6 +58,26 @@ def model_config(spec: BaseModelSpec, where: str) -> Any | None:
             "cache, and the hub is offline (HF_HUB_OFFLINE); pass a model folder or download it first"
         )
     return AutoConfig.from_pretrained(spec.name)
+
+
+def _gguf_config(spec: BaseModelSpec, where: str) -> Any | None:
+    """A GGUF source must exist; its config is known once converted (then read from the cache)."""
+    from transformers import AutoConfig
+
+    from ftlineage.errors import BadInputError
+    from ftlineage.lineage import sha256_file
+    from ftlineage.models._sources import gguf_source
+    from ftlineage.settings import Settings
+
+    cache = Settings.from_env().cache_dir
+    try:
+        path = gguf_source(spec.name, cache)
+    except BadInputError as exc:
+        raise RecipeError(f"{where} ({exc})") from None
+    if path is None:
+        raise RecipeError(f"{where} (base_model.name): {spec.name!r} is not a known model name")
+    converted = cache / "gguf" / sha256_file(path)
+    return AutoConfig.from_pretrained(str(converted)) if (converted / "config.json").is_file() else None
 
 
 def module_names(config: Any) -> set[str]:

@@ -1,6 +1,8 @@
 """A minimal OpenAI-compatible chat server over a local HF model (loopback, for judges and tests).
 
-``POST /v1/chat/completions`` answers with greedy decoding of the last user message;
+``POST /v1/chat/completions`` answers with greedy decoding of the conversation (through the
+model's chat template; a model without one sees the last user message), ``POST /v1/completions``
+completes a rendered prompt as is (the ``openai`` generation backend);
 ``GET /v1/models`` lists the one model. Run it with ``python -m ftlineage.models._serve MODEL PORT``.
 """
 
@@ -15,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ftlineage.models._load import generate, load_model
+from ftlineage.models._prompting import format_for
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -38,21 +41,53 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, {"error": {"message": f"no route {self.path}"}})
 
+    def _complete(self, body: dict[str, Any]) -> None:
+        """Text completion of an already rendered prompt (what the ``openai`` backend sends)."""
+        prompt, max_tokens = str(body.get("prompt", "")), int(body.get("max_tokens") or 16)
+        text = self._generate(prompt, max_tokens, add_special_tokens=not self.server.fmt.chat)
+        self._send(
+            200,
+            {
+                "id": f"cmpl-{uuid.uuid4().hex[:12]}",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": self.server.model_name,
+                "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
+            },
+        )
+
+    def _generate(self, prompt: str, max_tokens: int, *, add_special_tokens: bool) -> str:
+        self.server.requests += 1
+        with self.server.lock:
+            out, _ = generate(
+                self.server.model,
+                self.server.tokenizer,
+                [prompt],
+                max_new_tokens=max_tokens,
+                add_special_tokens=add_special_tokens,
+            )
+        return out[0]
+
     def do_POST(self) -> None:  # noqa: N802
-        """Chat completion."""
-        if not self.path.rstrip("/").endswith("/chat/completions"):
+        """Chat completion (through the model's chat template, when it has one) or text completion."""
+        route = self.path.rstrip("/")
+        if not route.endswith(("/chat/completions", "/completions")):
             self._send(404, {"error": {"message": f"no route {self.path}"}})
             return
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        prompt = next(
-            (m["content"] for m in reversed(body.get("messages", [])) if m.get("role") == "user"), ""
+        if not route.endswith("/chat/completions"):
+            self._complete(body)
+            return
+        fmt = self.server.fmt
+        turns = [m for m in body.get("messages", []) if isinstance(m, dict)]
+        source = (
+            turns
+            if fmt.chat
+            else next((m["content"] for m in reversed(turns) if m.get("role") == "user"), "")
         )
         max_tokens = int(body.get("max_tokens") or 32)
-        self.server.requests += 1
-        with self.server.lock:
-            text = generate(self.server.model, self.server.tokenizer, [prompt], max_new_tokens=max_tokens)[0][
-                0
-            ]
+        rendered = fmt.render(self.server.tokenizer, source)
+        text = self._generate(rendered, max_tokens, add_special_tokens=fmt.add_special_tokens)
         self._send(
             200,
             {
@@ -76,6 +111,7 @@ class ChatServer(ThreadingHTTPServer):
     def __init__(self, model_path: str, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
         self.model, self.tokenizer = load_model(model_path)
+        self.fmt = format_for(self.tokenizer, "{prompt}", chat=None)
         self.model_name = model_path
         self.lock = threading.Lock()
         self.requests = 0

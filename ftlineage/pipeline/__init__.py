@@ -92,6 +92,12 @@ def prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.S
         )
     _refuse_credentials(recipe_path)
     check_base_model(recipe.base_model, recipe.training, str(recipe_path))
+    if recipe.generation.backend != "hf":
+        raise RecipeError(
+            f"{recipe_path} (generation.backend): the job scores its own checkpoints in process, so it "
+            f"generates with hf; {recipe.generation.backend!r} scores a served or saved model with "
+            "`ftlineage score` — set backend: hf here"
+        )
     if recipe.arena.judge not in available_judges():
         valid = ", ".join(sorted(available_judges()))
         judge = recipe.arena.judge

@@ -14,6 +14,7 @@ from typing import Any
 
 from ftlineage.audit import AuditReport
 from ftlineage.lineage import LineageManifest
+from ftlineage.models import PromptFormat
 from ftlineage.recipe import Recipe
 from ftlineage.scoring import SuiteScores
 from ftlineage.settings import Settings
@@ -82,6 +83,7 @@ class Trained:
     candidate: SuiteScores
     best_step: int
     assessments: tuple[Any, ...] = ()
+    prompt_format: PromptFormat = PromptFormat()
 
 
 @dataclass(frozen=True)

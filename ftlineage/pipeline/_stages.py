@@ -16,6 +16,7 @@ from ftlineage.pipeline._baseline import resolve_baseline
 from ftlineage.pipeline._context import Audited, Baseline, JobContext, Row, Split, Trained
 from ftlineage.tasks import Case
 from ftlineage.tracking import Span, primary_mlflow
+from ftlineage.training import case_source
 
 logger = get_logger(__name__)
 
@@ -146,11 +147,15 @@ def arena_stage(ctx: JobContext, trained: Trained) -> arena.ArenaResult:
     cases = list(ctx.suite.arena)
     if ctx.recipe.arena.limit:
         cases = cases[: ctx.recipe.arena.limit]
-    prompts = [ctx.recipe.render(c.input_text) for c in cases]
+    fmt, bm = trained.prompt_format, ctx.recipe.base_model
+    prompts = fmt.render_all(trained.tokenizer, [case_source(c) for c in cases])
     max_new = ctx.suite.max_new_tokens("arena")
-    cand, _ = generate(trained.model, trained.tokenizer, prompts, max_new_tokens=max_new)
-    base_model, base_tok = load_model(trained.base_ref)
-    base, _ = generate(base_model, base_tok, prompts, max_new_tokens=max_new)
+    specials = fmt.add_special_tokens
+    cand, _ = generate(
+        trained.model, trained.tokenizer, prompts, max_new_tokens=max_new, add_special_tokens=specials
+    )
+    base_model, base_tok = load_model(trained.base_ref, device=bm.device, dtype=bm.dtype)
+    base, _ = generate(base_model, base_tok, prompts, max_new_tokens=max_new, add_special_tokens=specials)
     spec = ctx.recipe.arena
     opts = arena.ArenaOptions(
         seed=ctx.recipe.seed,
@@ -240,7 +245,7 @@ def package_stage(
     ctx.registry.log_candidate(
         ctx.tracker.run_id,
         ctx.out / "export",
-        template=ctx.recipe.prompt_template,
+        template=trained.prompt_format,
         max_new_tokens=ctx.suite.max_new_tokens("heldout"),
         extra_files=files,
         input_example=ctx.suite.heldout[0].input_text if ctx.suite.heldout else "",

@@ -19,7 +19,7 @@ from ftlineage import lineage
 from ftlineage import tags as T
 from ftlineage.errors import AuditBlocked
 from ftlineage.logging import get_logger
-from ftlineage.models import load_model, resolve_base
+from ftlineage.models import PromptFormat, load_model, read_format, resolve_base
 from ftlineage.pipeline import gate_trained, new_context, prepare, start
 from ftlineage.pipeline._context import JobContext, JobResult, Row, Trained
 from ftlineage.pipeline._lifecycle import lifecycle, start_run
@@ -145,6 +145,7 @@ def _reload(ctx: JobContext) -> Trained:
         baseline=scores["baseline"],
         candidate=scores["candidate"],
         best_step=int(tags.get(T.BEST_STEP, "0")),
+        prompt_format=read_format(ctx.out / "export") or PromptFormat(ctx.recipe.prompt_template),
     )
 
 

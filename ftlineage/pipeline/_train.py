@@ -15,7 +15,15 @@ from pydantic import BaseModel, ConfigDict
 
 from ftlineage import lineage
 from ftlineage import tags as T
-from ftlineage.models import PROMPT_TEMPLATE_FILE, load_model, resolve_base
+from ftlineage.models import (
+    FORMAT_FILE,
+    PROMPT_TEMPLATE_FILE,
+    PromptFormat,
+    format_for,
+    load_model,
+    make_generator,
+    resolve_base,
+)
 from ftlineage.pipeline._context import JobContext, Split, Trained
 from ftlineage.pipeline._sinks import CASES_FILE, TrackerSink
 from ftlineage.pipeline._stages import record_values
@@ -53,11 +61,22 @@ def gate_policy(ctx: JobContext) -> GatePolicy:
     )
 
 
-def _scorer(ctx: JobContext, tokenizer: Any, box: dict[str, Any]) -> Any:
+def prompt_format(ctx: JobContext, tokenizer: Any) -> PromptFormat:
+    """The recipe's prompt format for this tokenizer; records its digest as ``prompt_sha``."""
+    r = ctx.recipe
+    fmt = format_for(tokenizer, r.prompt_template, chat=r.chat_mode(), system=r.system_prompt)
+    ctx.add_lineage(prompt_sha=fmt.sha())
+    return fmt
+
+
+def _scorer(ctx: JobContext, tokenizer: Any, fmt: PromptFormat, box: dict[str, Any]) -> Any:
     limit = ctx.recipe.training.eval_limit
 
     def evaluate(model: Any) -> dict[str, float]:
-        metrics, cases = evaluate_model(model, tokenizer, ctx.suite, ctx.recipe.prompt_template, limit=limit)
+        gen = make_generator(
+            ctx.recipe.generation, model, tokenizer, add_special_tokens=fmt.add_special_tokens
+        )
+        metrics, cases = evaluate_model(model, tokenizer, ctx.suite, fmt, limit=limit, generator=gen)
         box["last"] = cases
         return metrics
 
@@ -129,17 +148,19 @@ def train_stage(ctx: JobContext, split: Split, sinks: Sequence[CheckpointSink] =
     import torch
 
     base_ref = resolve_base(ctx.recipe.base_model, ctx.settings.cache_dir, progress=ctx.settings.progress)
-    model, tok = load_model(base_ref)
+    bm = ctx.recipe.base_model
+    model, tok = load_model(base_ref, device=bm.device, dtype=bm.dtype, quantization=bm.quantization)
     ctx.add_lineage(base_model_sha=lineage.sha256_state_dict(model.state_dict()))
+    fmt = prompt_format(ctx, tok)
     box: dict[str, Any] = {}
-    evaluate = _scorer(ctx, tok, box)
+    evaluate = _scorer(ctx, tok, fmt, box)
     baseline = evaluate(model)
     base_cases = box["last"]
     ctx.tracker.log_metrics(baseline, step=0)
     record_values(ctx, {f"baseline/{k}": v for k, v in baseline.items()})
     spec = ctx.recipe.training
-    examples = tokenize_rows(split.train, tok, ctx.recipe.prompt_template, spec.max_seq_len)
-    examples += tokenize_rows(split.replay, tok, "{prompt}", spec.max_seq_len)
+    examples = tokenize_rows(split.train, tok, fmt, spec.max_seq_len)
+    examples += tokenize_rows(split.replay, tok, fmt.with_template("{prompt}"), spec.max_seq_len)
     torch.manual_seed(ctx.recipe.seed)  # adapter init must not depend on what ran before
     peft_model = prepare_model(model, spec)
     folder = ctx.stage_dir("checkpoints")
@@ -173,6 +194,7 @@ def train_stage(ctx: JobContext, split: Split, sinks: Sequence[CheckpointSink] =
     _upload_adapters(ctx, best, max(callback.checkpoints, key=lambda c: c.step))
     merged = export_model(peft_model, tok, ctx.stage_dir("export"), spec)
     (ctx.stage_dir("export") / PROMPT_TEMPLATE_FILE).write_text(ctx.recipe.prompt_template, encoding="utf-8")
+    (ctx.stage_dir("export") / FORMAT_FILE).write_text(fmt.to_json(), encoding="utf-8")
     ctx.add_lineage(model_sha=lineage.sha256_state_dict(merged.state_dict()))
     ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in best.metrics.items()}, step=best.step)
     timing = {
@@ -191,6 +213,7 @@ def train_stage(ctx: JobContext, split: Split, sinks: Sequence[CheckpointSink] =
         candidate=cand_scores,
         best_step=best.step,
         assessments=tuple(callback.assessments),
+        prompt_format=fmt,
     )
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ftlineage.models import PromptFormat
 
 
 @dataclass(frozen=True)
@@ -114,11 +117,11 @@ class ModelVersion:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A registered version loaded for scoring: the weights, the tokenizer, its prompt template."""
+    """A registered version loaded for scoring: the weights, the tokenizer, its prompt format."""
 
     model: Any
     tokenizer: Any
-    template: str
+    template: PromptFormat
 
 
 @runtime_checkable
@@ -207,7 +210,7 @@ class Registry(Protocol):
         run_id: str,
         model_dir: Path,
         *,
-        template: str,
+        template: str | PromptFormat,
         max_new_tokens: int,
         extra_files: Mapping[str, str] | None = None,
         input_example: str = "",

@@ -6,17 +6,28 @@ from typing import Any
 
 from mlflow.pyfunc import PythonModel
 
+from ftlineage.models._prompting import PromptFormat
+
 
 class PostCallModel(PythonModel):
-    """Greedy generation from the fine-tuned (merged) model with the recipe's prompt template.
+    """Greedy generation from the fine-tuned (merged) model in the prompt format it was tuned with.
 
+    The format is the recipe's text template, or the model's chat template around it.
     Input: a DataFrame with a ``transcript`` column, or a list of strings.
     Output: a list of completions (JSON strings).
     """
 
-    def __init__(self, template: str, max_new_tokens: int) -> None:
-        self.template = template
+    def __init__(self, template: str | PromptFormat, max_new_tokens: int) -> None:
+        fmt = template if isinstance(template, PromptFormat) else PromptFormat(template=template)
+        self.template = fmt.template  # what versions logged before chat support carry
+        self.prompt_format = fmt.to_json()
         self.max_new_tokens = max_new_tokens
+
+    @property
+    def fmt(self) -> PromptFormat:
+        """The prompt format (a model logged before chat support has only its text template)."""
+        saved = getattr(self, "prompt_format", None)
+        return PromptFormat.from_json(saved) if saved else PromptFormat(template=self.template)
 
     def load_context(self, context: Any) -> None:
         """Load model and tokenizer from the logged artifact directory."""
@@ -34,6 +45,13 @@ class PostCallModel(PythonModel):
             texts = [str(t) for t in model_input[column]]
         else:
             texts = [str(t) for t in model_input]
-        prompts = [self.template.replace("{prompt}", t) for t in texts]
-        outputs, _ = generate(self.model, self.tokenizer, prompts, max_new_tokens=self.max_new_tokens)
+        fmt = self.fmt
+        prompts = fmt.render_all(self.tokenizer, texts)
+        outputs, _ = generate(
+            self.model,
+            self.tokenizer,
+            prompts,
+            max_new_tokens=self.max_new_tokens,
+            add_special_tokens=fmt.add_special_tokens,
+        )
         return outputs

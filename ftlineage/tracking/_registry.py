@@ -18,6 +18,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, DataType, Schema
 
 from ftlineage import tags as T
+from ftlineage.models._prompting import PromptFormat
 from ftlineage.tracking._mlflow import exporting_to as _global_uri
 from ftlineage.tracking._mlflow import read_artifact_text
 from ftlineage.tracking._protocol import LoadedModel, ModelVersion
@@ -28,7 +29,7 @@ def log_pyfunc(
     client: MlflowClient,
     run_id: str,
     model_dir: Path,
-    template: str,
+    template: str | PromptFormat,
     max_new_tokens: int,
     extra_files: dict[str, str] | None = None,
     *,
@@ -76,7 +77,7 @@ def log_pyfunc(
 def load_pyfunc(uri: str) -> LoadedModel:
     """Load a logged or registered ftlineage pyfunc (``models:/...``, ``runs:/...``) for scoring."""
     inner = mlflow.pyfunc.load_model(uri).unwrap_python_model()
-    return LoadedModel(inner.model, inner.tokenizer, inner.template)
+    return LoadedModel(inner.model, inner.tokenizer, inner.fmt)
 
 
 def _version(mv: Any) -> ModelVersion:
@@ -227,7 +228,7 @@ class MlflowRegistry:
         run_id: str,
         model_dir: Path,
         *,
-        template: str,
+        template: str | PromptFormat,
         max_new_tokens: int,
         extra_files: Mapping[str, str] | None = None,
         input_example: str = "",

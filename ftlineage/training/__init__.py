@@ -2,7 +2,7 @@
 
 from ftlineage.training._callback import CheckpointSink, EvalGateCallback, load_history
 from ftlineage.training._data import PadCollator, tokenize_rows
-from ftlineage.training._evaluate import evaluate_model
+from ftlineage.training._evaluate import case_source, evaluate_model
 from ftlineage.training._plot import plot_checkpoints
 from ftlineage.training._policy import Assessment, CheckpointScore, GatePolicy, assess, band_metrics
 from ftlineage.training._trainer import (
@@ -28,5 +28,6 @@ __all__ = [
     "plot_checkpoints",
     "prepare_model",
     "restore_checkpoint",
+    "case_source",
     "tokenize_rows",
 ]

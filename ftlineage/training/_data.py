@@ -1,22 +1,28 @@
-"""Tokenize corpus rows for causal-LM fine-tuning (loss on the completion only)."""
+"""Tokenize corpus rows for causal-LM fine-tuning (loss on the answers only)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from ftlineage.models import PromptFormat
+
 
 def tokenize_rows(
-    rows: Sequence[dict[str, Any]], tokenizer: Any, template: str, max_len: int
+    rows: Sequence[dict[str, Any]], tokenizer: Any, fmt: PromptFormat | str, max_len: int
 ) -> list[dict[str, list[int]]]:
-    """Render ``template`` around each prompt; labels mask the prompt with -100."""
+    """Render each row in ``fmt``; labels are -100 everywhere but the answer's tokens.
+
+    A ``prompt``/``completion`` row trains on its completion; a ``messages`` row on every
+    assistant turn (with a chat template) or on its last one (without).
+    """
+    fmt = PromptFormat(template=fmt) if isinstance(fmt, str) else fmt
     examples = []
     for row in rows:
-        prompt_ids = tokenizer(template.replace("{prompt}", row["prompt"]))["input_ids"]
-        target_ids = tokenizer(row["completion"])["input_ids"] + [tokenizer.eos_token_id]
-        ids = (prompt_ids + target_ids)[:max_len]
-        labels = ([-100] * len(prompt_ids) + target_ids)[:max_len]
-        examples.append({"input_ids": ids, "labels": labels})
+        if row.get("messages"):
+            examples.append(fmt.encode(tokenizer, row["messages"], None, max_len))
+        else:
+            examples.append(fmt.encode(tokenizer, row["prompt"], row["completion"], max_len))
     return examples
 
 

@@ -23,19 +23,32 @@ class _ListDataset:
 
 
 def prepare_model(model: Any, spec: TrainingSpec) -> Any:
-    """Wrap ``model`` in a LoRA adapter (``method: lora``) or return it for a full fine-tune."""
+    """Wrap ``model`` in a LoRA adapter (``method: lora``) or return it for a full fine-tune.
+
+    ``target_modules: all-linear`` adapts every linear layer but the output head, whatever the
+    architecture calls them; a 4/8-bit base (QLoRA) is prepared for k-bit training first.
+    """
+    if spec.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.config.use_cache = False
     if spec.method == "full":
         return model
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
+    if getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False):
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.gradient_checkpointing)
+    targets = spec.lora.target_modules
     config = LoraConfig(
         r=spec.lora.r,
         lora_alpha=spec.lora.alpha,
         lora_dropout=spec.lora.dropout,
-        target_modules=list(spec.lora.target_modules),
+        target_modules="all-linear" if targets == ("all-linear",) else list(targets),
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, config)
+    peft_model = get_peft_model(model, config)
+    if spec.gradient_checkpointing:
+        peft_model.enable_input_require_grads()
+    return peft_model
 
 
 def build_trainer(
@@ -51,15 +64,21 @@ def build_trainer(
 ) -> Any:
     """A ``transformers.Trainer`` that saves ``ceil(max_steps / save_steps)`` checkpoints.
 
-    ``report_to`` is "none": our callback logs only what matters, into the run that
-    ``mlflow run`` created, and never uploads checkpoints.
+    It trains where the model is (CPU, CUDA or MPS), with bf16/fp16 autocast on a GPU when the
+    model was loaded in that dtype. ``report_to`` is "none": our callback logs only what
+    matters, into the run that ``mlflow run`` created, and never uploads checkpoints.
     """
+    import torch
     from transformers import Trainer, TrainingArguments
+
+    device = next(model.parameters()).device.type
+    dtype = next(model.parameters()).dtype
 
     args = TrainingArguments(
         output_dir=str(output_dir),
         max_steps=spec.max_steps,
         per_device_train_batch_size=spec.batch_size,
+        gradient_accumulation_steps=spec.gradient_accumulation_steps,
         learning_rate=spec.learning_rate,
         warmup_steps=spec.warmup_steps,
         lr_scheduler_type="cosine",
@@ -69,7 +88,9 @@ def build_trainer(
         save_steps=spec.save_steps,
         save_only_model=False,  # optimizer + RNG state too: a killed run resumes exactly
         report_to="none",
-        use_cpu=True,
+        use_cpu=device == "cpu",  # the model's own device: a CPU-pinned recipe stays on the CPU
+        bf16=device != "cpu" and dtype == torch.bfloat16,
+        fp16=device != "cpu" and dtype == torch.float16,
         seed=seed,
         data_seed=seed,
         dataloader_num_workers=0,

@@ -1,0 +1,57 @@
+"""``ftlineage score``: score a saved, registered or served model on a suite with any generation backend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def score(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="models:/name@alias, runs:/, or an exported model folder (its tokenizer renders)"
+        ),
+    ],
+    suite: Annotated[str, typer.Option(help="suite NAME or DIR")] = "healthcare_v17",
+    recipe: Annotated[Optional[Path], typer.Option(help="recipe whose prompt template to use")] = None,  # noqa: UP045
+    backend: Annotated[str, typer.Option(help="hf (in process), openai (an endpoint) or vllm (GPU)")] = "hf",
+    base_url: Annotated[Optional[str], typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1")] = None,  # noqa: UP045
+    served_model: Annotated[Optional[str], typer.Option(help="openai: the served model's name")] = None,  # noqa: UP045
+    api_key_env: Annotated[str, typer.Option(help="openai: variable holding the key")] = "OPENAI_API_KEY",
+    limit: Annotated[Optional[int], typer.Option(help="held-out cases (drift: twice as many)")] = None,  # noqa: UP045
+    out: Annotated[Optional[Path], typer.Option(help="also write the metrics as JSON here")] = None,  # noqa: UP045
+) -> None:
+    """Score a model on a suite's held-out and drift parts; prints the metrics as JSON.
+
+    Every backend gets the same rendered prompts (the model's prompt format, chat template
+    included) and decodes greedily, so the same model scores the same whichever serves it.
+    """
+    from ftlineage import suites
+    from ftlineage.ci import load_candidate
+    from ftlineage.models import make_generator
+    from ftlineage.recipe import GenerationSpec, load_recipe
+    from ftlineage.training import evaluate_model
+
+    template = load_recipe(recipe).prompt_template if recipe else None
+    candidate = load_candidate(model, template)
+    fmt = candidate.template
+    spec = GenerationSpec(
+        backend=backend,  # type: ignore[arg-type]
+        base_url=base_url,
+        model=served_model,
+        api_key_env=api_key_env,
+    )
+    gen = make_generator(
+        spec, candidate.model, candidate.tokenizer, add_special_tokens=fmt.add_special_tokens
+    )
+    metrics, _ = evaluate_model(
+        candidate.model, candidate.tokenizer, suites.load(suite), fmt, limit=limit, generator=gen
+    )
+    text = json.dumps(dict(sorted(metrics.items())), indent=1)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)

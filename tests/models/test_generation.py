@@ -1,0 +1,112 @@
+"""Generation backends: the same model gives the same outputs and scores in process and behind a server."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from ftlineage import suites
+from ftlineage.errors import BadInputError, MissingDependencyError
+from ftlineage.models import (
+    BackendError,
+    Generator,
+    HFGenerator,
+    OpenAIGenerator,
+    format_for,
+    load_model,
+    make_generator,
+    resolve_base,
+)
+from ftlineage.models._load import auto_batch_size, generate
+from ftlineage.models._serve import ChatServer
+from ftlineage.recipe import BaseModelSpec, GenerationSpec
+from ftlineage.training import evaluate_model
+from tests.conftest import TINY
+from tests.models.test_chat import make_chat_model
+
+
+@pytest.fixture(scope="module")
+def chat_model(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
+    src = resolve_base(BaseModelSpec(name="builtin:tiny-llama", builtin=TINY), model_cache)
+    return make_chat_model(Path(src), tmp_path_factory.mktemp("served") / "model")
+
+
+@pytest.fixture(scope="module")
+def server(chat_model: Path):
+    srv = ChatServer(str(chat_model))
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_openai_backend_scores_the_served_model_like_hf(chat_model: Path, server: ChatServer) -> None:
+    model, tok = load_model(str(chat_model))
+    suite = suites.load("general_v1")
+    fmt = format_for(tok, "{prompt}", chat=None)
+    assert fmt.chat
+    remote = OpenAIGenerator(server.url, model=str(chat_model), concurrency=3)
+    assert isinstance(remote, Generator)
+    hf_metrics, hf_cases = evaluate_model(model, tok, suite, fmt, limit=5)
+    api_metrics, api_cases = evaluate_model(model, tok, suite, fmt, limit=5, generator=remote)
+    assert server.requests >= 10
+    assert [c.output for c in api_cases] == [c.output for c in hf_cases]
+    assert {k: v for k, v in api_metrics.items() if not k.startswith("latency")} == {
+        k: v for k, v in hf_metrics.items() if not k.startswith("latency")
+    }
+
+
+def test_batching_does_not_change_greedy_outputs(chat_model: Path) -> None:
+    model, tok = load_model(str(chat_model))
+    fmt = format_for(tok, "{prompt}", chat=None)
+    prompts = fmt.render_all(
+        tok, ["What is 2 + 2?", "Name a colour.", "Say hi to Ann, who called about a refund."]
+    )
+    one, _ = generate(model, tok, prompts, max_new_tokens=8, batch_size=1, add_special_tokens=False)
+    many, _ = generate(model, tok, prompts, max_new_tokens=8, batch_size=None, add_special_tokens=False)
+    assert one == many
+    assert 1 <= auto_batch_size(model, 200, 72, memory_gb=2.0) <= 64
+    assert auto_batch_size(model, 200, 72, memory_gb=1e-6) == 1
+
+
+def test_a_dead_endpoint_is_a_clear_error() -> None:
+    gen = OpenAIGenerator("http://127.0.0.1:9/v1", model="m", timeout_s=2)
+    with pytest.raises(BackendError, match="127.0.0.1:9"):
+        gen.generate(["hi"], max_new_tokens=2)
+
+
+def test_backend_choice_and_missing_vllm(chat_model: Path) -> None:
+    model, tok = load_model(str(chat_model))
+    assert isinstance(make_generator(GenerationSpec(), model, tok, add_special_tokens=True), HFGenerator)
+    with pytest.raises(ValueError, match="base_url"):
+        GenerationSpec(backend="openai")
+    remote = make_generator(
+        GenerationSpec(backend="openai", base_url="http://127.0.0.1:9/v1"),
+        model,
+        tok,
+        add_special_tokens=True,
+    )
+    assert isinstance(remote, OpenAIGenerator)
+    with pytest.raises(MissingDependencyError, match="pip install 'vllm'"):
+        make_generator(GenerationSpec(backend="vllm"), model, tok, add_special_tokens=True)
+
+
+def test_device_and_dtype_choices() -> None:
+    import torch
+
+    from ftlineage.models import resolve_device, resolve_dtype
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_dtype("auto", "cpu") == torch.float32  # CPU runs stay bit-reproducible
+    assert resolve_dtype("bf16", "cpu") == torch.bfloat16
+    if not torch.cuda.is_available():
+        assert resolve_device("auto") in ("cpu", "mps")
+        with pytest.raises(BadInputError, match="no CUDA GPU"):
+            resolve_device("cuda")
+        from ftlineage.models._load import _quantization
+
+        with pytest.raises(BadInputError, match="needs a CUDA GPU"):
+            _quantization("4bit", "cpu")
