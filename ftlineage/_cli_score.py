@@ -30,24 +30,27 @@ def score(
     Every backend gets the same rendered prompts (the model's prompt format, chat template
     included) and decodes greedily, so the same model scores the same whichever serves it.
     """
+    from pydantic import ValidationError
+
     from ftlineage import suites
     from ftlineage.ci import load_candidate
-    from ftlineage.models import make_generator
+    from ftlineage.errors import BadInputError
+    from ftlineage.models import BACKENDS, make_generator
     from ftlineage.recipe import GenerationSpec, load_recipe
     from ftlineage.training import evaluate_model
 
+    try:
+        spec = GenerationSpec.model_validate(
+            {"backend": backend, "base_url": base_url, "model": served_model, "api_key_env": api_key_env}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BadInputError(f"--backend {backend!r}: {first['msg']}; valid: {', '.join(BACKENDS)}") from None
     template = load_recipe(recipe).prompt_template if recipe else None
     candidate = load_candidate(model, template)
     fmt = candidate.template
-    spec = GenerationSpec(
-        backend=backend,  # type: ignore[arg-type]
-        base_url=base_url,
-        model=served_model,
-        api_key_env=api_key_env,
-    )
-    gen = make_generator(
-        spec, candidate.model, candidate.tokenizer, add_special_tokens=fmt.add_special_tokens
-    )
+    specials = fmt.add_special_tokens
+    gen = make_generator(spec, candidate.model, candidate.tokenizer, add_special_tokens=specials)
     metrics, _ = evaluate_model(
         candidate.model, candidate.tokenizer, suites.load(suite), fmt, limit=limit, generator=gen
     )

@@ -104,7 +104,10 @@ class TrainingSpec(_Strict):
     replay_fraction: float = Field(
         0.0, ge=0, lt=1, description="share of general replay rows mixed in against forgetting"
     )
-    eval_limit: int | None = Field(None, gt=0, description="cases per part at each checkpoint")
+    eval_limit: int | None = Field(None, gt=0, description="held-out cases at each checkpoint")
+    drift_limit: int | None = Field(
+        None, gt=0, description="drift cases at each checkpoint (default: twice eval_limit; all without one)"
+    )
     eval_every: int | None = Field(None, gt=0, description="also save and score every N steps")
     early_stop_patience: int = Field(
         3, ge=0, description="evaluations without held-out gain, loss still falling, before stopping (0: off)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def write_outputs(result: AuditResult, out: Path, *, label_sample: int = 0) -> d
                 if i in f.flags:
                     flags_fh.write(flag_line(rec.row["id"], f.flags[i]))
                 if result.kept[i]:
-                    clean_fh.write(json.dumps(rec.row, ensure_ascii=False) + "\n")
+                    clean_fh.write(json.dumps(_as_written(rec.row), ensure_ascii=False) + "\n")
                 if i in sample:
                     sample_rows.append({**{c: rec.row.get(c, "") for c in SAMPLE_COLUMNS}, "relabel": ""})
     if label_sample:
@@ -71,6 +72,13 @@ def write_outputs(result: AuditResult, out: Path, *, label_sample: int = 0) -> d
     files["report.md"].write_text(render_markdown(result.report), encoding="utf-8")
     files["report.html"].write_text(render_html(result.report), encoding="utf-8")
     return files
+
+
+def _as_written(row: dict[str, Any]) -> dict[str, Any]:
+    """A row in its own format: a conversation keeps its turns, not the prompt/completion made to scan it."""
+    if "messages" in row:
+        return {k: v for k, v in row.items() if k not in ("prompt", "completion")}
+    return row
 
 
 def _max_row_bytes(result: AuditResult) -> int:

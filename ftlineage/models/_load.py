@@ -92,7 +92,7 @@ def load_model(
     kwargs: dict[str, Any] = {"dtype": resolve_dtype(dtype, where)}
     if quant is not None:
         kwargs.update(quantization_config=quant, device_map={"": 0})
-    model = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
+    model: Any = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
     if quant is None and where != "cpu":
         model.to(where)
     model.eval()
@@ -111,10 +111,10 @@ def auto_batch_size(model: Any, prompt_tokens: int, new_tokens: int, memory_gb: 
     """Prompts per batch whose KV cache fits ``memory_gb`` (at most 64, at least 1)."""
     cfg = model.config
     cfg = getattr(cfg, "text_config", None) or cfg
-    layers = getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layer", 12)
-    hidden = getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd", 768)
-    heads = getattr(cfg, "num_attention_heads", None) or getattr(cfg, "n_head", 12)
-    kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+    layers = int(getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layer", None) or 12)
+    hidden = int(getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd", None) or 768)
+    heads = int(getattr(cfg, "num_attention_heads", None) or getattr(cfg, "n_head", None) or 12)
+    kv_heads = int(getattr(cfg, "num_key_value_heads", None) or heads)
     per_token = 2 * layers * kv_heads * (hidden // heads) * next(model.parameters()).element_size()
     per_prompt = max(1, per_token * (prompt_tokens + new_tokens))
     return max(1, min(64, int(memory_gb * (1 << 30) // per_prompt)))

@@ -34,6 +34,7 @@ def turns_of(source: Source) -> Turns:
     if isinstance(source, str):
         return [{"role": "user", "content": source}]
     out = []
+    turn: Any
     for turn in source:
         if isinstance(turn, Mapping):
             out.append({"role": str(turn["role"]), "content": str(turn["content"])})

@@ -90,7 +90,7 @@ def convert_gguf(path: Path, cache_dir: Path) -> Path:
     model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
     if hasattr(model.config, "quantization_config"):  # the weights are plain tensors now
         del model.config.quantization_config
-    model.hf_quantizer = None
+    setattr(model, "hf_quantizer", None)  # noqa: B010 - typed as a module attribute upstream
     tokenizer.clean_up_tokenization_spaces = False  # a BPE tokenizer: the WordPiece clean-up only warns
     tmp = out.with_name(f"{digest}.tmp{os.getpid()}")
     model.save_pretrained(tmp)

@@ -30,7 +30,12 @@ def _rescore(ctx: JobContext, name: str, version: str, label: str) -> SuiteScore
     """Score a registered version with its own prompt template on this suite's cases."""
     loaded = ctx.registry.load(name, version)
     metrics, cases = evaluate_model(
-        loaded.model, loaded.tokenizer, ctx.suite, loaded.template, limit=ctx.recipe.training.eval_limit
+        loaded.model,
+        loaded.tokenizer,
+        ctx.suite,
+        loaded.template,
+        limit=ctx.recipe.training.eval_limit,
+        drift_limit=ctx.recipe.training.drift_limit,
     )
     plan = ctx.suite.plan.model_dump(mode="json", by_alias=True)
     return SuiteScores(

@@ -70,13 +70,15 @@ def prompt_format(ctx: JobContext, tokenizer: Any) -> PromptFormat:
 
 
 def _scorer(ctx: JobContext, tokenizer: Any, fmt: PromptFormat, box: dict[str, Any]) -> Any:
-    limit = ctx.recipe.training.eval_limit
+    limit, drift_limit = ctx.recipe.training.eval_limit, ctx.recipe.training.drift_limit
 
     def evaluate(model: Any) -> dict[str, float]:
         gen = make_generator(
             ctx.recipe.generation, model, tokenizer, add_special_tokens=fmt.add_special_tokens
         )
-        metrics, cases = evaluate_model(model, tokenizer, ctx.suite, fmt, limit=limit, generator=gen)
+        metrics, cases = evaluate_model(
+            model, tokenizer, ctx.suite, fmt, limit=limit, drift_limit=drift_limit, generator=gen
+        )
         box["last"] = cases
         return metrics
 

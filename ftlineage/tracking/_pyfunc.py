@@ -6,7 +6,7 @@ from typing import Any
 
 from mlflow.pyfunc import PythonModel
 
-from ftlineage.models._prompting import PromptFormat
+from ftlineage.models import PromptFormat
 
 
 class PostCallModel(PythonModel):

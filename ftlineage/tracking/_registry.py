@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, DataType, Schema
 
 from ftlineage import tags as T
-from ftlineage.models._prompting import PromptFormat
+from ftlineage.models import PromptFormat
 from ftlineage.tracking._mlflow import exporting_to as _global_uri
 from ftlineage.tracking._mlflow import read_artifact_text
 from ftlineage.tracking._protocol import LoadedModel, ModelVersion

@@ -26,18 +26,22 @@ def evaluate_model(
     fmt: PromptFormat | str,
     *,
     limit: int | None = None,
+    drift_limit: int | None = None,
     generator: Generator | None = None,
 ) -> tuple[dict[str, float], list[CaseScore]]:
     """Held-out (in the recipe's prompt format) and drift (with the drift part's text template).
 
     ``generator`` defaults to in-process ``hf`` generation from ``model``; the tokenizer renders
-    chat templates whichever backend generates. Returns the aggregated metrics, plus
+    chat templates whichever backend generates. ``limit`` caps held-out cases, ``drift_limit``
+    drift cases (default: twice ``limit``). Returns the aggregated metrics, plus
     ``latency/ms_per_case``, and every case score.
     """
     fmt = PromptFormat(template=fmt) if isinstance(fmt, str) else fmt
     gen = generator or HFGenerator(model, tokenizer, add_special_tokens=fmt.add_special_tokens)
     held = _limit(suite.heldout, limit)
-    drift = _limit(suite.drift, None if limit is None else limit * 2)
+    drift = _limit(
+        suite.drift, drift_limit if drift_limit is not None else None if limit is None else limit * 2
+    )
     cases: list[CaseScore] = []
     metrics: dict[str, float] = {}
     if held:

@@ -61,6 +61,8 @@ def test_every_turn_is_scanned_and_dedup_sees_the_whole_conversation(tmp_path):
     assert "exact_duplicate" in flags["m4"]["flags"]
     assert "eval_leak" in flags["m5"]["flags"]
     assert {"m0", "m1"} <= set(clean)
+    again = read_corpus([tmp_path / "out" / "clean.jsonl"])  # the clean file is a corpus again
+    assert [r["messages"] for r in again if r["id"] == "m0"] == [ROWS[0]["messages"]]
 
 
 def test_the_reader_keeps_the_turns_and_explains_bad_ones(tmp_path):

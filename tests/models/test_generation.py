@@ -110,3 +110,24 @@ def test_device_and_dtype_choices() -> None:
 
         with pytest.raises(BadInputError, match="needs a CUDA GPU"):
             _quantization("4bit", "cpu")
+
+
+def test_ftlineage_score_gives_the_same_metrics_in_process_and_behind_the_server(
+    chat_model: Path, server: ChatServer, tmp_path: Path
+) -> None:
+    import json
+
+    from ftlineage.cli import main
+    from ftlineage.models import FORMAT_FILE
+
+    _, tok = load_model(str(chat_model))
+    (chat_model / FORMAT_FILE).write_text(format_for(tok, "{prompt}", chat=None).to_json())
+    common = [str(chat_model), "--suite", "general_v1", "--limit", "3"]
+    assert main(["score", *common, "--out", str(tmp_path / "hf.json")]) == 0
+    remote = ["--backend", "openai", "--base-url", server.url, "--served-model", "m"]
+    assert main(["score", *common, *remote, "--out", str(tmp_path / "api.json")]) == 0
+    hf, api = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("hf", "api"))
+    hf.pop("latency/ms_per_case", None)
+    api.pop("latency/ms_per_case", None)
+    assert hf == api
+    assert hf
