@@ -143,6 +143,9 @@ def generate(
     tokenizer.padding_side = "left"  # decoder-only generation needs left padding
     start = time.perf_counter()
     lengths = [len(tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"]) for p in prompts]
+    start_text = tokenizer.bos_token or tokenizer.eos_token  # an empty prompt starts from BOS
+    prompts = [p if n else start_text for p, n in zip(prompts, lengths, strict=True)]
+    lengths = [max(1, n) for n in lengths]
     order = sorted(range(len(prompts)), key=lambda i: lengths[i])
     size = batch_size or auto_batch_size(model, max(lengths, default=1), max_new_tokens, memory_gb)
     by_index: dict[int, str] = {}

@@ -70,6 +70,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         """Chat completion (through the model's chat template, when it has one) or text completion."""
+        try:
+            self._post()
+        except Exception as exc:  # noqa: BLE001 - the client gets a JSON error, the server lives on
+            self._send(500, {"error": {"message": f"{type(exc).__name__}: {exc}"}})
+
+    def _post(self) -> None:
         route = self.path.rstrip("/")
         if not route.endswith(("/chat/completions", "/completions")):
             self._send(404, {"error": {"message": f"no route {self.path}"}})

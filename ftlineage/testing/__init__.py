@@ -1,7 +1,7 @@
 """Helpers for testing ftlineage and its adapters (no network, no GPU).
 
 * Conformance suites to subclass: :class:`TrackerContract`, :class:`RegistryContract`,
-  :class:`ScorerContract`, :class:`TaskContract`.
+  :class:`ScorerContract`, :class:`TaskContract`, :class:`GeneratorContract`.
 * Fakes that satisfy the real contracts: :class:`ScriptedJudge` (also the ``scripted`` judge
   entry point), :class:`InMemoryTracker`, :class:`InMemoryRegistry`.
 * Loopback servers: :func:`scripted_openai` (an OpenAI-compatible endpoint that answers from a
@@ -16,6 +16,7 @@ from ftlineage.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ftlineage.testing.fakes import InMemoryRegistry, InMemoryTracker, ScriptedJudge, scripted_judge
+    from ftlineage.testing.generator_contract import GeneratorContract
     from ftlineage.testing.openai_server import ScriptedServer, scripted_openai
     from ftlineage.testing.registry_contract import RegistryContract
     from ftlineage.testing.scorer_contract import ScorerContract
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from ftlineage.testing.tracker_contract import Recorded, TrackerContract
 
 __all__ = [
+    "GeneratorContract",
     "InMemoryRegistry",
     "InMemoryTracker",
     "Recorded",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "GeneratorContract": ("ftlineage.testing.generator_contract", "GeneratorContract"),
     "InMemoryRegistry": ("ftlineage.testing.fakes", "InMemoryRegistry"),
     "InMemoryTracker": ("ftlineage.testing.fakes", "InMemoryTracker"),
     "ScriptedJudge": ("ftlineage.testing.fakes", "ScriptedJudge"),

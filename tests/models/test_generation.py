@@ -22,6 +22,7 @@ from ftlineage.models import (
 from ftlineage.models._load import auto_batch_size, generate
 from ftlineage.models._serve import ChatServer
 from ftlineage.recipe import BaseModelSpec, GenerationSpec
+from ftlineage.testing import GeneratorContract
 from ftlineage.training import evaluate_model
 from tests.conftest import TINY
 from tests.models.test_chat import make_chat_model
@@ -131,3 +132,50 @@ def test_ftlineage_score_gives_the_same_metrics_in_process_and_behind_the_server
     api.pop("latency/ms_per_case", None)
     assert hf == api
     assert hf
+
+
+class _Served:
+    """One tiny chat model, in process and behind the loopback server, for the contract suites."""
+
+    folder: Path | None = None
+    server: ChatServer | None = None
+
+    @classmethod
+    def get(cls, cache: Path) -> tuple[Path, ChatServer]:
+        if cls.server is None:
+            src = resolve_base(BaseModelSpec(name="builtin:tiny-llama", builtin=TINY), cache)
+            import tempfile
+
+            cls.folder = make_chat_model(Path(src), Path(tempfile.mkdtemp()) / "model")
+            cls.server = ChatServer(str(cls.folder))
+            threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+        assert cls.folder is not None
+        return cls.folder, cls.server
+
+
+def _hf(cache: Path) -> HFGenerator:
+    folder, _ = _Served.get(cache)
+    model, tok = load_model(str(folder))
+    return HFGenerator(model, tok, add_special_tokens=False, batch_size=None)
+
+
+class TestHFGeneratorContract(GeneratorContract):
+    @pytest.fixture(autouse=True)
+    def _cache(self, model_cache: Path) -> None:
+        self.cache = model_cache
+
+    def generator(self) -> Generator:
+        return _hf(self.cache)
+
+
+class TestOpenAIGeneratorContract(GeneratorContract):
+    @pytest.fixture(autouse=True)
+    def _cache(self, model_cache: Path) -> None:
+        self.cache = model_cache
+
+    def generator(self) -> Generator:
+        _, srv = _Served.get(self.cache)
+        return OpenAIGenerator(srv.url, model="tiny-chat", concurrency=2)
+
+    def reference(self) -> Generator:
+        return _hf(self.cache)
