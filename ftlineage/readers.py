@@ -170,3 +170,25 @@ def line_index(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any,
         for i, item in enumerate(node.value):
             lines.update(line_index(item, (*prefix, i)))
     return lines
+
+
+ROLES = ("system", "user", "assistant", "tool")
+
+
+def chat_turns(raw: Any, where: str, error: type[BadInputError]) -> list[dict[str, str]]:
+    """A ``messages`` value (suite case or corpus row) as ``{"role", "content"}`` turns.
+
+    ``where`` (``file:line``) starts every message; ``error`` is the kind to raise.
+    """
+    if not isinstance(raw, list) or not raw:
+        raise error(f"{where}: 'messages' must be a non-empty list of {{role, content}} objects")
+    turns = []
+    for i, turn in enumerate(raw):
+        if not isinstance(turn, dict) or not isinstance(turn.get("content"), str):
+            raise error(f"{where}: messages[{i}] must be an object with a string 'content'")
+        if turn.get("role") not in ROLES:
+            raise error(
+                f"{where}: messages[{i}] has role {turn.get('role')!r}; valid roles are {', '.join(ROLES)}"
+            )
+        turns.append({"role": str(turn["role"]), "content": str(turn["content"])})
+    return turns

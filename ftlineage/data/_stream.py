@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ftlineage.errors import CorpusError
+from ftlineage.readers import chat_turns
 
 REQUIRED = ("prompt", "completion")
 OPTIONAL = ("id", "source", "label")
@@ -44,25 +45,9 @@ class Record:
     error: str | None
 
 
-_ROLES = ("system", "user", "assistant", "tool")
-
-
 def _check_messages(raw: Any, file: Path, lineno: int) -> list[dict[str, str]]:
     """A conversation row's turns (OpenAI fine-tuning / TRL ``messages``), ending with an answer."""
-    if not isinstance(raw, list) or not raw:
-        raise CorpusError(
-            f"{file}:{lineno}: 'messages' must be a non-empty list of {{role, content}} objects"
-        )
-    turns = []
-    for i, turn in enumerate(raw):
-        if not isinstance(turn, dict) or not isinstance(turn.get("content"), str):
-            raise CorpusError(f"{file}:{lineno}: messages[{i}] must be an object with a string 'content'")
-        if turn.get("role") not in _ROLES:
-            raise CorpusError(
-                f"{file}:{lineno}: messages[{i}] has role {turn.get('role')!r}; "
-                f"valid roles are {', '.join(_ROLES)}"
-            )
-        turns.append({"role": turn["role"], "content": turn["content"]})
+    turns = chat_turns(raw, f"{file}:{lineno}", CorpusError)
     if turns[-1]["role"] != "assistant":
         raise CorpusError(
             f"{file}:{lineno}: the last of 'messages' is a {turns[-1]['role']!r} turn; a training "

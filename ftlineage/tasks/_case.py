@@ -19,8 +19,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ftlineage.errors import SuiteError
+from ftlineage.readers import chat_turns
 
-ROLES = ("system", "user", "assistant", "tool")
 _KNOWN = ("id", "prompt", "messages", "reference", "context", "family", "tags")
 
 
@@ -83,18 +83,7 @@ class Case:
 
 
 def _messages(raw: Any, where: str) -> tuple[Message, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise SuiteError(f"{where}: 'messages' must be a non-empty list of {{role, content}} objects")
-    out = []
-    for i, turn in enumerate(raw):
-        if not isinstance(turn, dict) or not isinstance(turn.get("content"), str):
-            raise SuiteError(f"{where}: messages[{i}] must be an object with a string 'content'")
-        if turn.get("role") not in ROLES:
-            raise SuiteError(
-                f"{where}: messages[{i}] has role {turn.get('role')!r}; valid roles are {', '.join(ROLES)}"
-            )
-        out.append(Message(role=turn["role"], content=turn["content"]))
-    return tuple(out)
+    return tuple(Message(**t) for t in chat_turns(raw, where, SuiteError))
 
 
 def case_from_row(row: Any, where: str) -> Case:
