@@ -3,8 +3,9 @@
     mlflow.models.evaluate(model_uri, data, model_type="text", evaluators=["ftlineage"],
                            evaluator_config={"suite": "healthcare_v17"})
 
-scores the model on the locked suite (held-out with the model's prompt template, drift
-with the suite's) and returns and logs the suite metrics, tagged with the suite digest.
+scores the model on the locked suite (held-out in the model's prompt format, chat template
+included; drift with the suite's text template inside it) and returns and logs the suite
+metrics, tagged with the suite digest.
 The suite defines the cases; ``data`` is what MLflow requires and is not scored.
 Config: ``suite`` (name or folder, required), ``limit`` (held-out cases; drift gets 2x).
 """
@@ -26,7 +27,8 @@ def _outputs(model: Any, suite: Any, limit: int | None) -> tuple[dict[str, float
 
     inner = model.unwrap_python_model() if hasattr(model, "unwrap_python_model") else None
     if inner is not None and hasattr(inner, "tokenizer"):
-        return evaluate_model(inner.model, inner.tokenizer, suite, inner.template, limit=limit)
+        fmt = getattr(inner, "fmt", None) or inner.template  # chat template included, when it has one
+        return evaluate_model(inner.model, inner.tokenizer, suite, fmt, limit=limit)
     held = list(suite.heldout)[:limit] if limit else list(suite.heldout)
     drift = list(suite.drift)[: limit * 2] if limit else list(suite.drift)
     held_out = list(model.predict([c.input_text for c in held]))
