@@ -18,8 +18,7 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("FTLINEAGE_PROGRESS", "0")
 
-TEXT = "### Instruction:\nExtract patient_name, date, time, reason, insurance and urgency as JSON.\n{prompt}\n### Response:\n"
-CHAT = "Extract patient_name, date, time, reason, insurance and urgency from this call as one JSON object.\n{prompt}"
+RECIPES = {"builtin": "recipes/healthcare_v17.yaml", "smollm2": "recipes/healthcare_v17_smollm2.yaml"}
 
 
 def _machine() -> str:
@@ -37,18 +36,12 @@ def _machine() -> str:
 
 def _load(which: str):
     from ftlineage.models import format_for, load_model, resolve_base
-    from ftlineage.recipe import BaseModelSpec, load_recipe
+    from ftlineage.recipe import load_recipe
     from ftlineage.settings import Settings
 
-    cache = Settings.from_env().cache_dir
-    if which == "builtin":
-        spec = load_recipe("recipes/healthcare_v17.yaml").base_model
-        template = TEXT
-    else:
-        spec = BaseModelSpec(name="smollm2-135m-instruct")
-        template = CHAT
-    model, tok = load_model(resolve_base(spec, cache))
-    return model, tok, format_for(tok, template, chat=None)
+    recipe = load_recipe(RECIPES[which])  # the model and the prompt format its recipe scores with
+    model, tok = load_model(resolve_base(recipe.base_model, Settings.from_env().cache_dir))
+    return model, tok, format_for(tok, recipe.prompt_template, chat=recipe.chat_mode())
 
 
 def _run(which: str, n_cases: int, batches: list[int]) -> None:

@@ -175,6 +175,15 @@ def line_index(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any,
 ROLES = ("system", "user", "assistant", "tool")
 
 
+def flatten_turns(turns: Any) -> str:
+    """Turns as ``Role: content`` lines: how a conversation reads as one text (no chat template).
+
+    ``turns`` holds ``{"role", "content"}`` mappings or objects with those attributes.
+    """
+    pairs = ((t["role"], t["content"]) if isinstance(t, dict) else (t.role, t.content) for t in turns)
+    return "\n".join(f"{role.capitalize()}: {content}" for role, content in pairs)
+
+
 def chat_turns(raw: Any, where: str, error: type[BadInputError]) -> list[dict[str, str]]:
     """A ``messages`` value (suite case or corpus row) as ``{"role", "content"}`` turns.
 

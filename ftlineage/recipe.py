@@ -372,10 +372,6 @@ class Recipe(_Strict):
         """Digest of the recipe's content as written (machine-independent paths)."""
         return self._content_sha or sha256_json(self.model_dump(mode="json"), domain="recipe")
 
-    def render(self, prompt: str) -> str:
-        """Fill the prompt template (the text wrapper; chat models also get their chat template)."""
-        return self.prompt_template.replace("{prompt}", prompt)
-
     def chat_mode(self) -> bool | None:
         """``None`` for auto, else the recipe's explicit choice."""
         return None if self.chat == "auto" else bool(self.chat)

@@ -12,7 +12,7 @@ def test_bundled_recipes_load_with_paths_resolved():
     r = load_recipe(ROOT / "recipes" / "healthcare_v17.yaml")
     assert r.suite == "healthcare_v17"
     assert all(p.is_file() for p in r.corpus)
-    assert r.render("X").count("X") == 1
+    assert r.prompt_template.count("{prompt}") == 1
     assert len(r.sha()) == 64
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ftlineage.errors import CorpusError
-from ftlineage.readers import chat_turns
+from ftlineage.readers import chat_turns, flatten_turns
 
 REQUIRED = ("prompt", "completion")
 OPTIONAL = ("id", "source", "label")
@@ -67,8 +67,7 @@ def _from_messages(row: dict[str, Any], file: Path, lineno: int) -> dict[str, An
             f"{file}:{lineno}: row has both 'messages' and 'prompt'/'completion'; keep one format per row"
         )
     turns = _check_messages(row["messages"], file, lineno)
-    prompt = "\n".join(f"{t['role'].capitalize()}: {t['content']}" for t in turns[:-1])
-    return {"prompt": prompt, "completion": turns[-1]["content"], "messages": turns}
+    return {"prompt": flatten_turns(turns[:-1]), "completion": turns[-1]["content"], "messages": turns}
 
 
 def check_row(row: Any, file: Path, lineno: int) -> dict[str, Any]:

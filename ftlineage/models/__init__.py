@@ -10,7 +10,6 @@ from ftlineage.models._generation import (
     make_generator,
 )
 from ftlineage.models._load import (
-    PROMPT_TEMPLATE_FILE,
     generate,
     load_model,
     resolve_base,
@@ -21,6 +20,7 @@ from ftlineage.models._load import (
 from ftlineage.models._preflight import check_base_model
 from ftlineage.models._prompting import (
     FORMAT_FILE,
+    PROMPT_TEMPLATE_FILE,
     PromptFormat,
     PromptFormatError,
     Source,

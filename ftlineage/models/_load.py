@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ftlineage.errors import BadInputError, missing_dependency
+from ftlineage.logging import get_logger
 from ftlineage.recipe import BaseModelSpec
 
-log = logging.getLogger(__name__)
-
-PROMPT_TEMPLATE_FILE = "ftlineage_prompt_template.txt"
-"""Written beside an exported model: the text prompt template it was fine-tuned with."""
+log = get_logger(__name__)
 
 END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>", "</s>")
 """Tokens that end an assistant turn in common chat templates; generation stops at any it has."""

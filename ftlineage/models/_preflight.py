@@ -37,7 +37,9 @@ def model_config(spec: BaseModelSpec, where: str) -> Any | None:
                 return spec.builtin.vocab_size
 
         return build_config(spec.builtin, _Vocab())
-    if spec.name.lower().endswith(".gguf") or spec.name.startswith("smollm2"):
+    from ftlineage.models._sources import is_gguf_name
+
+    if is_gguf_name(spec.name):
         return _gguf_config(spec, where)
     path = Path(spec.name).expanduser()
     if path.exists():
@@ -74,8 +76,7 @@ def _gguf_config(spec: BaseModelSpec, where: str) -> Any | None:
         path = gguf_source(spec.name, cache)
     except BadInputError as exc:
         raise RecipeError(f"{where} ({exc})") from None
-    if path is None:
-        raise RecipeError(f"{where} (base_model.name): {spec.name!r} is not a known model name")
+    assert path is not None  # is_gguf_name said so
     converted = cache / "gguf" / sha256_file(path)
     return AutoConfig.from_pretrained(str(converted)) if (converted / "config.json").is_file() else None
 

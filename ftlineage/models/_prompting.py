@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage.errors import BadInputError
+from ftlineage.readers import flatten_turns
 
 Turns = list[dict[str, str]]
 Source = str | Sequence[Any]
 """A prompt: plain text, or turns (``{"role", "content"}`` mappings or objects with those attributes)."""
+
+PROMPT_TEMPLATE_FILE = "ftlineage_prompt_template.txt"
+"""Written beside an exported model: its text template alone (what older readers look for)."""
 
 FORMAT_FILE = "ftlineage_prompt_format.json"
 """Written beside an exported model: the prompt format it was fine-tuned with."""
@@ -45,7 +49,7 @@ def turns_of(source: Source) -> Turns:
 
 def flatten(turns: Turns) -> str:
     """Turns as ``Role: content`` lines: how a model without a chat template sees a conversation."""
-    return "\n".join(f"{t['role'].capitalize()}: {t['content']}" for t in turns)
+    return flatten_turns(turns)
 
 
 @dataclass(frozen=True)
@@ -209,5 +213,5 @@ def read_format(folder: Path) -> PromptFormat | None:
     path = folder / FORMAT_FILE
     if path.is_file():
         return PromptFormat.from_json(path.read_text(encoding="utf-8"))
-    legacy = folder / "ftlineage_prompt_template.txt"
+    legacy = folder / PROMPT_TEMPLATE_FILE
     return PromptFormat(template=legacy.read_text(encoding="utf-8")) if legacy.is_file() else None

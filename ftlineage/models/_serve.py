@@ -44,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _complete(self, body: dict[str, Any]) -> None:
         """Text completion of an already rendered prompt (what the ``openai`` backend sends)."""
         prompt, max_tokens = str(body.get("prompt", "")), int(body.get("max_tokens") or 16)
-        text = self._generate(prompt, max_tokens, add_special_tokens=not self.server.fmt.chat)
+        text = self._generate(prompt, max_tokens, add_special_tokens=self.server.fmt.add_special_tokens)
         self._send(
             200,
             {

