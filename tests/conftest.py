@@ -140,8 +140,29 @@ def signed_version(client: Any, name: str, *, signed: bool = True, decision: Any
 
 
 @pytest.fixture(scope="session")
-def guard_server(tmp_path_factory: pytest.TempPathFactory):
-    """Start the guarded tracking server with a gate key; yield its URL; stop it."""
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    """PostgreSQL, SeaweedFS (S3) and ``mlflow server --app-name ftlineage-guard``, started for the session.
+
+    Skipped, with the reason, only where PostgreSQL's server binaries or ``weed`` are missing
+    (``make test`` installs both).
+    """
+    from ftlineage.errors import StackError
+    from ftlineage.stack import down, up
+    from ftlineage.stack._services import pg_bindir, weed_binary
+
+    try:
+        pg_bindir(), weed_binary()
+    except StackError as exc:
+        pytest.skip(f"the production stack cannot start here: {exc}")
+    root = Path(tempfile.mkdtemp(prefix="ftlineage-stack-"))
+    started = up(root, workers=2, gate_key=GUARD_KEY)
+    yield started
+    down(root, purge=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_guard_server(tmp_path_factory: pytest.TempPathFactory):
+    """The guarded tracking server on sqlite and a local folder, with the gate key; yield its URL."""
     tmp = tmp_path_factory.mktemp("guard")
     from ftlineage.canary._serve import free_port
 
@@ -193,6 +214,30 @@ def guard_server(tmp_path_factory: pytest.TempPathFactory):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+SERVERS = ["sqlite", pytest.param("stack", marks=pytest.mark.stack)]
+
+
+@pytest.fixture(scope="session", params=SERVERS)
+def guard_server(request: pytest.FixtureRequest) -> str:
+    """The guarded tracking server's URL: on sqlite, and on the PostgreSQL + S3 stack."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_guard_server"))
+    return str(request.getfixturevalue("stack").tracking_uri)
+
+
+@pytest.fixture(params=SERVERS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A tracking URI for this process's MLflow clients: a fresh sqlite file, or the stack's server."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("store"))
+    stack = request.getfixturevalue("stack")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", stack.tracking_uri)
+    monkeypatch.setenv("FTLINEAGE_GATE_KEY", GUARD_KEY)
+    monkeypatch.setenv("FTLINEAGE_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.chdir(tmp_path)
+    return str(stack.tracking_uri)
 
 
 def _builtin(**kw: Any) -> Any:

@@ -20,7 +20,9 @@ from tests.conftest import GUARD_KEY, PASS, signed_version
 pytestmark = pytest.mark.integration
 
 
-def _promote_cmd(url: str, name: str, version: str, key: bool = True) -> subprocess.Popen:
+def _promote_cmd(
+    url: str, name: str, version: str, key: bool = True, expect: str = "none"
+) -> subprocess.Popen:
     env = {**os.environ, "MLFLOW_TRACKING_URI": url}
     env.pop("FTLINEAGE_GATE_KEY", None)
     if key:
@@ -37,22 +39,39 @@ def _promote_cmd(url: str, name: str, version: str, key: bool = True) -> subproc
         "--version",
         version,
         "--expect-version",
-        "none",
+        expect,
     ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+RACERS = 8
+
+
 def test_processes_racing_for_champion_end_with_one_winner(guard_server):
+    """N separate ``ftlineage promote`` processes: one wins, the ledger holds one entry, no gap."""
     client = MlflowClient(guard_server)
-    versions = [signed_version(client, "race") for _ in range(6)]
+    versions = [signed_version(client, "race") for _ in range(RACERS)]
     procs = {v: _promote_cmd(guard_server, "race", v) for v in versions}
-    results = {v: (p.wait(timeout=240), p.communicate()[1]) for v, p in procs.items()}
+    results = {v: (p.wait(timeout=300), p.communicate()[1]) for v, p in procs.items()}
     codes = sorted(code for code, _ in results.values())
-    assert codes == [0, 5, 5, 5, 5, 5], results
+    assert codes == [0] + [5] * (RACERS - 1), results
     winner = next(v for v, (code, _) in results.items() if code == 0)
     loser_err = next(err for code, err in results.values() if code == 5)
     assert "conflict" in loser_err or "got there first" in loser_err
     assert client.get_model_version_by_alias("race", "champion").version == winner
+    registry = MlflowRegistry(client)
+    prefix = "ftlineage-ledger.race.champion."
+    entries = sorted(registry.claims(prefix))
+    assert entries == [f"{prefix}1"], entries  # exactly one move recorded: no duplicate, no gap
+    tags, _ = registry.claimed(entries[0])
+    assert (tags["from"], tags["to"]) == ("none", winner)
+    # A stale expectation changes nothing; the next move on top of the winner appends entry 2.
+    other = next(v for v in versions if v != winner)
+    assert _promote_cmd(guard_server, "race", other).wait(timeout=120) == 5
+    assert sorted(registry.claims(prefix)) == [f"{prefix}1"]
+    assert _promote_cmd(guard_server, "race", other, expect=winner).wait(timeout=120) == 0
+    assert sorted(registry.claims(prefix)) == [f"{prefix}1", f"{prefix}2"]
+    assert registry.claimed(f"{prefix}2")[0]["from"] == winner
 
 
 def test_a_stale_read_loses_at_the_ledger(guard_server, monkeypatch):

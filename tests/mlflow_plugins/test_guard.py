@@ -7,7 +7,7 @@ import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from ftlineage.gate.evidence import HMAC_TAG
+from ftlineage.gate.evidence import DECISION_TAG, HMAC_TAG
 from mlflow_plugins.guard import check_request
 from tests.conftest import PASS, signed_version
 
@@ -21,10 +21,8 @@ def test_valid_evidence_may_become_champion(guard_server):
     assert client.get_model_version_by_alias("g-valid", "champion").version == v
 
 
-@pytest.mark.parametrize("case", ["forged", "copied", "missing", "blocked"])
-def test_bad_evidence_is_refused_through_the_client(guard_server, case):
-    client = MlflowClient(guard_server)
-    name = f"g-{case}"
+def _bad_version(client: MlflowClient, name: str, case: str) -> str:
+    """A version whose evidence is bad in the way ``case`` names."""
     if case == "forged":
         v = signed_version(client, name)
         client.set_model_version_tag(name, v, HMAC_TAG, "f" * 64)
@@ -34,8 +32,22 @@ def test_bad_evidence_is_refused_through_the_client(guard_server, case):
         client.set_model_version_tag(name, v, HMAC_TAG, client.get_model_version(name, donor).tags[HMAC_TAG])
     elif case == "missing":
         v = signed_version(client, name, signed=False)
+    elif case == "relabelled":  # a blocked decision, signed, whose verdict tag is flipped to pass
+        v = signed_version(client, name, decision=PASS.model_copy(update={"decision": "blocked"}))
+        client.set_model_version_tag(name, v, DECISION_TAG, "pass")
     else:
         v = signed_version(client, name, decision=PASS.model_copy(update={"decision": "blocked"}))
+    return v
+
+
+BAD = ["forged", "copied", "relabelled", "missing", "blocked"]
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_evidence_is_refused_through_the_client(guard_server, case):
+    client = MlflowClient(guard_server)
+    name = f"g-{case}"
+    v = _bad_version(client, name, case)
     with pytest.raises(MlflowException, match="ftlineage-guard") as err:
         client.set_registered_model_alias(name, "champion", v)
     assert err.value.error_code == "PERMISSION_DENIED"
@@ -52,6 +64,12 @@ def test_raw_rest_and_ui_paths_are_guarded(guard_server, prefix):
     refused = requests.post(url, json={"name": name, "alias": "champion", "version": bad}, timeout=10)
     assert refused.status_code == 403
     assert "no signed evidence" in refused.json()["message"]
+    for case in ("forged", "copied", "relabelled"):
+        v = _bad_version(client, f"{name}-{case}", case)
+        body = {"name": f"{name}-{case}", "alias": "champion", "version": v}
+        answer = requests.post(url, json=body, timeout=10)
+        assert answer.status_code == 403, (case, answer.text)
+        assert answer.json()["error_code"] == "PERMISSION_DENIED"
     ok = requests.post(url, json={"name": name, "alias": "champion", "version": good}, timeout=10)
     assert ok.status_code == 200, ok.text
     # Unprotected aliases pass untouched, signed or not.
