@@ -290,6 +290,14 @@ def down(root: Path, *, purge: bool = False) -> None:
         shutil.rmtree(stack.root, ignore_errors=True)
 
 
-def restart_database(stack: Stack) -> None:
-    """Restart PostgreSQL under a running stack (a fault: every pooled connection dies)."""
-    pg_restart(stack.pg_root)
+def restart_database(stack: Stack, down_s: float = 0.0) -> None:
+    """Restart PostgreSQL under a running stack: every pooled connection dies (a fault, for tests).
+
+    ``down_s`` keeps it stopped that long first, so requests arriving meanwhile fail too.
+    """
+    if down_s <= 0:
+        pg_restart(stack.pg_root)
+        return
+    pg_stop(stack.pg_root)
+    time.sleep(down_s)
+    pg_start(stack.pg_root)

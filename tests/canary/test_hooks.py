@@ -26,7 +26,7 @@ def _alarmed():
     return mon.status
 
 
-def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(store):
+def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(any_store):
     client = MlflowClient()
     champion, challenger = signed_version(client, "hc"), signed_version(client, "hc")
     client.set_registered_model_alias("hc", "champion", champion)
