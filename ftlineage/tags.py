@@ -49,6 +49,7 @@ REGISTRY_STAGES = PREFIX + "registry.stages"
 # sweeps and seeds
 STUDY = PREFIX + "study"
 OPTUNA_STORAGE = PREFIX + "optuna_storage"
+SWEEP_WORKERS = PREFIX + "sweep_workers"
 TRIAL_NUMBER = PREFIX + "trial_number"
 TRIAL_STATE = PREFIX + "trial_state"
 BEST_TRIAL = PREFIX + "best_trial"

@@ -28,7 +28,7 @@ from ftlineage.tracking import Tracker, registry_of
 
 if TYPE_CHECKING:
     from ftlineage.pipeline._seeds import SeedSpread, train_seeds
-    from ftlineage.pipeline._sweep import SweepResult, run_sweep
+    from ftlineage.pipeline._sweep import SweepResult, join_sweep, run_sweep
 
 __all__ = [
     "Audited",
@@ -36,6 +36,7 @@ __all__ = [
     "gate_trained",
     "JobContext",
     "JobResult",
+    "join_sweep",
     "lifecycle",
     "new_context",
     "prepare",
@@ -220,6 +221,7 @@ def gate_trained(ctx: JobContext, trained: Trained, audit_report: AuditReport) -
 
 _LAZY = {
     "run_sweep": ("_sweep", "run_sweep"),
+    "join_sweep": ("_sweep", "join_sweep"),
     "train_seeds": ("_seeds", "train_seeds"),
     "SweepResult": ("_sweep", "SweepResult"),
     "SeedSpread": ("_seeds", "SeedSpread"),

@@ -20,6 +20,7 @@ from ftlineage import tags as T
 from ftlineage.errors import AuditBlocked
 from ftlineage.logging import get_logger
 from ftlineage.models import PromptFormat, load_model, read_format, resolve_base
+from ftlineage.pipeline import _sweep_workers as _workers
 from ftlineage.pipeline import gate_trained, new_context, prepare, start
 from ftlineage.pipeline._context import JobContext, JobResult, Row, Trained
 from ftlineage.pipeline._lifecycle import lifecycle, start_run
@@ -40,7 +41,7 @@ class SweepResult:
     """How the study ended, and the gate's result for its best trial (``None``: none completed)."""
 
     study_name: str
-    storage: str
+    storage: str  # redacted: a password in the URL shows as ***
     states: dict[str, int]
     best_trial: int | None
     best_value: float | None
@@ -149,57 +150,119 @@ def _reload(ctx: JobContext) -> Trained:
     )
 
 
+def _study(url: str, name: str, recipe: Recipe, registry_uri: str, *, create: bool) -> Any:
+    import optuna
+
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=recipe.sweep.startup_trials, n_warmup_steps=0)
+    with sqlite_init_lock(url):  # a new sqlite study's tables are created by one process at a time
+        make = optuna.create_study if create else optuna.load_study
+        kwargs = {"direction": "maximize", "load_if_exists": True} if create else {}
+        study = make(
+            study_name=name,
+            storage=_storage(url, registry_uri),
+            sampler=optuna.samplers.TPESampler(seed=recipe.seed),
+            pruner=pruner,
+            **kwargs,
+        )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return study
+
+
 def run_sweep(
     recipe_path: Path,
     trials: int,
     storage: str | None,
     study_name: str | None,
     settings: Settings | None = None,
+    *,
+    workers: int = 1,
 ) -> SweepResult:
-    """Run (or resume) the study to ``trials`` finished trials, then gate the best one.
+    """Run (or resume) the study to ``trials`` finished trials over ``workers`` processes, then gate the best.
 
     The sweep's run and each trial's share one lifecycle: an exception anywhere leaves them
     FAILED with the error tagged, never RUNNING or FINISHED.
     """
-    try:
-        import optuna
-    except ImportError:
-        from ftlineage.errors import missing_dependency
-
-        raise missing_dependency("optuna", "ftlineage sweep") from None
+    _need_optuna()
     settings = settings or Settings.from_env()
     recipe, suite, rows = prepare(recipe_path, None)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     url = storage or f"sqlite:///{(settings.work_dir / 'optuna.db').resolve()}"
     name = study_name or f"{recipe.name}-sweep"
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=recipe.sweep.startup_trials, n_warmup_steps=0)
     key = lineage.sha256_json({"study": name, "storage": url}, domain="sweep")
     parent = start_run(recipe, settings, name, resume_key=key)
     ctx = new_context(recipe, suite, rows, settings, parent)
     with lifecycle(parent):
-        with sqlite_init_lock(url):  # a new sqlite study's tables are created by one process at a time
-            study = optuna.create_study(
-                study_name=name,
-                storage=_storage(url, ctx.registry.uri),
-                direction="maximize",
-                load_if_exists=True,
-                sampler=optuna.samplers.TPESampler(seed=recipe.seed),
-                pruner=pruner,
-            )
+        study = _study(url, name, recipe, ctx.registry.uri, create=True)
+        study.set_user_attr(_workers.PARENT_ATTR, parent.run_id)
         start(ctx)
-        parent.set_tags({T.STUDY: name, T.OPTUNA_STORAGE: redact_url(url)})
+        parent.set_tags({T.STUDY: name, T.OPTUNA_STORAGE: redact_url(url), T.SWEEP_WORKERS: str(workers)})
         _fail_stale(study)
         audited = audit_stage(ctx)
         if audited.report.verdict == "blocked":
             raise AuditBlocked("the data audit blocked the sweep: " + "; ".join(audited.report.reasons))
-        from optuna.trial import TrialState
-
-        finished = (TrialState.COMPLETE, TrialState.PRUNED)
-        done = len(study.get_trials(deepcopy=False, states=finished))
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study.optimize(_Objective(ctx, audited.kept), n_trials=max(0, trials - done), catch=())
+        counts = _workers.shares(_workers.remaining(study, trials), workers)
+        procs = _workers.spawn(recipe_path, url, name, counts[1:])
+        try:
+            study.optimize(_Objective(ctx, audited.kept), n_trials=counts[0], catch=())
+        finally:
+            _workers.wait_all(procs)
         _fail_stale(study)
         return _finish(study, ctx, audited.report, url)
+
+
+def join_sweep(
+    recipe_path: Path, trials: int, storage: str, study_name: str | None, share: int | None = None
+) -> int:
+    """Run trials of a study another process owns (``share`` of them, or what is left); the count run.
+
+    Trials nest under the owner's sweep run; this process audits the corpus itself (the same
+    pure function, so the same rows) and gates nothing: the owner gates the best trial.
+    """
+    import torch
+
+    _need_optuna()
+    settings = Settings.from_env()
+    torch.set_num_threads(settings.num_threads)
+    recipe, suite, rows = prepare(recipe_path, None)
+    name = study_name or f"{recipe.name}-sweep"
+    from ftlineage.tracking import MlflowTracker
+
+    registry = MlflowRegistry.connect(None)
+    study = _study(storage, name, recipe, registry.uri, create=False)
+    tracker = MlflowTracker(registry.client, _workers.parent_run_id(study), resumed=True)
+    ctx = new_context(recipe, suite, rows, settings, tracker)
+    kept = _kept_rows(ctx)
+    n = share if share is not None else _workers.remaining(study, trials)
+    study.optimize(_Objective(ctx, kept), n_trials=n, catch=())
+    return n
+
+
+def _kept_rows(ctx: JobContext) -> list[Row]:
+    """The rows the audit keeps, computed here without logging (the owner logged the audit)."""
+    from ftlineage import audit
+
+    result = audit.audit_corpus(
+        ctx.recipe.corpus,
+        ctx.recipe.audit,
+        suite_prompts=ctx.suite.prompts(),
+        seed=ctx.recipe.seed,
+        corpus_sha=ctx.lineage.corpus_sha,
+        settings=ctx.settings,
+        progress=False,
+    )
+    if result.report.verdict == "blocked":
+        raise AuditBlocked("the data audit blocked the sweep: " + "; ".join(result.report.reasons))
+    keep = result.kept[result.facts.valid]
+    return [row for row, k in zip(ctx.rows, keep.tolist(), strict=True) if k]
+
+
+def _need_optuna() -> None:
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        from ftlineage.errors import missing_dependency
+
+        raise missing_dependency("optuna", "ftlineage sweep") from None
 
 
 def _finish(study: Any, parent: JobContext, audit_report: Any, storage: str) -> SweepResult:
@@ -222,7 +285,12 @@ def _finish(study: Any, parent: JobContext, audit_report: Any, storage: str) -> 
         tracker.set_tags({T.DECISION: job.decision})
         tracker.flush()
     return SweepResult(
-        study.study_name, storage, states, best.number if best else None, best.value if best else None, job
+        study.study_name,
+        redact_url(storage),
+        states,
+        best.number if best else None,
+        best.value if best else None,
+        job,
     )
 
 
