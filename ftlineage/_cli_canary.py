@@ -71,6 +71,42 @@ def canary_serve(
     )
 
 
+@canary_app.command("analysis")
+def canary_analysis(
+    suite: Annotated[str, typer.Option(help="suite NAME or DIR whose arena rubric scores answers")],
+    champion_url: Annotated[
+        Optional[str], typer.Option(help="the stable model service (mirrored requests)")  # noqa: UP045
+    ] = None,
+    challenger_url: Annotated[
+        Optional[str], typer.Option(help="the canary model service (mirrored requests)")  # noqa: UP045
+    ] = None,
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    judge: Annotated[str, typer.Option(help="arena judge for shadow pairs")] = "rubric",
+    drop_points: Drop = 2.0,
+    win_floor: Floor = 0.5,
+    sustain: Sustain = 3,
+    stable_pairs: Annotated[int, typer.Option(min=1, help="pairs without alarm before a pass verdict")] = 300,
+    seed: int = 0,
+) -> None:
+    """Serve the canary verdict to Argo Rollouts (GET /analysis) and Flagger (webhooks), fed by the mesh."""
+    import uvicorn
+
+    from ftlineage import suites
+    from ftlineage.arena import get_judge
+    from ftlineage.canary import AnalysisService, Monitor, build_analysis_app
+
+    loaded = suites.load(suite)
+    service = AnalysisService(
+        Monitor(_policy(drop_points, win_floor, sustain, stable_pairs)),
+        get_judge(judge, suite=loaded),
+        champion_url,
+        challenger_url,
+        seed=seed,
+    )
+    uvicorn.run(build_analysis_app(service), host=host, port=port, log_level="warning")
+
+
 @canary_app.command("replay")
 def canary_replay(
     traffic: Annotated[Path, typer.Argument(help="JSONL: key, prompt, champion, challenger per line")],

@@ -15,11 +15,15 @@ from ftlineage.canary._simulate import simulate_traffic
 from ftlineage.lazy import lazy_getattr
 
 if TYPE_CHECKING:
+    from ftlineage.canary._analysis import AnalysisService, analysis, build_analysis_app, verdict
     from ftlineage.canary._serve import RegistryHooks, serve
     from ftlineage.canary._study import alarm_study
 
 __all__ = [
     "alarm_study",
+    "analysis",
+    "AnalysisService",
+    "build_analysis_app",
     "judge_pair",
     "MeanSequence",
     "Monitor",
@@ -37,6 +41,7 @@ __all__ = [
     "serve",
     "simulate_traffic",
     "tune_rho",
+    "verdict",
 ]
 
 
@@ -44,6 +49,10 @@ _LAZY = {
     "serve": ("_serve", "serve"),
     "alarm_study": ("_study", "alarm_study"),
     "RegistryHooks": ("_serve", "RegistryHooks"),
+    "AnalysisService": ("_analysis", "AnalysisService"),
+    "analysis": ("_analysis", "analysis"),
+    "build_analysis_app": ("_analysis", "build_analysis_app"),
+    "verdict": ("_analysis", "verdict"),
 }
 
 

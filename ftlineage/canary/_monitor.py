@@ -148,5 +148,6 @@ class Monitor:
             alarm=alarm,
             streak=self.streak,
             rollback=self.rolled_back,
-            stable=not self.rolled_back and pairs >= self.policy.stable_pairs and self.streak == 0,
+            # only judged pairs count: a judge outage (every pair unscored) must never look stable
+            stable=not self.rolled_back and self.win.n >= self.policy.stable_pairs and self.streak == 0,
         )
