@@ -97,9 +97,16 @@ def _run_epilog() -> str:
 def run(
     suite: Annotated[Optional[str], typer.Option(help="suite name; picks recipes/<suite>.yaml")] = None,  # noqa: UP045
     recipe: Annotated[Optional[str], typer.Option(help="recipe YAML (default: the suite's)")] = None,  # noqa: UP045
+    engine: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="where checkpoint scoring and arena generation run: local or ray (RAY_ADDRESS)"),
+    ] = None,
 ) -> None:
     """Run the main job: audit, fine-tune, score checkpoints, arena, gate, register."""
     from ftlineage.pipeline import run_job
+
+    if engine is not None:
+        os.environ["FTLINEAGE_ENGINE"] = engine  # validated with the other settings
 
     result = run_job(recipe or None, suite or None)
     verdict = "PASS" if result.decision == "pass" else "BLOCKED"
@@ -115,7 +122,11 @@ def run(
     import mlflow
 
     typer.echo(f"  local outputs: {result.out_dir}")
-    typer.echo(f"  browse: mlflow ui --backend-store-uri {mlflow.get_tracking_uri()}")
+    uri = mlflow.get_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        typer.echo(f"  browse: {uri}/#/experiments")
+    else:
+        typer.echo(f"  browse: mlflow ui --backend-store-uri {uri}")
     raise typer.Exit(result.exit_code)
 
 

@@ -294,9 +294,12 @@ class SweepSpec(_Strict):
 
 
 class GenerationSpec(_Strict):
-    """How every scoring pass generates: ``hf`` (in process), ``vllm`` (GPU) or ``openai`` (an endpoint)."""
+    """How every scoring pass generates.
 
-    backend: Literal["hf", "vllm", "openai"] = "hf"
+    ``hf`` (in process), ``ray`` (hf batches as Ray tasks), ``vllm`` (GPU) or ``openai`` (an endpoint).
+    """
+
+    backend: Literal["hf", "vllm", "openai", "ray"] = "hf"
     batch_size: int | None = Field(None, gt=0, description="hf: prompts per batch (default: from memory_gb)")
     memory_gb: float = Field(2.0, gt=0, description="hf: KV-cache budget that sizes the batch")
     base_url: str | None = Field(None, description="openai: e.g. http://127.0.0.1:8000/v1")

@@ -29,6 +29,7 @@ def _names(raw: str) -> tuple[str, ...]:
 
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class Settings:
             the recipe default ``registry.champion_alias``).
         guard_stages: stages the guard server protects (``FTLINEAGE_GUARD_STAGES``).
         gate_key: the evidence signing key (``FTLINEAGE_GATE_KEY``); never shown in a repr.
+        engine: where scoring generation runs (``FTLINEAGE_ENGINE``): ``local`` (in process) or
+            ``ray`` (Ray tasks; ``RAY_ADDRESS`` joins a cluster). ``ftlineage run --engine`` sets it.
+        ray_workers: Ray tasks per generation pass and a local Ray's CPUs (``FTLINEAGE_RAY_WORKERS``).
     """
 
     cache_dir: Path
@@ -62,6 +66,8 @@ class Settings:
     guard_aliases: tuple[str, ...] = ()
     guard_stages: tuple[str, ...] = ("production",)
     gate_key: bytes | None = field(default=None, repr=False)
+    engine: str = "local"
+    ray_workers: int = 2
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,6 +82,11 @@ class Settings:
 
             raise BadInputError(f"FTLINEAGE_LOG_LEVEL must be one of {', '.join(_LEVELS)} but got {level!r}")
         key = env("FTLINEAGE_GATE_KEY")
+        engine = env("FTLINEAGE_ENGINE", "local").strip().lower()
+        if engine not in ENGINES:
+            from ftlineage.errors import BadInputError
+
+            raise BadInputError(f"FTLINEAGE_ENGINE must be one of {', '.join(ENGINES)} but got {engine!r}")
         from ftlineage.recipe import RegistrySpec  # the protected alias defaults to the recipe's
 
         champion = RegistrySpec().champion_alias
@@ -90,4 +101,6 @@ class Settings:
             guard_aliases=tuple(x.lower() for x in _names(env("FTLINEAGE_GUARD_ALIASES", champion))),
             guard_stages=tuple(x.lower() for x in _names(env("FTLINEAGE_GUARD_STAGES", "production"))),
             gate_key=key.encode() if key else None,
+            engine=engine,
+            ray_workers=_positive_int("FTLINEAGE_RAY_WORKERS", env("FTLINEAGE_RAY_WORKERS", "2")),
         )

@@ -133,11 +133,24 @@ class VLLMGenerator:
         return [o.outputs[0].text for o in outs], (time.perf_counter() - start) / max(1, len(prompts))
 
 
-BACKENDS = ("hf", "vllm", "openai")
+BACKENDS = ("hf", "vllm", "openai", "ray")
 
 
 def make_generator(spec: Any, model: Any, tokenizer: Any, *, add_special_tokens: bool) -> Generator:
-    """The generator a recipe's ``generation`` section asks for (``hf`` wraps ``model``)."""
+    """The generator a recipe's ``generation`` section asks for (``hf`` wraps ``model``).
+
+    ``hf`` runs on Ray instead when the engine is ``ray`` (``ftlineage run --engine ray``), with the
+    same batches, so with the same completions.
+    """
+    from ftlineage.settings import Settings
+
+    settings = Settings.from_env()
+    if spec.backend == "ray" or (spec.backend == "hf" and settings.engine == "ray"):
+        from ftlineage.models._ray import RayGenerator
+
+        return RayGenerator(
+            model, tokenizer, add_special_tokens, spec.batch_size, spec.memory_gb, settings.ray_workers
+        )
     if spec.backend == "hf":
         return HFGenerator(model, tokenizer, add_special_tokens, spec.batch_size, spec.memory_gb)
     if spec.backend == "openai":

@@ -117,6 +117,49 @@ def auto_batch_size(model: Any, prompt_tokens: int, new_tokens: int, memory_gb: 
     return max(1, min(64, int(memory_gb * (1 << 30) // per_prompt)))
 
 
+def plan_batches(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    max_new_tokens: int,
+    batch_size: int | None,
+    add_special_tokens: bool,
+    memory_gb: float,
+) -> tuple[list[str], list[list[int]]]:
+    """The prompts as generated (an empty one starts from BOS) and the batches of their indices.
+
+    Batches hold prompts of similar length (sorted), so little padding is generated. A batch is
+    the unit of work: the same batch gives the same completions wherever it runs.
+    """
+    lengths = [len(tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"]) for p in prompts]
+    start_text = tokenizer.bos_token or tokenizer.eos_token
+    fixed = [p if n else start_text for p, n in zip(prompts, lengths, strict=True)]
+    lengths = [max(1, n) for n in lengths]
+    order = sorted(range(len(fixed)), key=lambda i: lengths[i])
+    size = batch_size or auto_batch_size(model, max(lengths, default=1), max_new_tokens, memory_gb)
+    return fixed, [order[lo : lo + size] for lo in range(0, len(order), size)]
+
+
+def run_batch(
+    model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int, add_special_tokens: bool
+) -> list[str]:
+    """Greedy completions of one left-padded batch (the tokenizer's padding side must be left)."""
+    import torch
+
+    enc = tokenizer(
+        list(prompts), return_tensors="pt", padding=True, add_special_tokens=add_special_tokens
+    ).to(model.device)
+    with torch.no_grad():
+        gen = model.generate(
+            **enc,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=stop_ids(tokenizer),
+        )
+    return list(tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True))
+
+
 def generate(
     model: Any,
     tokenizer: Any,
@@ -133,38 +176,16 @@ def generate(
     prompts rendered by a chat template (it writes its own BOS); ``batch_size=None`` sizes batches
     from ``memory_gb`` of KV cache.
     """
-    import torch
-
     was_training, side = model.training, tokenizer.padding_side
     model.eval()
     tokenizer.padding_side = "left"  # decoder-only generation needs left padding
     start = time.perf_counter()
-    lengths = [len(tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"]) for p in prompts]
-    start_text = tokenizer.bos_token or tokenizer.eos_token  # an empty prompt starts from BOS
-    prompts = [p if n else start_text for p, n in zip(prompts, lengths, strict=True)]
-    lengths = [max(1, n) for n in lengths]
-    order = sorted(range(len(prompts)), key=lambda i: lengths[i])
-    size = batch_size or auto_batch_size(model, max(lengths, default=1), max_new_tokens, memory_gb)
+    prompts, batches = plan_batches(model, tokenizer, prompts, max_new_tokens, batch_size, add_special_tokens,
+                                    memory_gb)  # fmt: skip
     by_index: dict[int, str] = {}
-    stops = stop_ids(tokenizer)
-    with torch.no_grad():
-        for lo in range(0, len(order), size):
-            idx = order[lo : lo + size]
-            enc = tokenizer(
-                [prompts[i] for i in idx],
-                return_tensors="pt",
-                padding=True,
-                add_special_tokens=add_special_tokens,
-            ).to(model.device)
-            gen = model.generate(
-                **enc,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=stops,
-            )
-            texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-            by_index.update(zip(idx, texts, strict=True))
+    for idx in batches:
+        texts = run_batch(model, tokenizer, [prompts[i] for i in idx], max_new_tokens, add_special_tokens)
+        by_index.update(zip(idx, texts, strict=True))
     outputs = [by_index[i] for i in range(len(prompts))]
     tokenizer.padding_side = side
     if was_training:

@@ -11,7 +11,7 @@ from ftlineage import tags as T
 from ftlineage.data import replay_rows
 from ftlineage.gate import card, promotion, rule
 from ftlineage.logging import get_logger
-from ftlineage.models import generate, load_model
+from ftlineage.models import load_model, make_generator
 from ftlineage.pipeline._baseline import resolve_baseline
 from ftlineage.pipeline._context import Audited, Baseline, JobContext, Row, Split, Trained
 from ftlineage.tasks import Case
@@ -150,12 +150,14 @@ def arena_stage(ctx: JobContext, trained: Trained) -> arena.ArenaResult:
     fmt, bm = trained.prompt_format, ctx.recipe.base_model
     prompts = fmt.render_all(trained.tokenizer, [case_source(c) for c in cases])
     max_new = ctx.suite.max_new_tokens("arena")
-    specials = fmt.add_special_tokens
-    cand, _ = generate(
-        trained.model, trained.tokenizer, prompts, max_new_tokens=max_new, add_special_tokens=specials
+    specials, gen = fmt.add_special_tokens, ctx.recipe.generation
+    cand, _ = make_generator(gen, trained.model, trained.tokenizer, add_special_tokens=specials).generate(
+        prompts, max_new_tokens=max_new
     )
     base_model, base_tok = load_model(trained.base_ref, device=bm.device, dtype=bm.dtype)
-    base, _ = generate(base_model, base_tok, prompts, max_new_tokens=max_new, add_special_tokens=specials)
+    base, _ = make_generator(gen, base_model, base_tok, add_special_tokens=specials).generate(
+        prompts, max_new_tokens=max_new
+    )
     spec = ctx.recipe.arena
     opts = arena.ArenaOptions(
         seed=ctx.recipe.seed,

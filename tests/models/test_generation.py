@@ -179,3 +179,23 @@ class TestOpenAIGeneratorContract(GeneratorContract):
 
     def reference(self) -> Generator:
         return _hf(self.cache)
+
+
+class TestRayGeneratorContract(GeneratorContract):
+    """The ray engine runs the hf backend's batches as Ray tasks: the same completions."""
+
+    @pytest.fixture(autouse=True)
+    def _cache(self, model_cache: Path) -> None:
+        self.cache = model_cache
+
+    def generator(self) -> Generator:
+        from ftlineage.models._ray import RayGenerator
+
+        folder, _ = _Served.get(self.cache)
+        model, tok = load_model(str(folder))
+        return RayGenerator(model, tok, add_special_tokens=False, batch_size=2, workers=2)
+
+    def reference(self) -> Generator:
+        folder, _ = _Served.get(self.cache)
+        model, tok = load_model(str(folder))
+        return HFGenerator(model, tok, add_special_tokens=False, batch_size=2)
