@@ -148,10 +148,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
     """
     from ftlineage.errors import StackError
     from ftlineage.stack import down, up
-    from ftlineage.stack._services import pg_bindir, weed_binary
+    from ftlineage.stack._services import pg_bindir, pg_user, weed_binary
 
     try:
-        pg_bindir(), weed_binary()
+        pg_bindir(), pg_user(), weed_binary()
     except StackError as exc:
         pytest.skip(f"the production stack cannot start here: {exc}")
     root = Path(tempfile.mkdtemp(prefix="ftlineage-stack-"))
