@@ -77,9 +77,9 @@ def _writer(
             body = {"name": name, "alias": alias, "version": rng.choice(versions)}
             answer = session.post(f"{api}/registered-models/alias", json=body, timeout=60)
         elapsed = time.perf_counter() - start
-        if not answer.ok:
-            raise RuntimeError(f"{op} failed: {answer.status_code} {answer.text[:300]}")
         out[op].append(elapsed)
+        if not answer.ok:  # counted, not fatal: see the note on concurrent alias writes in _report
+            out[f"error:{op}:{answer.status_code}"].append(elapsed)
 
 
 def _round(url: str, key: bytes, writers: int, ops: int, seed: int) -> tuple[float, dict[str, list[float]]]:
@@ -108,7 +108,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--writers", type=int, default=16)
     ap.add_argument("--ops", type=int, default=60, help="operations per writer per round")
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--workers", type=int, default=4, help="tracking server workers (both servers)")
     args = ap.parse_args()
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -124,6 +124,8 @@ def main() -> None:
     urls = {"plain": f"http://127.0.0.1:{plain_port}", "guard": stack.tracking_uri}
     try:
         results: dict[str, list[tuple[float, dict[str, list[float]]]]] = {"plain": [], "guard": []}
+        for label in ("plain", "guard"):  # warm-up: first requests pay for imports and connections
+            _round(urls[label], key.encode(), args.writers, 10, seed=7)
         for r in range(args.rounds):
             for label in ("plain", "guard") if r % 2 == 0 else ("guard", "plain"):
                 results[label].append(_round(urls[label], key.encode(), args.writers, args.ops, seed=100 * r))
@@ -144,14 +146,22 @@ def _report(results: dict, args: argparse.Namespace) -> None:
         for _, merged in rounds:
             for op, xs in merged.items():
                 ops[op] += xs
+        errors = {op: len(xs) for op, xs in ops.items() if op.startswith("error:")}
+        ops = defaultdict(list, {op: xs for op, xs in ops.items() if not op.startswith("error:")})
         every = [x for xs in ops.values() for x in xs]
         summary[label] = (len(every) / wall, _pct(every, 50), _pct(every, 99))
         print(f"{label:>6}: {len(every)} requests, {len(every) / wall:7.1f} req/s, "
               f"p50 {summary[label][1]:6.1f} ms, p99 {summary[label][2]:7.1f} ms")  # fmt: skip
         for op, xs in sorted(ops.items()):
             print(f"        {op:<17} n={len(xs):<5} p50 {_pct(xs, 50):6.1f} ms  p99 {_pct(xs, 99):7.1f} ms")
+        for what, n in sorted(errors.items()):
+            print(f"        {what}: {n}")
     (pt, p50, p99), (gt, g50, g99) = summary["plain"], summary["guard"]
     print(f"guard / plain: throughput x{gt / pt:.2f}, p50 x{g50 / p50:.2f}, p99 x{g99 / p99:.2f}")
+    print(
+        "errors: MLflow's set-alias on PostgreSQL is a read-then-insert, so two concurrent moves of one alias "
+        "can answer 400 (UniqueViolation); `ftlineage promote` serializes protected moves through its ledger"
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from tests.integration.test_sweep import RECIPE
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack]
 
-TRIALS = 4
+TRIALS = 3
 
 
 def _sweep(stack, tmp_path, capable_base, model_cache, name: str, workers: int):
