@@ -70,15 +70,9 @@ def analysis(status: MonitorStatus, policy: MonitorPolicy) -> dict[str, Any]:
 
 def prometheus(status: MonitorStatus) -> str:
     """The monitor as Prometheus text-format gauges."""
-    gauges = {
-        "ftlineage_canary_pairs": status.pairs,
-        "ftlineage_canary_unscored": status.unscored,
-        "ftlineage_canary_win_rate": status.win_rate,
-        "ftlineage_canary_win_interval_low": status.win_interval[0],
-        "ftlineage_canary_win_interval_high": status.win_interval[1],
-        "ftlineage_canary_rollback": float(status.rollback),
-        "ftlineage_canary_stable": float(status.stable),
-    }
+    gauges = {f"ftlineage_canary_{k}": v for k, v in status.headline().items()}
+    gauges |= {"ftlineage_canary_rollback": float(status.rollback)}
+    gauges |= {"ftlineage_canary_stable": float(status.stable)}
     lines = []
     for name, value in gauges.items():
         lines += [f"# TYPE {name} gauge", f"{name} {'NaN' if value != value else float(value)}"]

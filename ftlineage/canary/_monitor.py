@@ -71,6 +71,12 @@ class MonitorStatus(BaseModel):
     rollback: bool
     stable: bool
 
+    def headline(self) -> dict[str, float]:
+        """The numbers every view of the canary shows: pairs, unscored, win rate and its interval."""
+        low, high = self.win_interval
+        return {"pairs": self.pairs, "unscored": self.unscored, "win_rate": self.win_rate,
+                "win_low": low, "win_high": high}  # fmt: skip
+
 
 class Monitor:
     """Feed judged pairs; read the status."""

@@ -56,13 +56,7 @@ class RegistryHooks:
         """Win rate, its interval, rolling means and drops at step = pairs so far; the pair as a trace."""
         if pair is not None:
             self._trace(pair, status.pairs)
-        metrics = {
-            "canary/pairs": status.pairs,
-            "canary/unscored": status.unscored,
-            "canary/win_rate": status.win_rate,
-            "canary/win_low": status.win_interval[0],
-            "canary/win_high": status.win_interval[1],
-        }
+        metrics: dict[str, float] = {f"canary/{k}": v for k, v in status.headline().items()}
         metrics |= {f"canary/rolling/{k}": v for k, v in status.rolling.items()}
         metrics |= {f"canary/drop/{k}": v[0] for k, v in status.drops.items()}
         self.tracker.log_metrics({k: float(v) for k, v in metrics.items()}, step=status.pairs)

@@ -21,8 +21,8 @@ from ftlineage.training import case_source
 logger = get_logger(__name__)
 
 
-def audit_stage(ctx: JobContext) -> Audited:
-    """Stage 1: audit the whole corpus before any split or tokenization."""
+def audit_rows(ctx: JobContext, progress: bool | None = None) -> tuple[Any, list[Row]]:
+    """The audit of the recipe's corpus (pure: nothing logged) and the rows it keeps."""
     result = audit.audit_corpus(
         ctx.recipe.corpus,
         ctx.recipe.audit,
@@ -30,7 +30,15 @@ def audit_stage(ctx: JobContext) -> Audited:
         seed=ctx.recipe.seed,
         corpus_sha=ctx.lineage.corpus_sha,
         settings=ctx.settings,
+        progress=progress,
     )
+    keep = result.kept[result.facts.valid]
+    return result, [row for row, k in zip(ctx.rows, keep.tolist(), strict=True) if k]
+
+
+def audit_stage(ctx: JobContext) -> Audited:
+    """Stage 1: audit the whole corpus before any split or tokenization."""
+    result, kept = audit_rows(ctx)
     files = audit.write_outputs(result, ctx.stage_dir("audit"))
     for path in files.values():
         ctx.tracker.log_artifact(path, "audit")
@@ -42,8 +50,7 @@ def audit_stage(ctx: JobContext) -> Audited:
     }
     metrics.update({f"audit/{k}": v for k, v in report.counts.items()})
     record_values(ctx, metrics)
-    keep = result.kept[result.facts.valid]
-    return Audited(report, [row for row, k in zip(ctx.rows, keep.tolist(), strict=True) if k])
+    return Audited(report, kept)
 
 
 def record_values(ctx: JobContext, values: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from ftlineage.pipeline import gate_trained, new_context, prepare, start
 from ftlineage.pipeline._context import JobContext, JobResult, Row, Trained
 from ftlineage.pipeline._lifecycle import lifecycle, start_run
 from ftlineage.pipeline._sinks import OptunaSink
-from ftlineage.pipeline._stages import audit_stage, split_stage
+from ftlineage.pipeline._stages import audit_rows, audit_stage, split_stage
 from ftlineage.pipeline._train import train_stage
 from ftlineage.readers import parse_versioned
 from ftlineage.recipe import Recipe
@@ -200,7 +200,7 @@ def run_sweep(
         audited = audit_stage(ctx)
         if audited.report.verdict == "blocked":
             raise AuditBlocked("the data audit blocked the sweep: " + "; ".join(audited.report.reasons))
-        counts = _workers.shares(_workers.remaining(study, trials), workers)
+        counts = _workers.shares(_workers.remaining(study, trials, count_running=False), workers)
         procs = _workers.spawn(recipe_path, url, name, counts[1:])
         try:
             study.optimize(_Objective(ctx, audited.kept), n_trials=counts[0], catch=())
@@ -232,28 +232,17 @@ def join_sweep(
     tracker = MlflowTracker(registry.client, _workers.parent_run_id(study), resumed=True)
     ctx = new_context(recipe, suite, rows, settings, tracker)
     kept = _kept_rows(ctx)
-    n = share if share is not None else _workers.remaining(study, trials)
+    n = share if share is not None else _workers.remaining(study, trials, count_running=True)
     study.optimize(_Objective(ctx, kept), n_trials=n, catch=())
     return n
 
 
 def _kept_rows(ctx: JobContext) -> list[Row]:
     """The rows the audit keeps, computed here without logging (the owner logged the audit)."""
-    from ftlineage import audit
-
-    result = audit.audit_corpus(
-        ctx.recipe.corpus,
-        ctx.recipe.audit,
-        suite_prompts=ctx.suite.prompts(),
-        seed=ctx.recipe.seed,
-        corpus_sha=ctx.lineage.corpus_sha,
-        settings=ctx.settings,
-        progress=False,
-    )
+    result, kept = audit_rows(ctx, progress=False)
     if result.report.verdict == "blocked":
         raise AuditBlocked("the data audit blocked the sweep: " + "; ".join(result.report.reasons))
-    keep = result.kept[result.facts.valid]
-    return [row for row, k in zip(ctx.rows, keep.tolist(), strict=True) if k]
+    return kept
 
 
 def _need_optuna() -> None:

@@ -1,12 +1,12 @@
 """Sweep trials spread over processes and machines, coordinated by Optuna's RDB storage alone.
 
 The process that owns the sweep (``ftlineage sweep --workers N``) counts the trials still to
-run, keeps one share and starts N-1 worker processes with the others; each worker loads the
-same study from the storage and runs exactly its share. Another machine joins with
-``ftlineage sweep --join`` on the same storage: it runs what is left when it starts (target
-minus finished minus running). Trial numbers come from the storage, so no trial runs twice;
-no queue of our own is involved. The storage URL travels in ``FTLINEAGE_SWEEP_STORAGE``, never
-on a command line, because a PostgreSQL URL holds a password.
+run (target minus finished), keeps one share and starts N-1 worker processes with the others;
+each worker loads the same study from the storage and runs exactly its share. Another machine
+joins with ``ftlineage sweep --join`` on the same storage: it runs what is left when it starts
+(target minus finished minus running). Trial numbers come from the storage, so no trial runs
+twice; no queue of our own is involved. The storage URL travels in ``FTLINEAGE_SWEEP_STORAGE``,
+never on a command line, because a PostgreSQL URL holds a password.
 """
 
 from __future__ import annotations
@@ -27,12 +27,17 @@ STORAGE_ENV = "FTLINEAGE_SWEEP_STORAGE"
 PARENT_ATTR = "ftlineage.parent_run_id"
 
 
-def remaining(study: Any, trials: int) -> int:
-    """Trials still to start: the target minus those finished or running (on any machine)."""
+def remaining(study: Any, trials: int, *, count_running: bool) -> int:
+    """Trials still to start: the target minus those finished (and running, with ``count_running``).
+
+    The owner does not count RUNNING trials: on a resume they are the killed run's, which Optuna
+    marks FAIL once their heartbeat is stale, and they must run again. A joining machine counts
+    them, so it does not take trials the owner's workers are running.
+    """
     from optuna.trial import TrialState
 
-    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    return max(0, trials - len(study.get_trials(deepcopy=False, states=live)))
+    states = (TrialState.COMPLETE, TrialState.PRUNED) + ((TrialState.RUNNING,) if count_running else ())
+    return max(0, trials - len(study.get_trials(deepcopy=False, states=states)))
 
 
 def shares(total: int, workers: int) -> list[int]:
