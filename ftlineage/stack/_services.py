@@ -151,6 +151,20 @@ def pg_init(root: Path, password: str, databases: tuple[str, ...]) -> None:
         )
 
 
+def pg_set_password(root: Path, password: str) -> None:
+    """Set the superuser's password over the local socket, on stdin (never argv).
+
+    A cluster kept from an earlier ``stack up`` then follows the secrets file, even a new one.
+    """
+    quoted = "'" + password.replace("'", "''") + "'"
+    sql = f"ALTER USER ftlineage PASSWORD {quoted};\n"
+    cmd = [str(pg_bindir() / "psql"), "-h", str(root), "-p", str(pg_port(root)), "-U", "ftlineage", "-d",
+           "postgres", "-q", "-v", "ON_ERROR_STOP=1"]  # fmt: skip
+    done = subprocess.run(cmd, input=sql, capture_output=True, text=True, user=pg_user())
+    if done.returncode != 0:
+        raise StackError(f"psql could not set the stack's database password: {done.stderr.strip()[-400:]}")
+
+
 def _free_pg_port(root: Path) -> int:
     port = free_port()
     (root / "port").write_text(str(port), "utf-8")

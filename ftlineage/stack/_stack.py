@@ -28,6 +28,7 @@ from ftlineage.stack._services import (
     pg_init,
     pg_port,
     pg_restart,
+    pg_set_password,
     pg_start,
     pg_stop,
     pg_user,
@@ -204,6 +205,7 @@ def up(root: Path, *, workers: int = 4, server_port: int | None = None, gate_key
         pg_init(pg_root, creds.pg_password, DATABASES)
         if not port_open(pg_port(pg_root)):
             pg_start(pg_root)
+        pg_set_password(pg_root, creds.pg_password)
         s3_port = free_port()
         (root / "s3").mkdir(exist_ok=True)
         cfg = root / "s3" / "s3.json"
