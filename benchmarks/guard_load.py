@@ -113,7 +113,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 
-    from ftlineage.canary._serve import free_port
+    from ftlineage.net import free_port
     from ftlineage.stack import down, start_server, up
 
     root = Path(tempfile.mkdtemp(prefix="ftlineage-load-"))

@@ -164,7 +164,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
 def sqlite_guard_server(tmp_path_factory: pytest.TempPathFactory):
     """The guarded tracking server on sqlite and a local folder, with the gate key; yield its URL."""
     tmp = tmp_path_factory.mktemp("guard")
-    from ftlineage.canary._serve import free_port
+    from ftlineage.net import free_port
 
     port = free_port()
     env = {**os.environ, "FTLINEAGE_GATE_KEY": GUARD_KEY}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from ftlineage.canary._router import ARMS, Arm, Router
 from ftlineage.errors import BadInputError
 from ftlineage.gate.promotion import Aliases, move_alias
 from ftlineage.logging import get_logger
+from ftlineage.net import free_port
 from ftlineage.tracking import Registry, Span, Tracker
 
 logger = get_logger(__name__)
@@ -123,13 +123,6 @@ class RegistryHooks:
             self.tracker.set_tags({T.CANARY: "promoted"})
         except Exception as exc:
             self.tracker.set_tags({T.CANARY: "promotion_refused", T.CANARY_ERROR: str(exc)[:500]})
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_worker(args: list[str], port: int) -> subprocess.Popen[bytes]:

@@ -15,7 +15,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,13 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ftlineage.errors import StackError
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from ftlineage.net import free_port
 
 
 def wait_until(ready: Callable[[], bool], what: str, timeout: float, log: Path | None = None) -> None:
@@ -44,12 +37,6 @@ def wait_until(ready: Callable[[], bool], what: str, timeout: float, log: Path |
         time.sleep(0.3)
     tail = log.read_text("utf-8", "replace")[-1500:] if log and log.exists() else ""
     raise StackError(f"{what} did not become ready in {timeout:.0f} s; its log ends:\n{tail}")
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------

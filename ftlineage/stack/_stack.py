@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage.logging import get_logger
+from ftlineage.net import free_port, port_open
 from ftlineage.stack._services import (
     StackError,
-    free_port,
     pg_init,
     pg_port,
     pg_restart,
@@ -32,7 +32,6 @@ from ftlineage.stack._services import (
     pg_start,
     pg_stop,
     pg_user,
-    port_open,
     s3_config,
     wait_until,
     weed_start,

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ftlineage.canary._serve import free_port
 from ftlineage.gate.promotion import register
+from ftlineage.net import free_port
 from ftlineage.tracking import MlflowRegistry
 from tests.conftest import log_tiny_model
 

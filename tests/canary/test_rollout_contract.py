@@ -21,7 +21,7 @@ import yaml
 from ftlineage import suites
 from ftlineage.arena import rubric_judge
 from ftlineage.canary import AnalysisService, Monitor, MonitorPolicy, build_analysis_app
-from ftlineage.canary._serve import free_port
+from ftlineage.net import free_port
 from tests.conftest import ROOT
 
 SUITE = suites.load("healthcare_v17")

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ftlineage.canary._serve import free_port
+from ftlineage.net import free_port
 from ftlineage.testing.tracker_contract import SHAS, Recorded, TrackerContract
 from ftlineage.testing.weave_server import Recorder, serve
 from ftlineage.tracking._weave import WeaveTracker
