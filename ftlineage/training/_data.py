@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ftlineage.models import PromptFormat
@@ -46,3 +46,35 @@ class PadCollator:
             labels[i, :n] = torch.tensor(b["labels"])
             mask[i, :n] = 1
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+class LengthGroupedBatches:
+    """Train-sampler order: batches of similar length (little padding), in random batch order.
+
+    The indices are randomly permuted and cut into mega-batches of ``50 * batch_size``; each
+    mega-batch is sorted by length and cut into batches, and the batches' order is shuffled.
+    HF's own ``group_by_length`` leaves each mega-batch sorted longest first, so a run that stops
+    inside a mega-batch (``max_steps`` short of an epoch) trains only on its longest rows and
+    never sees the short ones (replay and safety rows); shuffling the batches removes that bias.
+    Randomness comes from torch's global generator, which the Trainer seeds and restores on resume.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self) -> Iterator[int]:
+        import torch
+
+        n, size = len(self.lengths), self.batch_size
+        mega = size * max(1, min(n // (size * 4), 50))
+        order = torch.randperm(n).tolist()
+        out: list[int] = []
+        for start in range(0, n, mega):
+            group = sorted(order[start : start + mega], key=lambda i: -self.lengths[i])
+            batches = [group[i : i + size] for i in range(0, len(group), size)]
+            out += [i for b in torch.randperm(len(batches)).tolist() for i in batches[b]]
+        return iter(out)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage.recipe import TrainingSpec
-from ftlineage.training._data import PadCollator
+from ftlineage.training._data import LengthGroupedBatches, PadCollator
 
 
 class _ListDataset:
@@ -96,9 +96,14 @@ def build_trainer(
         dataloader_num_workers=0,
         remove_unused_columns=False,
         disable_tqdm=not progress,
-        train_sampling_strategy="group_by_length",
     )
-    trainer = Trainer(
+
+    class _Trainer(Trainer):  # type: ignore[misc]
+        def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+            group = self.args.train_batch_size * self.args.gradient_accumulation_steps
+            return LengthGroupedBatches([len(e["input_ids"]) for e in examples], group)
+
+    trainer = _Trainer(
         model=model,
         args=args,
         train_dataset=_ListDataset(examples),

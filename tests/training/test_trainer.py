@@ -70,3 +70,12 @@ def test_a_missing_lora_module_is_named(model_cache: Path) -> None:
             TrainingSpec(lora=LoraSpec(target_modules=("c_attn",))),
             "r.yaml",
         )
+
+
+def test_the_trainer_samples_length_grouped_batches(model_cache: Path, tmp_path: Path) -> None:
+    from ftlineage.training._data import LengthGroupedBatches
+
+    _, trainer = _train(model_cache, tmp_path)
+    sampler = trainer._get_train_sampler()  # type: ignore[attr-defined]
+    assert isinstance(sampler, LengthGroupedBatches)
+    assert sampler.batch_size == 4
