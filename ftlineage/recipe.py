@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -104,6 +104,10 @@ class TrainingSpec(_Strict):
     replay_fraction: float = Field(
         0.0, ge=0, lt=1, description="share of general replay rows mixed in against forgetting"
     )
+    source_weights: dict[str, Annotated[int, Field(ge=1, le=100)]] = Field(
+        {},
+        description="source -> copies of its training rows (upsample a small source such as safety data)",
+    )
     eval_limit: int | None = Field(None, gt=0, description="held-out cases at each checkpoint")
     drift_limit: int | None = Field(
         None, gt=0, description="drift cases at each checkpoint (default: twice eval_limit; all without one)"
@@ -162,6 +166,10 @@ class AuditPolicy(_Strict):
     max_row_bytes: int = Field(1_000_000, gt=0)
     skew_ratio: float = Field(10.0, gt=1)
     label_agreement_min: float = Field(0.9, ge=0, le=1)
+    safety_sources: tuple[str, ...] = Field(
+        (),
+        description="sources of deliberate safety data (harmful requests refused): not contamination",
+    )
     # Personal data (e-mail addresses, phone numbers) is dropped by default: a clinical corpus must
     # not teach a model to reproduce who called. Remove pii_* from ``drop`` to keep such rows.
     drop: tuple[str, ...] = (

@@ -7,7 +7,7 @@ import html
 import io
 from typing import Any
 
-from ftlineage.audit._report import FLAGS, AuditReport
+from ftlineage.audit._report import FLAGS, AuditReport, source_mark
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .7em;text-align:right}
@@ -86,7 +86,7 @@ def render_html(report: AuditReport) -> str:
             ["source", "rows", "refusal rate", "flagged"],
             [
                 [
-                    n + (" ⚠ contaminating" if n in report.contaminating_sources else ""),
+                    n + source_mark(report, n),
                     s.rows,
                     f"{s.refusal_rate:.1%}",
                     s.flagged,

@@ -47,7 +47,7 @@ class LabelNoise(_Frozen):
 class AuditReport(_Frozen):
     """Stage 1 verdict on a corpus. Written to disk: bump ``schema_version`` on field changes."""
 
-    schema_version: int = 2
+    schema_version: int = 3
     corpus_sha: str
     engine: str
     scanner_engine: str
@@ -63,6 +63,7 @@ class AuditReport(_Frozen):
     labels: dict[str, int]
     lengths: dict[str, LengthStats]
     contaminating_sources: tuple[str, ...]
+    safety_sources: tuple[str, ...] = ()
     semantic: str
     label_noise: LabelNoise | None = None
     thresholds: dict[str, float | int | str]
@@ -71,6 +72,13 @@ class AuditReport(_Frozen):
     reasons: tuple[str, ...]
     findings: tuple[str, ...]
     timings_s: dict[str, float]
+
+
+def source_mark(report: AuditReport, name: str) -> str:
+    """What the sources table says after a source's name: contaminating, or declared safety data."""
+    if name in report.contaminating_sources:
+        return " ⚠ contaminating"
+    return " (safety data)" if name in report.safety_sources else ""
 
 
 def render_markdown(report: AuditReport) -> str:
@@ -87,7 +95,7 @@ def render_markdown(report: AuditReport) -> str:
     lines += [f"| {f} | {report.counts.get(f, 0)} | {report.dropped.get(f, 0)} |" for f in FLAGS]
     lines += ["", "## Sources", "", "| source | rows | refusal rate | flagged |", "|---|---:|---:|---:|"]
     for name, s in sorted(report.sources.items()):
-        mark = " ⚠ contaminating" if name in report.contaminating_sources else ""
+        mark = source_mark(report, name)
         lines.append(f"| {name}{mark} | {s.rows} | {s.refusal_rate:.1%} | {s.flagged} |")
     if report.labels:
         lines += ["", "## Labels", "", "| label | rows |", "|---|---:|"]

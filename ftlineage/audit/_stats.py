@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -48,8 +49,13 @@ def source_stats(f: Facts) -> dict[str, SourceStats]:
     return out
 
 
-def contaminating_sources(stats: dict[str, SourceStats]) -> list[str]:
-    """Sources whose refusal rate is high and far above the rest's."""
+def contaminating_sources(stats: dict[str, SourceStats], safety: Sequence[str] = ()) -> list[str]:
+    """Sources whose refusal rate is high and far above the rest's.
+
+    ``safety`` names sources of deliberate safety data: their refusals are intended, so they are
+    neither flagged nor counted in the rest's rate.
+    """
+    stats = {n: s for n, s in stats.items() if n not in safety}
     out = []
     for name, s in stats.items():
         rest = [o for n, o in stats.items() if n != name]
@@ -80,7 +86,7 @@ def decide(
             kept[i] = False
             dropped.update(drop)
     stats = source_stats(f)
-    bad = contaminating_sources(stats)
+    bad = contaminating_sources(stats, policy.safety_sources)
     labels = Counter(f.labels[c] for c in f.label[f.valid & (f.label >= 0)].tolist())
     n = int(f.valid.sum())
     reasons = _reasons(n, f, counts, bad, stats, policy)
@@ -104,6 +110,7 @@ def decide(
             "completion": lengths(f.completion_chars[f.valid]),
         },
         contaminating_sources=tuple(bad),
+        safety_sources=tuple(policy.safety_sources),
         semantic=semantic,
         label_noise=label_noise,
         thresholds=_thresholds(policy),
@@ -142,7 +149,8 @@ def _reasons(
                 reasons += [
                     f"source {s!r} is contaminated with refusal boilerplate: {stats[s].refusal_rate:.0%} "
                     f"of its {stats[s].rows} completions refuse (the classic over-refusal accident); "
-                    "remove or fix that source"
+                    "remove or fix that source (or, if its refusals are deliberate safety data, "
+                    "list it in audit.safety_sources)"
                     for s in bad
                 ]
             continue
@@ -176,6 +184,12 @@ def _findings(
             )
     if conflicts:
         out.append(f"{conflicts} prompts appear with conflicting labels")
+    missing = [s for s in policy.safety_sources if s not in stats]
+    if missing:
+        out.append(
+            f"audit.safety_sources names {', '.join(map(repr, missing))}, but no row has that source; "
+            f"the sources are {', '.join(map(repr, sorted(stats)))}"
+        )
     if noise is not None and noise.agreement < policy.label_agreement_min:
         out.append(
             f"label noise: relabelled sample of {noise.sample_size} agrees {noise.agreement:.1%} "

@@ -3,7 +3,7 @@ import json
 from ftlineage import audit
 from ftlineage.tasks.healthcare import _data as _healthcare
 
-from .conftest import DATA, run
+from .conftest import DATA, FAST, run
 
 
 def test_every_planted_problem_is_found_in_the_demo_corpus(tmp_path):
@@ -62,6 +62,31 @@ def test_contaminated_source_blocks_and_is_named(tmp_path):
     assert result.report.verdict == "blocked"
     assert result.report.contaminating_sources == ("vendor_batch_7",)
     assert any("vendor_batch_7" in r and "refusal" in r for r in result.report.reasons)
+
+
+def test_a_declared_safety_source_is_not_contamination(tmp_path):
+    """The bundled safety set refuses half its rows on purpose: declared, it passes; not, it blocks."""
+    paths = [DATA / "healthcare_postcall_train.jsonl", DATA / "safety_refusals.jsonl"]
+    blocked, _, _ = run(paths, tmp_path / "plain")
+    assert blocked.report.contaminating_sources == ("safety_refusals",)
+    assert any("audit.safety_sources" in r for r in blocked.report.reasons)
+    policy = FAST.model_copy(update={"safety_sources": ("safety_refusals",)})
+    result, flags, clean = run(paths, tmp_path / "declared", policy=policy)
+    assert result.report.verdict == "pass"
+    assert result.report.contaminating_sources == ()
+    assert result.report.sources["safety_refusals"].refusal_rate == 0.5
+    assert sum(i.startswith("safety-") for i in clean) == 120  # every turn scanned, none dropped
+    assert "| safety_refusals (safety data) |" in (tmp_path / "declared" / "report.md").read_text()
+    # a real contaminating vendor batch is still caught beside a declared safety set
+    with_vendor = [*paths, DATA / "vendor_batch_7.jsonl"]
+    mixed, _, _ = run(with_vendor, tmp_path / "mixed", policy=policy)
+    assert mixed.report.contaminating_sources == ("vendor_batch_7",)
+
+
+def test_a_safety_source_no_row_has_is_a_finding(tmp_path):
+    policy = FAST.model_copy(update={"safety_sources": ("safty_refusals",)})
+    result, _, _ = run([DATA / "healthcare_postcall_train.jsonl"], tmp_path, policy=policy)
+    assert any("'safty_refusals'" in f and "'clinic_a_calls'" in f for f in result.report.findings)
 
 
 def test_report_html_has_tables_and_embedded_plots(tmp_path):
