@@ -9,6 +9,7 @@ from typing import Any
 from ftlineage import arena, audit, lineage
 from ftlineage import tags as T
 from ftlineage.data import replay_rows
+from ftlineage.errors import RecipeError
 from ftlineage.gate import card, promotion, rule
 from ftlineage.logging import get_logger
 from ftlineage.models import load_model, make_generator
@@ -68,6 +69,24 @@ def record_values(ctx: JobContext, values: dict[str, Any]) -> None:
         ctx.tracker.set_tags({T.PARAMS_KEPT: ",".join(sorted(values))[:4000]})
 
 
+def upsample(rows: list[Row], weights: dict[str, int]) -> list[Row]:
+    """Each row repeated ``weights[source]`` times (once when its source has no weight), in order.
+
+    A weight naming a source no row has is a mistake (a typo would silently train on nothing
+    extra): :class:`RecipeError` names the sources there are.
+    """
+    if not weights:
+        return rows
+    sources = {str(r.get("source", "")) for r in rows}
+    unknown = sorted(set(weights) - sources)
+    if unknown:
+        raise RecipeError(
+            f"training.source_weights names source {unknown[0]!r}, but no training row has it; "
+            f"the sources are {', '.join(repr(s) for s in sorted(sources))}"
+        )
+    return [r for r in rows for _ in range(weights.get(str(r.get("source", "")), 1))]
+
+
 def split_stage(ctx: JobContext, kept: list[Row]) -> Split:
     """Seeded train/validation split of the audited rows, plus replay rows; records the dataset SHA."""
     rows = sorted(kept, key=lambda r: r["id"])
@@ -75,6 +94,7 @@ def split_stage(ctx: JobContext, kept: list[Row]) -> Split:
     n_val = int(len(rows) * ctx.recipe.training.validation_fraction)
     train, val = rows[n_val:], rows[:n_val]
     spec = ctx.recipe.training
+    train = upsample(train, spec.source_weights)
     n_replay = int(len(train) * spec.replay_fraction / (1 - spec.replay_fraction))
     replay = replay_rows(
         n_replay,
