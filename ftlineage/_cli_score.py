@@ -47,7 +47,8 @@ def score(
         first = exc.errors()[0]
         raise BadInputError(f"--backend {backend!r}: {first['msg']}; valid: {', '.join(BACKENDS)}") from None
     template = load_recipe(recipe).prompt_template if recipe else None
-    candidate = load_candidate(model, template)
+    served = spec.backend == "openai"  # the model answers elsewhere: its tokenizer renders the prompts
+    candidate = load_candidate(model, template, weights=not served)
     fmt = candidate.template
     specials = fmt.add_special_tokens
     gen = make_generator(spec, candidate.model, candidate.tokenizer, add_special_tokens=specials)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage.errors import BadInputError
-from ftlineage.models import FORMAT_FILE, PromptFormat, load_model, read_format
+from ftlineage.models import FORMAT_FILE, PromptFormat, load_model, load_tokenizer, read_format
 from ftlineage.scoring import CaseScore
 from ftlineage.suites import Suite
 from ftlineage.training import evaluate_model
@@ -23,10 +23,12 @@ class Candidate:
     template: PromptFormat
 
 
-def load_candidate(uri: str, template: str | None = None) -> Candidate:
+def load_candidate(uri: str, template: str | None = None, *, weights: bool = True) -> Candidate:
     """Load ``uri``: an MLflow model URI of an ftlineage pyfunc, or a local exported model folder.
 
     ``template`` (a recipe's text template) replaces the saved one; a saved chat template stays.
+    ``weights=False`` loads a folder's tokenizer and format only (``model`` is ``None``): enough
+    to render prompts for the same model served elsewhere. A pyfunc URI always loads whole.
     """
     if uri.startswith(("models:/", "runs:/")):
         from ftlineage.tracking import load_pyfunc
@@ -47,6 +49,8 @@ def load_candidate(uri: str, template: str | None = None) -> Candidate:
             "(--recipe) so the prompt template is known"
         )
     fmt = saved.with_template(template) if saved and template else saved or PromptFormat(str(template))
+    if not weights:
+        return Candidate(uri, None, load_tokenizer(str(path)), fmt)
     model, tok = load_model(str(path))
     return Candidate(uri, model, tok, fmt)
 

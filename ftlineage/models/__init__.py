@@ -12,6 +12,7 @@ from ftlineage.models._generation import (
 from ftlineage.models._load import (
     generate,
     load_model,
+    load_tokenizer,
     resolve_base,
     resolve_device,
     resolve_dtype,
@@ -47,6 +48,7 @@ __all__ = [
     "format_for",
     "generate",
     "load_model",
+    "load_tokenizer",
     "make_generator",
     "read_format",
     "resolve_base",

@@ -74,16 +74,24 @@ def _quantization(kind: str, device: str) -> Any:
     return BitsAndBytesConfig(load_in_8bit=True)
 
 
-def load_model(
-    name_or_path: str, *, device: str = "auto", dtype: str = "auto", quantization: str = "none"
-) -> tuple[Any, Any]:
-    """Load a causal LM on its device and its tokenizer; the tokenizer pads on the left for generation."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def load_tokenizer(name_or_path: str) -> Any:
+    """A model's tokenizer alone (enough to render prompts for a served model); pads on the left."""
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(name_or_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
+    return tokenizer
+
+
+def load_model(
+    name_or_path: str, *, device: str = "auto", dtype: str = "auto", quantization: str = "none"
+) -> tuple[Any, Any]:
+    """Load a causal LM on its device and its tokenizer; the tokenizer pads on the left for generation."""
+    from transformers import AutoModelForCausalLM
+
+    tokenizer = load_tokenizer(name_or_path)
     where = resolve_device(device)
     quant = _quantization(quantization, where)
     kwargs: dict[str, Any] = {"dtype": resolve_dtype(dtype, where)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -132,6 +133,27 @@ def test_ftlineage_score_gives_the_same_metrics_in_process_and_behind_the_server
     api.pop("latency/ms_per_case", None)
     assert hf == api
     assert hf
+
+
+def test_scoring_a_served_model_reads_its_tokenizer_but_no_weights(
+    chat_model: Path, server: ChatServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ftlineage.ci import _candidate
+    from ftlineage.cli import main
+    from ftlineage.models import FORMAT_FILE
+
+    _, tok = load_model(str(chat_model))
+    (chat_model / FORMAT_FILE).write_text(format_for(tok, "{prompt}", chat=None).to_json())
+
+    def no_weights(*_: object, **__: object) -> None:
+        raise AssertionError("the openai backend must not load the model's weights")
+
+    monkeypatch.setattr(_candidate, "load_model", no_weights)
+    remote = ["--backend", "openai", "--base-url", server.url, "--served-model", "m"]
+    out = tmp_path / "api.json"
+    args = ["score", str(chat_model), "--suite", "general_v1", "--limit", "2", *remote, "--out", str(out)]
+    assert main(args) == 0
+    assert "drift/overall" in json.loads(out.read_text())
 
 
 class _Served:
