@@ -23,6 +23,29 @@ def test_the_real_model_recipes_load(name: str) -> None:
     assert recipe.training.drift_limit == 100
 
 
+def test_the_lora_recipe_mixes_in_its_declared_safety_set() -> None:
+    """Its corpus passes its own audit, the safety rows survive it, and they are trained six times."""
+    from ftlineage import audit, suites
+    from ftlineage.data import read_corpus
+    from ftlineage.pipeline._stages import upsample
+
+    recipe = load_recipe(ROOT / "recipes" / RECIPES[0])
+    suite = suites.load(recipe.suite)
+    result = audit.audit_corpus(
+        recipe.corpus, recipe.audit, suite_prompts=suite.prompts(), seed=0, progress=False
+    )
+    assert result.report.verdict == "pass", result.report.reasons
+    keep = result.kept[result.facts.valid].tolist()
+    kept = [r for r, k in zip(read_corpus(recipe.corpus), keep, strict=True) if k]
+    safety = [r for r in kept if r["source"] == "safety_refusals"]
+    assert len(safety) == 120
+    assert all(r["messages"][0]["role"] == "user" for r in safety)
+    drift = {c.input_text for c in suite.drift}
+    assert not any(r["messages"][0]["content"] in drift for r in safety)
+    trained = upsample(kept, dict(recipe.training.source_weights))
+    assert sum(r["source"] == "safety_refusals" for r in trained) == 720
+
+
 def test_without_the_wheel_the_short_name_says_how_to_get_it(tmp_path: Path, monkeypatch) -> None:
     import importlib.util
 
