@@ -98,7 +98,7 @@ def build_trainer(
         disable_tqdm=not progress,
     )
 
-    class _Trainer(Trainer):  # type: ignore[misc]
+    class _Trainer(Trainer):
         def _get_train_sampler(self, train_dataset: Any = None) -> Any:
             group = self.args.train_batch_size * self.args.gradient_accumulation_steps
             return LengthGroupedBatches([len(e["input_ids"]) for e in examples], group)
