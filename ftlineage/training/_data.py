@@ -53,9 +53,9 @@ class LengthGroupedBatches:
 
     The indices are randomly permuted and cut into mega-batches of ``50 * batch_size``; each
     mega-batch is sorted by length and cut into batches, and the batches' order is shuffled.
-    HF's own ``group_by_length`` leaves each mega-batch sorted longest first, so a run that stops
-    inside a mega-batch (``max_steps`` short of an epoch) trains only on its longest rows and
-    never sees the short ones (replay and safety rows); shuffling the batches removes that bias.
+    HF's own ``group_by_length`` feeds each mega-batch longest first: a run shorter than an epoch
+    meets its short rows (replay, chat safety rows) last, near the bottom of the learning-rate
+    schedule, and the shortest not at all; shuffling the batches removes that length bias.
     Randomness comes from torch's global generator, which the Trainer seeds and restores on resume.
     """
 

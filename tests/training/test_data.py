@@ -22,8 +22,8 @@ def test_every_row_once_in_batches_of_similar_length() -> None:
 
 
 def test_a_run_shorter_than_a_mega_batch_still_sees_the_short_rows() -> None:
-    """HF's group_by_length sorts each 400-row mega-batch longest first: 40 steps of 8 would
-    train on the 320 longest rows only, never on short replay or safety rows."""
+    """HF's group_by_length feeds each 400-row mega-batch longest first: in 40 steps of 8 the
+    short rows come last, at the lowest learning rates, and the shortest not at all."""
     lengths = [200] * 700 + [40] * 300  # task rows and 30% short rows
     for seed in range(3):
         first = _order(lengths, 8, seed)[:320]
