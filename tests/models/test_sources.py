@@ -24,7 +24,7 @@ def test_the_real_model_recipes_load(name: str) -> None:
 
 
 def test_the_lora_recipe_mixes_in_its_declared_safety_set() -> None:
-    """Its corpus passes its own audit, the safety rows survive it, and they are trained six times."""
+    """Its corpus passes its own audit, the safety rows survive it, and each is repeated six times."""
     from ftlineage import audit, suites
     from ftlineage.data import read_corpus
     from ftlineage.pipeline._stages import upsample
