@@ -11,6 +11,7 @@ import typer
 
 from ftlineage import tags as T
 from ftlineage._cli_canary import canary_app, traces_app
+from ftlineage._cli_failures import failures_app
 from ftlineage._cli_registry import diff, promote, registry_app
 from ftlineage._cli_score import score
 from ftlineage._cli_stack import stack_app
@@ -55,6 +56,7 @@ app.command()(diff)
 app.add_typer(canary_app, name="canary")
 app.add_typer(traces_app, name="traces")
 app.add_typer(stack_app, name="stack")
+app.add_typer(failures_app, name="failures")
 app.command()(sweep)
 app.command()(train)
 app.command()(score)
@@ -115,6 +117,8 @@ def run(
         typer.echo(f"  - {reason}")
     for warning in result.warnings:
         typer.echo(f"  ! arena: {warning}")
+    if result.failures:
+        typer.echo(result.failures, nl=False)
     if result.version:
         typer.echo(f"  registered version {result.version} with its alias (see the registry)")
     elif result.decision == "pass":

@@ -324,6 +324,26 @@ class GenerationSpec(_Strict):
         return self
 
 
+class FailuresSpec(_Strict):
+    """The failure feed the job writes on a blocked gate (and, quietly, on a pass with failures)."""
+
+    enabled: bool = True
+    against: Literal["baseline", "base", "champion"] = Field(
+        "baseline", description="what a flip is measured against: the gate's baseline, the base, @champion"
+    )
+    pass_mark: float = Field(1.0, gt=0, le=1, description="a primary score below this fails a case")
+    min_cluster_size: int | None = Field(
+        None, ge=2, description="HDBSCAN's smallest cluster (default: sized to each group of cases)"
+    )
+    fixer: Literal["rules", "openai", "hf"] = Field("rules", description="who writes each cluster's fix")
+    fixer_options: dict[str, Any] = Field(
+        {},
+        description="openai: base_url, model, family, api_key_env; hf: model (as for arena judges); "
+        "prompt: your own template (placeholders {checks} {terms} {examples} ...)",
+    )
+    top: int = Field(5, ge=0, description="clusters printed at the end of a blocked run")
+
+
 class RegistrySpec(_Strict):
     """Where a passing model is registered."""
 
@@ -358,6 +378,7 @@ class Recipe(_Strict):
     registry: RegistrySpec = RegistrySpec()
     tracking: TrackingSpec = TrackingSpec()
     sweep: SweepSpec = SweepSpec()
+    failures: FailuresSpec = FailuresSpec()
     source_path: Path | None = Field(None, exclude=True)
     _content_sha: str = PrivateAttr("")
 
@@ -443,7 +464,8 @@ def bind_suite(recipe: Recipe, suite: Any, where: str) -> Recipe:
     """The recipe with the suite's defaults filled in (gate metrics, sweep metric, model name).
 
     A ``gate.metrics`` or ``sweep.metric`` name the suite does not produce is refused before
-    anything runs, listing the metrics it does produce.
+    anything runs, listing the metrics it does produce. The metrics of the suite's regression
+    parts (frozen failure clusters) are always gated, listed or not.
     """
     from ftlineage.tasks import accepts_metric
 
@@ -457,6 +479,14 @@ def bind_suite(recipe: Recipe, suite: Any, where: str) -> Recipe:
             )
 
     metrics = recipe.gate.metrics if recipe.gate.metrics is not None else suite_rules(suite)
+    # Frozen failure clusters gate every candidate, whatever metrics the recipe lists.
+    listed = {m.name for m in metrics}
+    frozen = tuple(
+        m
+        for m in suite_rules(suite)
+        if m.name.split("/")[0].startswith("regression") and m.name not in listed
+    )
+    metrics = (*metrics, *frozen)
     for rule in metrics:
         check(rule.name, "gate.metrics")
     sweep_metric = recipe.sweep.metric or suite.primary_metric()

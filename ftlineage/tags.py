@@ -71,6 +71,7 @@ PAIR = PREFIX + "pair"
 CANARY = PREFIX + "canary"
 CANARY_REASON = PREFIX + "canary_reason"
 CANARY_ERROR = PREFIX + "canary_error"
+CANARY_FAILED = PREFIX + "canary_failed_requests"  # the top failure cluster of a rollback
 CANARY_MODEL = PREFIX + "canary_model"
 CHAMPION_VERSION = PREFIX + "champion_version"
 CHALLENGER_VERSION = PREFIX + "challenger_version"

@@ -74,6 +74,17 @@ class AuditReport(_Frozen):
     timings_s: dict[str, float]
 
 
+def blocking_flags(report: AuditReport) -> set[str]:
+    """The row flags whose share of rows is over its ``block`` limit (what blocked the audit)."""
+    out = set()
+    for key, limit in report.thresholds.items():
+        flag = key.removeprefix("block.")
+        if key.startswith("block.") and flag in report.counts and isinstance(limit, (int, float)):
+            if report.counts[flag] / max(report.rows_in, 1) > limit:
+                out.add(flag)
+    return out
+
+
 def source_mark(report: AuditReport, name: str) -> str:
     """What the sources table says after a source's name: contaminating, or declared safety data."""
     if name in report.contaminating_sources:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from ftlineage.net import free_port
 from ftlineage.tracking import Registry, Span, Tracker
 
 logger = get_logger(__name__)
+MAX_LOSSES = 2000
 
 
 class RegistryHooks:
@@ -46,6 +48,7 @@ class RegistryHooks:
         self.registry, self.tracker, self.name = registry, tracker, name
         self.challenger, self.champion, self.judge = challenger, champion, judge
         self.aliases = aliases or Aliases.of()
+        self.losses: deque[dict[str, Any]] = deque(maxlen=MAX_LOSSES)  # what a rollback's feed clusters
         self.lineage = {T.JUDGE: judge}
         for arm, version in (("challenger", challenger), ("champion", champion)):
             mv = registry.get_version(name, version)
@@ -56,6 +59,8 @@ class RegistryHooks:
         """Win rate, its interval, rolling means and drops at step = pairs so far; the pair as a trace."""
         if pair is not None:
             self._trace(pair, status.pairs)
+            if pair.get("outcome") == "loss":
+                self.losses.append(pair)
         metrics: dict[str, float] = {f"canary/{k}": v for k, v in status.headline().items()}
         metrics |= {f"canary/rolling/{k}": v for k, v in status.rolling.items()}
         metrics |= {f"canary/drop/{k}": v[0] for k, v in status.drops.items()}
@@ -99,14 +104,48 @@ class RegistryHooks:
             reg.set_version_tag(name, version, T.CANARY_REASON, (status.alarm or "")[:4000])
             reg.set_alias(name, self.aliases.rolled_back, version)
             reg.delete_alias(name, self.aliases.challenger)
+            kind = self._failure_feed()
+            evidence["failed_requests"] = kind
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "rollback.json"
                 path.write_text(json.dumps(evidence, indent=2), encoding="utf-8")
                 self.tracker.log_artifact(path, "canary")
             self.tracker.set_tags({T.CANARY: "rolled_back", T.CANARY_REASON: status.alarm or ""})
+            if kind:
+                self.tracker.set_tags({T.CANARY_FAILED: kind[:250]})
+                reg.set_version_tag(name, version, T.CANARY_FAILED, kind[:250])
             self.tracker.flush()
         except Exception as exc:  # the router already stopped sending traffic; keep serving
             logger.error("canary: rollback bookkeeping failed: %s", exc)
+
+    def _failure_feed(self) -> str:
+        """Cluster the pairs the challenger lost; log ``failures/`` and return the top cluster's name."""
+        if not self.losses:
+            return ""
+        try:
+            from ftlineage.audit import get_embedder
+            from ftlineage.audit._semantic import BUNDLED_MODEL
+            from ftlineage.failures import build_feed, from_canary, render_html
+
+            feed = build_feed(
+                from_canary(list(self.losses)),
+                get_embedder(BUNDLED_MODEL),
+                run_id=self.tracker.run_id,
+                against=f"champion:v{self.champion}",
+                canary_run=self.tracker.run_id,
+            )
+            with tempfile.TemporaryDirectory() as tmp:
+                for fname, text in (
+                    ("feed.json", feed.model_dump_json(indent=1)),
+                    ("feed.html", render_html(feed)),
+                ):
+                    (Path(tmp) / fname).write_text(text, encoding="utf-8")
+                    self.tracker.log_artifact(Path(tmp) / fname, "failures")
+        except Exception as exc:  # the rollback itself already happened; the diagnosis is best effort
+            logger.warning("canary: failure feed not built: %s", exc)
+            return ""
+        top = feed.clusters[0] if feed.clusters else None
+        return f"{top.name} ({top.size} of {len(feed.cases)} lost pairs)" if top else ""
 
     def promote(self, status: MonitorStatus) -> None:
         """Move the champion alias to the stable challenger (compare-and-set; the guard checks evidence)."""

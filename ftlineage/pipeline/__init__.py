@@ -20,6 +20,7 @@ from ftlineage.models import check_base_model
 from ftlineage.pipeline import _stages, _story
 from ftlineage.pipeline._baseline import check_champion_suite
 from ftlineage.pipeline._context import Audited, Baseline, JobContext, JobResult, Row, Split, Trained
+from ftlineage.pipeline._failures import failures_stage
 from ftlineage.pipeline._lifecycle import lifecycle, start_run, timed
 from ftlineage.pipeline._train import train_stage
 from ftlineage.recipe import Recipe, bind_suite, load_recipe
@@ -111,11 +112,21 @@ def _write_manifest(ctx: JobContext) -> None:
     ctx.write("lineage", "manifest.json", ctx.lineage.model_dump_json(indent=2))
 
 
-def _blocked(ctx: JobContext, decision: GateDecision, code: int, warnings: tuple[str, ...] = ()) -> JobResult:
+def _blocked(
+    ctx: JobContext,
+    decision: GateDecision,
+    code: int,
+    warnings: tuple[str, ...] = (),
+    *,
+    best_step: int | None = None,
+    baseline: str = "base",
+) -> JobResult:
     ctx.tracker.set_tags({T.DECISION: "blocked", T.BLOCKED_AT: decision.stage})
+    with timed(ctx.tracker, "failures"):
+        feed = failures_stage(ctx, best_step, baseline, quiet=False)
     _story.describe(ctx, decision, warnings)
     reasons = tuple(c.reason for c in decision.failed)
-    return JobResult(ctx.tracker.run_id, "blocked", code, ctx.out, None, reasons, warnings)
+    return JobResult(ctx.tracker.run_id, "blocked", code, ctx.out, None, reasons, warnings, feed)
 
 
 def _audit_block(ctx: JobContext, reasons: tuple[str, ...]) -> JobResult:
@@ -209,11 +220,20 @@ def gate_trained(ctx: JobContext, trained: Trained, audit_report: AuditReport) -
     baseline, decision = _stages.gate_stage(ctx, trained, arena_result)
     _write_manifest(ctx)
     if decision.decision != "pass":
-        return _blocked(ctx, decision, EXIT_GATE_BLOCKED, arena_result.warnings)
+        return _blocked(
+            ctx,
+            decision,
+            EXIT_GATE_BLOCKED,
+            arena_result.warnings,
+            best_step=trained.best_step,
+            baseline=baseline.label,
+        )
     with timed(ctx.tracker, "register"):
         _stages.package_stage(ctx, trained, baseline, decision, arena_result, audit_report)
         ctx.tracker.set_tags({T.DECISION: "pass"})
         version = _stages.register_stage(ctx) if ctx.recipe.registry.auto_register else None
+    with timed(ctx.tracker, "failures"):
+        failures_stage(ctx, trained.best_step, baseline.label, quiet=True)
     _story.describe(ctx, decision, arena_result.warnings, version)
     reasons = tuple(c.reason for c in decision.checks)
     return JobResult(ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version, reasons, arena_result.warnings)

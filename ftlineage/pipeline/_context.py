@@ -105,3 +105,4 @@ class JobResult:
     version: str | None
     reasons: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    failures: str = ""  # the failure feed's top clusters, for the terminal (blocked runs)

@@ -214,7 +214,9 @@ def arena_stage(ctx: JobContext, trained: Trained) -> arena.ArenaResult:
         if cache:
             cache.close()
     ctx.write("arena", "arena.json", result.model_dump_json(indent=2))
-    ctx.write("arena", "judgements.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+    index = {c.id: i for i, c in enumerate(cases)}
+    answered = [{**r, "candidate": cand[index[r["id"]]], "baseline": base[index[r["id"]]]} for r in records]
+    ctx.write("arena", "judgements.jsonl", "".join(json.dumps(r) + "\n" for r in answered))
     summary = {k: getattr(result, k) for k in ARENA_SUMMARY}
     ctx.tracker.log_trace(
         "arena",

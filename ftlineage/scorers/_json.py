@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from ftlineage.scoring import parse_json_object
 from ftlineage.tasks import BaseScorer, Case, nanmean
+from ftlineage.tasks._scorer import ungrounded_check
 
 NAN = math.nan
 
@@ -152,6 +153,10 @@ class Grounded(BaseScorer):
             "hallucination_rate": (produced - grounded) / produced if produced else NAN,
             "grounded_share": nanmean([s.get("grounded_share", NAN) for s in scores]),
         }
+
+    def failed_checks(self, scores: Mapping[str, float], pass_mark: float = 1.0) -> tuple[str, ...]:
+        """``hallucination`` when a stated value is not in the input."""
+        return ungrounded_check(scores)
 
 
 def parse_tool_call(value: Any) -> tuple[str, dict[str, Any]] | None:

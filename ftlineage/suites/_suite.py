@@ -33,6 +33,7 @@ from ftlineage.tasks import (
 )
 
 PARTS = ("heldout", "drift", "arena")
+REGRESSION = "regression"  # and "regression_<name>": parts of frozen failure clusters, gated like held-out
 SCHEMA_VERSION = 2
 # The digest of every bundled suite version this package ships. A suite carrying one of these
 # names and versions with any other content is refused wherever it comes from: a name and a
@@ -98,12 +99,23 @@ class SuiteMeta(BaseModel):
 
     @model_validator(mode="after")
     def _known_parts(self) -> SuiteMeta:
-        unknown = sorted(set(self.parts) - set(PARTS))
+        unknown = sorted(p for p in set(self.parts) - set(PARTS) if not is_regression(p))
         if unknown:
-            raise ValueError(f"unknown part(s) {unknown}; valid parts are {', '.join(PARTS)}")
+            valid = f"{', '.join(PARTS)}, {REGRESSION} and {REGRESSION}_<name>"
+            raise ValueError(f"unknown part(s) {unknown}; valid parts are {valid}")
+        ref = sorted(p for p, s in self.parts.items() if is_regression(p) and s.file is None)
+        if ref:
+            raise ValueError(
+                f"regression part {ref[0]!r} needs its own 'file' (frozen cases live in this suite)"
+            )
         if "heldout" not in self.parts and "drift" not in self.parts:
             raise ValueError("a suite needs a 'heldout' part (or, for a drift suite, a 'drift' part)")
         return self
+
+
+def is_regression(part: str) -> bool:
+    """Whether ``part`` holds frozen failure cases (``regression`` or ``regression_<name>``)."""
+    return part == REGRESSION or part.startswith(f"{REGRESSION}_")
 
 
 class SuiteLock(BaseModel):
@@ -130,6 +142,7 @@ class Suite:
     drift: tuple[Case, ...]
     arena: tuple[Case, ...]
     specs: dict[str, PartSpec]
+    regression: dict[str, tuple[Case, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def sha(self) -> str:
@@ -164,33 +177,44 @@ class Suite:
         assert own.file is not None
         return str(self.path / own.file), self.lock.files[own.file]
 
+    def cases(self, part: str) -> tuple[Case, ...]:
+        """The cases of one part (a standard part or a regression part); none for a part it lacks."""
+        if part in PARTS:
+            return tuple(getattr(self, part))
+        return self.regression.get(part, ())
+
+    def regression_parts(self) -> list[str]:
+        """The suite's regression parts, in ``suite.yaml`` order."""
+        return [p for p in self.specs if is_regression(p)]
+
     def max_new_tokens(self, part: str) -> int:
         """How many tokens a model may generate for this part."""
         return self.spec(part).max_new_tokens
 
     def prompts(self) -> dict[str, str]:
         """Every input of every part, named ``part#index``: what must not leak into training."""
-        return {f"{p}#{i}": c.input_text for p in PARTS for i, c in enumerate(getattr(self, p))}
+        parts = [*PARTS, *self.regression_parts()]
+        return {f"{p}#{i}": c.input_text for p in parts for i, c in enumerate(self.cases(p))}
 
     def produced_metrics(self) -> dict[str, Direction]:
         """Metric name -> better direction, for every metric this suite's scorers produce."""
-        families = {
-            p: {c.family or "" for c in getattr(self, p)} for p in self.specs if self.specs[p].families
-        }
+        families = {p: {c.family or "" for c in self.cases(p)} for p in self.specs if self.specs[p].families}
         plan = ScoringPlan(parts={p: s for p, s in self.plan.parts.items() if p != "arena"})
         return dict(produced_metrics(plan, families))
 
     def gate_metrics(self) -> tuple[GateMetric, ...]:
         """The metrics the gate tracks by default: declared per part, else each scorer's first."""
         out: list[GateMetric] = []
-        for part in ("heldout", "drift"):
+        for part in ("heldout", "drift", *self.regression_parts()):
             spec = self.specs.get(part)
             if spec is None:
                 continue
             if spec.gate is not None:
                 out.extend(spec.gate)
-                continue
-            out.extend(default_gate(part, spec.scorers))
+            elif spec.families and is_regression(part):
+                out.append(GateMetric(metric=f"{part}/overall", direction="higher"))
+            else:
+                out.extend(default_gate(part, spec.scorers))
         return tuple(out)
 
     def primary_metric(self) -> str:
@@ -399,6 +423,7 @@ def load(name_or_dir: str) -> Suite:
         heldout=parts.get("heldout", ()),
         drift=parts.get("drift", ()),
         arena=parts.get("arena", ()),
+        regression={p: c for p, c in parts.items() if is_regression(p)},
     )
     check_suite(suite)
     return suite

@@ -38,7 +38,7 @@ def check_suite(suite: Suite) -> None:
                 "(`ftlineage suite new --scorer ...` writes them)"
             )
         if spec.families:
-            for case in getattr(suite, part):
+            for case in suite.cases(part):
                 if case.family not in spec.families:
                     raise SuiteError(
                         f"{where}: part {part!r} case {case.id!r} has family {case.family!r}, which no "

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from ftlineage.errors import BadInputError
 from ftlineage.scoring import CaseScore
 from ftlineage.tasks._case import Case
-from ftlineage.tasks._scorer import Direction, Scorer, ScorerSpec, build_scorer, nanmean
+from ftlineage.tasks._scorer import Direction, Scorer, ScorerSpec, build_scorer, failed_checks, nanmean
 
 
 class FamilySpec(ScorerSpec):
@@ -191,6 +191,37 @@ def primary_of_case(plan: ScoringPlan, case: CaseScore) -> float:
     spec = scoring.scorers[0]
     scorer = build_scorer(spec)
     return _unprefix([case], spec)[0].get(scorer.keys[0], math.nan)
+
+
+def case_failures(plan: ScoringPlan, case: CaseScore, pass_mark: float = 1.0) -> tuple[str, ...]:
+    """The checks one scored case fails, named like metrics (``drift/refusal.over_refusal``).
+
+    A family-scored part names ``<part>/<family>`` for the primary score and
+    ``<part>/<family>.<check>`` for the scorer's own checks; a scorer part names each check as
+    its metric would be (``flatten``: ``<part>/<check>``). Unscored values fail nothing.
+    """
+    scoring = plan.parts.get(case.part, PartScoring())
+    if scoring.families:
+        family = scoring.families.get(case.family)
+        if family is None:
+            return ()
+        judge = build_scorer(family)
+        row = {judge.keys[0]: case.scores.get("score", math.nan), **case.scores}
+        head = f"{case.part}/{case.family}"
+        return tuple(
+            head if c == judge.keys[0] else f"{head}.{c}" for c in failed_checks(judge, row, pass_mark)
+        )
+    out: list[str] = []
+    for spec in scoring.scorers:
+        scorer = build_scorer(spec)
+        for check in failed_checks(scorer, _unprefix([case], spec)[0], pass_mark):
+            if spec.flatten:
+                out.append(f"{case.part}/{check}")
+            elif check == scorer.keys[0]:
+                out.append(f"{case.part}/{spec.stem}")
+            else:
+                out.append(f"{case.part}/{spec.stem}.{check}")
+    return tuple(dict.fromkeys(out))
 
 
 def plan_of(data: Mapping[str, object] | None) -> ScoringPlan | None:

@@ -40,6 +40,8 @@ class Scorer(Protocol):
         * ``directions`` maps every metric key to ``"higher"`` or ``"lower"`` (better).
         * ``reference_free`` says whether ``keys[0]`` needs no reference (usable on arena pools).
         * Pure and thread-safe: the same case and output give the same scores.
+        * Optional: ``failed_checks(scores, pass_mark)`` names the checks one case fails (the
+          failure feed clusters on them); without it :func:`default_failed_checks` applies.
     """
 
     keys: tuple[str, ...]
@@ -85,6 +87,57 @@ class BaseScorer(BaseModel):
     def aggregate(self, scores: Sequence[Mapping[str, float]]) -> dict[str, float]:
         """The mean of every metric key over the cases (NaN skipped)."""
         return {k: nanmean([s.get(k, math.nan) for s in scores]) for k in self.metric_keys}
+
+    def failed_checks(self, scores: Mapping[str, float], pass_mark: float = 1.0) -> tuple[str, ...]:
+        """The checks one case fails (see :func:`default_failed_checks`); subclasses add their own."""
+        return default_failed_checks(self, scores, pass_mark)
+
+
+class _Keyed(Protocol):
+    """What :func:`default_failed_checks` reads of a scorer."""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Per-case keys, the primary first."""
+
+    @property
+    def directions(self) -> Mapping[str, Direction]:
+        """Metric key -> better direction."""
+
+
+def default_failed_checks(
+    scorer: _Keyed, scores: Mapping[str, float], pass_mark: float = 1.0
+) -> tuple[str, ...]:
+    """The checks one case's scores fail: the names of the keys on their wrong side of the pass mark.
+
+    The primary score (``keys[0]``) fails below ``pass_mark``; every other per-case key that is
+    also a metric with a direction fails below ``pass_mark`` (``higher``) or above
+    ``1 - pass_mark`` (``lower``). Only values in [0, 1] are judged; NaN is unscored, never a
+    failure.
+    """
+    out = []
+    directions = scorer.directions
+    for i, key in enumerate(scorer.keys):
+        value = scores.get(key, math.nan)
+        if math.isnan(value) or not 0.0 <= value <= 1.0 or (i and key not in directions):
+            continue
+        lower = i > 0 and directions[key] == "lower"
+        if (value > 1.0 - pass_mark) if lower else (value < pass_mark):
+            out.append(key)
+    return tuple(out)
+
+
+def ungrounded_check(scores: Mapping[str, float]) -> tuple[str, ...]:
+    """``("hallucination",)`` when a case states values (``produced``) its input lacks (``grounded``)."""
+    return ("hallucination",) if scores.get("grounded", math.nan) < scores.get("produced", math.nan) else ()
+
+
+def failed_checks(scorer: Scorer, scores: Mapping[str, float], pass_mark: float = 1.0) -> tuple[str, ...]:
+    """The scorer's own ``failed_checks`` when it has one, else :func:`default_failed_checks`."""
+    own = getattr(scorer, "failed_checks", None)
+    if callable(own):
+        return tuple(str(c) for c in own(scores, pass_mark))
+    return default_failed_checks(scorer, scores, pass_mark)
 
 
 class ScorerSpec(BaseModel):

@@ -34,7 +34,8 @@ def evaluate_model(
     ``generator`` defaults to in-process ``hf`` generation from ``model``; the tokenizer renders
     chat templates whichever backend generates. ``limit`` caps held-out cases, ``drift_limit``
     drift cases (default: twice ``limit``). Returns the aggregated metrics, plus
-    ``latency/ms_per_case``, and every case score.
+    ``latency/ms_per_case``, and every case score. Regression parts (frozen failure clusters)
+    are scored whole: in the recipe's format, or with their own template when family-scored.
     """
     fmt = PromptFormat(template=fmt) if isinstance(fmt, str) else fmt
     gen = generator or HFGenerator(model, tokenizer, add_special_tokens=fmt.add_special_tokens)
@@ -54,4 +55,10 @@ def evaluate_model(
         prompts = drift_fmt.render_all(tokenizer, [case_source(c) for c in drift])
         drift_out, _ = gen.generate(prompts, max_new_tokens=suite.max_new_tokens("drift"))
         cases += score_part(suite.plan, "drift", drift, drift_out)
+    for part in suite.regression_parts():  # frozen failure clusters: every case, every checkpoint
+        spec, frozen = suite.spec(part), suite.cases(part)
+        part_fmt = fmt.with_template(spec.template) if spec.families else fmt
+        prompts = part_fmt.render_all(tokenizer, [case_source(c) for c in frozen])
+        outputs, _ = gen.generate(prompts, max_new_tokens=spec.max_new_tokens)
+        cases += score_part(suite.plan, part, frozen, outputs)
     return merge_metrics(aggregate(cases, suite.plan), metrics), cases

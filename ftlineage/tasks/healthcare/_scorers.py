@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from ftlineage.scoring import parse_json_object
 from ftlineage.tasks._case import Case
-from ftlineage.tasks._scorer import BaseScorer, nanmean
+from ftlineage.tasks._scorer import BaseScorer, default_failed_checks, nanmean, ungrounded_check
 from ftlineage.tasks.healthcare._data import FIELDS
 
 NAN = math.nan
@@ -67,6 +67,10 @@ class PostcallExtraction(BaseScorer):
         grounded = sum(s.get("grounded", 0.0) for s in scores)
         out["hallucination_rate"] = (produced - grounded) / produced if produced else NAN
         return out
+
+    def failed_checks(self, scores: Mapping[str, float], pass_mark: float = 1.0) -> tuple[str, ...]:
+        """Fields wrong, invalid JSON, not an exact match, and ``hallucination`` (a value not in the call)."""
+        return default_failed_checks(self, scores, pass_mark) + ungrounded_check(scores)
 
 
 def rubric_score(transcript: str, output: str) -> float:
