@@ -65,6 +65,13 @@ def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(any_sto
     evidence = json.loads(Path(client.download_artifacts(tracker.run_id, "canary/rollback.json")).read_text())
     assert evidence["challenger"] == challenger
     assert evidence["status"]["rollback"] is True
+    # which kind of request failed: the lost pairs, clustered, in the evidence, the run and the version
+    assert evidence["failed_requests"].startswith("canary/json_valid + canary/loss")
+    assert run.data.tags["ftlineage.canary_failed_requests"] == evidence["failed_requests"]
+    assert mv.tags["ftlineage.canary_failed_requests"] == evidence["failed_requests"]
+    feed = json.loads(Path(client.download_artifacts(tracker.run_id, "failures/feed.json")).read_text())
+    assert [c["key"] for c in feed["cases"]] == ["canary:user-1"]
+    assert feed["clusters"][0]["fix"]["rule"] == "schema-adherence"  # the cause, json_valid, before the stage
 
 
 def test_a_stable_challenger_is_promoted_only_with_evidence(guard_server, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -84,6 +85,28 @@ def test_contaminated_recipe_is_blocked_by_the_audit(tmp_path, store):
     assert run.data.tags["ftlineage.decision"] == "blocked"
     assert run.data.tags["ftlineage.blocked_at"] == "audit"
     assert client.search_registered_models() == []
+    # the failure feed: the refusal rows in one cluster whose fix names the source to drop
+    files = {a.path for a in client.list_artifacts(run.info.run_id, "failures")}
+    assert files == {"failures/feed.json", "failures/feed.html"}
+    feed = json.loads(Path(client.download_artifacts(run.info.run_id, "failures/feed.json")).read_text())
+    top = feed["clusters"][0]
+    assert top["checks"] == {"audit/refusal_contamination": top["size"]}
+    assert top["sources"] == {"vendor_batch_7": top["size"]}
+    assert top["size"] == sum(c["size"] for c in feed["clusters"]) >= 100
+    assert top["fix"]["rule"] == "audit-refusal-contamination"
+    assert "drop or fix source 'vendor_batch_7'" in top["fix"]["text"]
+    assert "c1 [" in proc.stdout
+    assert "drop or fix source 'vendor_batch_7'" in proc.stdout
+    page = Path(client.download_artifacts(run.info.run_id, "failures/feed.html")).read_text()
+    assert "vendor_batch_7" in page
+    # the CLI reads the same run back; a training row is never frozen into a suite
+    again = _cli("failures", run.info.run_id, "--no-log", "--out", "f", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "audit/refusal_contamination" in again.stdout
+    assert json.loads((tmp_path / "f" / "feed.json").read_text())["clusters"][0]["size"] == top["size"]
+    frozen = _cli("failures", "freeze", run.info.run_id, "c1", "--suite", str(tmp_path / "nope"), cwd=tmp_path)
+    assert frozen.returncode == 2
+    assert "unknown suite" in frozen.stderr
 
 
 def test_suite_verify_cli(tmp_path):
