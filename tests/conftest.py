@@ -67,6 +67,32 @@ def tiny_recipe(tmp_path: Path, model_cache: Path) -> Path:
 
 
 @pytest.fixture
+def tiny_base(tiny_recipe: Path, model_cache: Path) -> str:
+    """The tiny recipe's base model folder (built once per session)."""
+    from ftlineage.models import resolve_base
+    from ftlineage.recipe import load_recipe
+
+    return resolve_base(load_recipe(tiny_recipe).base_model, model_cache, progress=False)
+
+
+@pytest.fixture
+def chat_server(tiny_base: str) -> Any:
+    """``(process, base URL)`` of the loopback OpenAI-compatible server over the tiny base model."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ftlineage.models._serve", tiny_base, "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FTLINEAGE_NUM_THREADS": "1"},
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), url
+    yield proc, url
+    proc.kill()
+    proc.wait()
+
+
+@pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A real sqlite MLflow store in tmp_path, used by MLflow clients in this process."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

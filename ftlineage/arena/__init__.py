@@ -2,7 +2,7 @@
 
 from ftlineage.arena._arena import ArenaOptions, run_arena
 from ftlineage.arena._backends import Backend, HFChat, JudgeCallError, OpenAIChat
-from ftlineage.arena._cache import VerdictCache, open_cache_db, seal_message, verdict_key
+from ftlineage.arena._cache import VerdictCache, jsonable, open_cache_db, seal_message, verdict_key
 from ftlineage.arena._judge import Judge, Judgement, RubricJudge, available_judges, get_judge, rubric_judge
 from ftlineage.arena._llm import LLMJudge, parse_pick
 from ftlineage.arena._report import ArenaResult, PairResult
@@ -19,6 +19,7 @@ __all__ = [
     "Judge",
     "JudgeCallError",
     "Judgement",
+    "jsonable",
     "LLMJudge",
     "open_cache_db",
     "OpenAIChat",

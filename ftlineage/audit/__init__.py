@@ -11,10 +11,11 @@ from ftlineage.audit._labels import cohen_kappa, read_relabels, relabel_csv
 from ftlineage.audit._minhash import jaccard, normalize, shingle_set
 from ftlineage.audit._outputs import write_outputs
 from ftlineage.audit._report import FLAGS, AuditReport, LabelNoise, render_markdown
-from ftlineage.audit._scanners import Finding, redact, scan_text
-from ftlineage.audit._semantic import Embedder, SentenceTransformerEmbedder, get_embedder
+from ftlineage.audit._scanners import Finding, mask_secrets, mask_sensitive, redact, scan_text
+from ftlineage.audit._semantic import BUNDLED_MODEL, Embedder, SentenceTransformerEmbedder, get_embedder
 
 __all__ = [
+    "BUNDLED_MODEL",
     "ENGINES",
     "FLAGS",
     "AuditReport",
@@ -32,6 +33,8 @@ __all__ = [
     "redact",
     "relabel_csv",
     "render_markdown",
+    "mask_secrets",
+    "mask_sensitive",
     "scan_text",
     "shingle_set",
     "write_outputs",

@@ -53,10 +53,19 @@ def mask_secrets(text: str) -> str:
     Any preview that leaves the scanner (another rule's snippet, a duplicate's detail) goes
     through this, so a key inside a code-injection or URL snippet is never shown in clear.
     """
+    text = mask_sensitive(text)
+    return _TOKEN.sub(lambda m: redact(m.group(0)) if looks_random(m.group(0)) else m.group(0), text)
+
+
+def mask_sensitive(text: str) -> str:
+    """``text`` with every secret or PII match and every password in a URL redacted.
+
+    Unlike :func:`mask_secrets`, long random-looking words are kept: for text a reader must still
+    read (a model's answer in the failure feed), where ``UnitedHealthcare.`` is a word.
+    """
     for rule in _SENSITIVE:
         text = rule.pattern.sub(partial(_redact_unless_vetoed, rule), text)
-    text = _USERINFO.sub(lambda m: m.group(1) + redact(m.group(2)) + "@", text)
-    return _TOKEN.sub(lambda m: redact(m.group(0)) if looks_random(m.group(0)) else m.group(0), text)
+    return _USERINFO.sub(lambda m: m.group(1) + redact(m.group(2)) + "@", text)
 
 
 def _preview(rule: Rule, match: str) -> str:

@@ -123,8 +123,7 @@ class RegistryHooks:
         if not self.losses:
             return ""
         try:
-            from ftlineage.audit import get_embedder
-            from ftlineage.audit._semantic import BUNDLED_MODEL
+            from ftlineage.audit import BUNDLED_MODEL, get_embedder
             from ftlineage.failures import build_feed, from_canary, render_html
 
             feed = build_feed(

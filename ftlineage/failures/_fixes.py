@@ -22,8 +22,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from ftlineage.arena._backends import Backend, JudgeCallError
-from ftlineage.arena._cache import jsonable, open_cache_db, seal_message
+from ftlineage.arena import Backend, JudgeCallError, jsonable, open_cache_db, seal_message
 from ftlineage.lineage import sha256_json
 
 FIX_PROMPT_VERSION = "failure-fix-v1"

@@ -11,8 +11,8 @@ Four stages fail cases in four ways, and each collector turns one of them into
 * :func:`from_audit` — training rows behind a blocking audit verdict (refusal boilerplate of a
   contaminating source, rows over a blocking flag's limit).
 
-Text is kept as the stages wrote it (secrets were masked before it was written), cut to
-:data:`MAX_TEXT` characters.
+Text goes through the audit's secret and PII masking (a model can repeat a credential it saw in
+training) and is cut to :data:`MAX_TEXT` characters.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ftlineage.audit import mask_sensitive
 from ftlineage.scoring import CaseScore, SuiteScores
 from ftlineage.tasks import ScoringPlan, case_failures, plan_of
 
@@ -54,7 +55,7 @@ class FailedCase(BaseModel):
 
 
 def _cut(text: str | None) -> str:
-    text = text or ""
+    text = mask_sensitive(text or "")
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
 
 

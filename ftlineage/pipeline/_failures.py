@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ftlineage import failures
+from ftlineage import failures, suites
 from ftlineage.errors import BadInputError
 from ftlineage.failures import FailedCase, FailureFeed
 from ftlineage.logging import get_logger
@@ -71,9 +71,7 @@ def baseline_scores(
     return "base", _scores(files, "scores/baseline.json")
 
 
-def collect(
-    files: RunFiles, against: str, baseline: SuiteScores | None, pass_mark: float
-) -> list[FailedCase]:
+def collect(files: RunFiles, baseline: SuiteScores | None, pass_mark: float) -> list[FailedCase]:
     """Every failed case the run's files hold: scored cases, arena losses, audit rows."""
     items: list[FailedCase] = []
     candidate = _scores(files, "scores/candidate.json")
@@ -91,7 +89,7 @@ def make_fixer(spec: FailuresSpec, cache_dir: Path, key: bytes | None) -> failur
     """The rules table, or a model fixer over an arena judge backend with its cache."""
     if spec.fixer == "rules":
         return failures.RuleFixer()
-    from ftlineage.arena._backends import HFChat, OpenAIChat
+    from ftlineage.arena import HFChat, OpenAIChat
 
     options = dict(spec.fixer_options)
     template = str(options.pop("prompt", failures.PROMPT))
@@ -114,11 +112,10 @@ def build(
     lineage: dict[str, str] | None = None,
 ) -> FailureFeed:
     """The run's feed (with a canary run's alarmed pairs when given)."""
-    from ftlineage.audit import get_embedder
-    from ftlineage.audit._semantic import BUNDLED_MODEL
+    from ftlineage.audit import BUNDLED_MODEL, get_embedder
 
     label, baseline = baseline_scores(files, spec.against, champion)
-    items = collect(files, spec.against, baseline, spec.pass_mark)
+    items = collect(files, baseline, spec.pass_mark)
     if canary is not None:
         items += canary[1]
     options = failures.ClusterOptions(min_cluster_size=spec.min_cluster_size)
@@ -205,28 +202,12 @@ def _traces(client: Any, run_id: str, *, spans: bool) -> list[Any]:
             return out
 
 
-def suite_prompts(suite_name: str | None) -> dict[str, str]:
-    """Every case's input text by id, for the suite a run was scored on (``{}`` when it cannot load)."""
-    if not suite_name:
-        return {}
-    from ftlineage import suites
-
-    try:
-        suite = suites.load(suite_name)
-    except Exception:  # noqa: BLE001 - a suite that moved or changed: the feed goes on without inputs
-        logger.warning(
-            "suite %r could not be loaded: failed cases are shown without their inputs", suite_name
-        )
-        return {}
-    return {c.id: c.input_text for part in suite.specs for c in suite.cases(part)}
-
-
 def mlflow_run_files(client: Any, run_id: str) -> RunFiles:
     """A run's stage outputs as its artifacts in the tracking store."""
     from mlflow.exceptions import MlflowException
 
     from ftlineage import tags as T
-    from ftlineage.tracking._mlflow import read_artifact_text
+    from ftlineage.tracking import read_artifact_text
 
     try:
         run = client.get_run(run_id)
@@ -241,31 +222,31 @@ def mlflow_run_files(client: Any, run_id: str) -> RunFiles:
     return RunFiles(
         run_id=run_id,
         read=lambda path: read_artifact_text(client, run_id, path),
-        prompts=suite_prompts(tags.get(T.SUITE)),
+        prompts=suites.inputs_of(tags.get(T.SUITE)),
         traces=names,
         best_step=tags.get(T.BEST_STEP),
         baseline_label=tags.get(T.BASELINE, "base"),
     )
 
 
-def mlflow_champion(client: Any, run_id: str) -> tuple[str, SuiteScores] | None:
-    """The current champion of the run's registered model and its recorded scores."""
+def mlflow_champion(client: Any, run_id: str, alias: str = "champion") -> tuple[str, SuiteScores] | None:
+    """The current ``@alias`` version of the run's registered model and its recorded scores."""
     from mlflow.exceptions import MlflowException
 
     from ftlineage import tags as T
-    from ftlineage.tracking._mlflow import read_artifact_text
+    from ftlineage.tracking import read_artifact_text
 
     name = client.get_run(run_id).data.tags.get(T.REGISTRY_MODEL_NAME)
     if not name:
         return None
     try:
-        mv = client.get_model_version_by_alias(name, "champion")
+        mv = client.get_model_version_by_alias(name, alias)
     except MlflowException:
         return None
     text = read_artifact_text(client, mv.run_id, "scores/candidate.json") if mv.run_id else None
     if not text:
         return None
-    return f"champion:v{mv.version}", parse_versioned(
+    return f"{alias}:v{mv.version}", parse_versioned(
         SuiteScores, text, f"run {mv.run_id}: scores/candidate.json"
     )
 
@@ -300,13 +281,14 @@ def failures_stage(ctx: Any, best_step: int | None, baseline_label: str, *, quie
         files = RunFiles(
             run_id=ctx.tracker.run_id,
             read=lambda p: (ctx.out / p).read_text(encoding="utf-8") if (ctx.out / p).is_file() else None,
-            prompts={c.id: c.input_text for part in ctx.suite.specs for c in ctx.suite.cases(part)},
+            prompts=ctx.suite.inputs(),
             traces=_trace_names(mlflow_tracker),
             best_step=str(best_step) if best_step is not None else None,
             baseline_label=baseline_label,
         )
+        alias = ctx.recipe.registry.champion_alias
         champion = (
-            (lambda: mlflow_champion(mlflow_tracker.client, files.run_id))
+            (lambda: mlflow_champion(mlflow_tracker.client, files.run_id, alias))
             if mlflow_tracker
             else (lambda: None)
         )
@@ -314,7 +296,7 @@ def failures_stage(ctx: Any, best_step: int | None, baseline_label: str, *, quie
         feed = build(files, spec, fixer=fixer, champion=champion, lineage=ctx.lineage.tags())
     except Exception as exc:  # noqa: BLE001 - a diagnosis that fails must not change the run's decision
         logger.warning("failure feed not built: %s", exc)
-        ctx.tracker.set_tags({T.PREFIX + "failures_error": str(exc)[:500]})
+        ctx.tracker.set_tags({T.FAILURES_ERROR: str(exc)[:500]})
         return ""
     for path in write_feed(ctx.stage_dir(FEED_DIR), feed):
         ctx.tracker.log_artifact(path, FEED_DIR)
@@ -322,7 +304,7 @@ def failures_stage(ctx: Any, best_step: int | None, baseline_label: str, *, quie
 
     record_values(ctx, {"failures/cases": len(feed.cases), "failures/clusters": len(feed.clusters)})
     if feed.clusters:
-        ctx.tracker.set_tags({T.PREFIX + "failures_top": feed.clusters[0].name[:250]})
+        ctx.tracker.set_tags({T.FAILURES_TOP: feed.clusters[0].name[:250]})
     logger.info("failures: %s (failures/feed.html)", failures.headline(feed))
     return "" if quiet or not feed.cases else failures.render_text(feed, spec.top)
 

@@ -8,8 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from ftlineage.scoring import parse_json_object
-from ftlineage.tasks import BaseScorer, Case, nanmean
-from ftlineage.tasks._scorer import ungrounded_check
+from ftlineage.tasks import BaseScorer, Case, nanmean, ungrounded_check
 
 NAN = math.nan
 

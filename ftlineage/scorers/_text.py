@@ -11,8 +11,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import field_validator
 
 from ftlineage.scoring import is_refusal, normalize, parse_json_object
-from ftlineage.tasks import BaseScorer, Case, nanmean
-from ftlineage.tasks._scorer import default_failed_checks
+from ftlineage.tasks import BaseScorer, Case, default_failed_checks, nanmean
 
 NAN = math.nan
 _PUNCT = str.maketrans("", "", string.punctuation)

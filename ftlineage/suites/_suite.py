@@ -183,6 +183,10 @@ class Suite:
             return tuple(getattr(self, part))
         return self.regression.get(part, ())
 
+    def inputs(self) -> dict[str, str]:
+        """Every case's input text by case id, over every part."""
+        return {c.id: c.input_text for part in self.specs for c in self.cases(part)}
+
     def regression_parts(self) -> list[str]:
         """The suite's regression parts, in ``suite.yaml`` order."""
         return [p for p in self.specs if is_regression(p)]
@@ -427,3 +431,21 @@ def load(name_or_dir: str) -> Suite:
     )
     check_suite(suite)
     return suite
+
+
+def inputs_of(name_or_dir: str | None) -> dict[str, str]:
+    """The inputs of the suite a run names (:meth:`Suite.inputs`); ``{}`` when it cannot be loaded.
+
+    For reports on recorded runs: a suite that moved or changed since leaves them without inputs.
+    """
+    if not name_or_dir:
+        return {}
+    try:
+        return load(name_or_dir).inputs()
+    except Exception as exc:  # noqa: BLE001 - a report goes on without the inputs
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "suite %r could not be loaded (%s): cases shown without inputs", name_or_dir, exc
+        )
+        return {}

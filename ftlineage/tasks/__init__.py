@@ -35,8 +35,11 @@ from ftlineage.tasks._scorer import (
     ScorerSpec,
     available_scorers,
     build_scorer,
+    default_failed_checks,
+    failed_checks,
     nanmean,
     parse_scorer_arg,
+    ungrounded_check,
 )
 from ftlineage.tasks._task import Task, available_tasks, build_suite, get_task, suite_builders
 
@@ -57,6 +60,8 @@ __all__ = [
     "case_from_row",
     "check_suite",
     "default_gate",
+    "default_failed_checks",
+    "failed_checks",
     "Direction",
     "FamilySpec",
     "GateMetric",
@@ -78,6 +83,7 @@ __all__ = [
     "ScoringPlan",
     "suite_builders",
     "Task",
+    "ungrounded_check",
 ]
 
 

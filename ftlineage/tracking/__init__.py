@@ -14,7 +14,7 @@ from ftlineage.tracking._protocol import LoadedModel, ModelVersion, Registry, Sp
 
 if TYPE_CHECKING:
     from ftlineage.tracking._fanout import FanoutTracker
-    from ftlineage.tracking._mlflow import MlflowTracker, init_store, sqlite_init_lock
+    from ftlineage.tracking._mlflow import MlflowTracker, init_store, read_artifact_text, sqlite_init_lock
     from ftlineage.tracking._native import LoggedModelSink, dataset_input, primary_mlflow
     from ftlineage.tracking._native import describe as describe_run
     from ftlineage.tracking._native import log_inputs as log_run_inputs
@@ -48,12 +48,14 @@ __all__ = [
     "registry_of",
     "snapshot",
     "sqlite_init_lock",
+    "read_artifact_text",
 ]
 
 _LAZY = {
     "MlflowTracker": ("_mlflow", "MlflowTracker"),
     "init_store": ("_mlflow", "init_store"),
     "sqlite_init_lock": ("_mlflow", "sqlite_init_lock"),
+    "read_artifact_text": ("_mlflow", "read_artifact_text"),
     "MlflowRegistry": ("_registry", "MlflowRegistry"),
     "load_pyfunc": ("_registry", "load_pyfunc"),
     "FanoutTracker": ("_fanout", "FanoutTracker"),

@@ -8,6 +8,7 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from ftlineage import suites
 from ftlineage import tags as T
 from ftlineage.compare import RunSnapshot
 from ftlineage.errors import BadInputError
@@ -15,18 +16,6 @@ from ftlineage.lineage import sha256_json
 from ftlineage.readers import parse_versioned
 from ftlineage.scoring import SuiteScores
 from ftlineage.tracking._mlflow import read_artifact_text
-
-
-def _prompts(suite_name: str | None) -> dict[str, str]:
-    if not suite_name:
-        return {}
-    from ftlineage import suites
-
-    try:
-        suite = suites.load(suite_name)
-    except Exception:
-        return {}
-    return {c.id: c.input_text for part in (suite.heldout, suite.drift) for c in part}
 
 
 def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
@@ -61,6 +50,6 @@ def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
         shas=shas,
         metrics=metrics,
         cases=scores.cases if scores else (),
-        prompts=_prompts(tags.get(T.SUITE)),
+        prompts=suites.inputs_of(tags.get(T.SUITE)),
         plan=scores.plan if scores else None,
     )

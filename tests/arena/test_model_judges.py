@@ -1,15 +1,9 @@
 """Model judges against real backends: a loopback OpenAI-compatible server and a local HF model."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from ftlineage.arena import ArenaOptions, get_judge, run_arena
 from ftlineage.errors import BadInputError
-from ftlineage.models import resolve_base
-from ftlineage.recipe import load_recipe
 
 pytestmark = pytest.mark.integration
 CASES = [{"id": str(i), "prompt": f"Caller: this is Ann {i}."} for i in range(8)]
@@ -18,23 +12,13 @@ BASE = ["I do not know"] * 8
 
 
 @pytest.fixture
-def base_path(tiny_recipe, model_cache):
-    return resolve_base(load_recipe(tiny_recipe).base_model, model_cache, progress=False)
+def base_path(tiny_base):
+    return tiny_base
 
 
 @pytest.fixture
-def server(base_path):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ftlineage.models._serve", base_path, "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "FTLINEAGE_NUM_THREADS": "1"},
-    )
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:")
-    yield proc, url
-    proc.kill()
-    proc.wait()
+def server(chat_server):
+    return chat_server
 
 
 def _judge(url, **kw):

@@ -72,6 +72,18 @@ def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(any_sto
     feed = json.loads(Path(client.download_artifacts(tracker.run_id, "failures/feed.json")).read_text())
     assert [c["key"] for c in feed["cases"]] == ["canary:user-1"]
     assert feed["clusters"][0]["fix"]["rule"] == "schema-adherence"  # the cause, json_valid, before the stage
+    # `ftlineage failures RUN --canary CANARY_RUN` reads the same pairs back from the canary's traces
+    from ftlineage.pipeline._failures import mlflow_canary
+
+    _, (alarm,) = mlflow_canary(client, tracker.run_id)
+    assert (alarm.key, alarm.prompt, alarm.output, alarm.baseline_output) == (
+        "canary:user-1",
+        "Caller: Hi.",
+        "oops",
+        '{"a": 1}',
+    )
+    assert alarm.checks == ("canary/loss", "canary/json_valid")
+    assert alarm.trace_id == trace.info.trace_id
 
 
 def test_a_stable_challenger_is_promoted_only_with_evidence(guard_server, monkeypatch):

@@ -10,6 +10,7 @@ from ftlineage.errors import BadInputError
 from ftlineage.failures import (
     ClusterOptions,
     FailureFeed,
+    RuleFixer,
     build_feed,
     from_scores,
     purity,
@@ -101,3 +102,21 @@ def test_cluster_options_quote_bad_values():
         ClusterOptions(min_cluster_size=1)
     with pytest.raises(ValueError, match=r"merge_cosine must lie in \[-1, 1\] but got 2"):
         ClusterOptions(merge_cosine=2)
+
+
+def test_a_runs_files_with_planted_failures_give_the_same_clusters(healthcare, minilm):
+    """The run reader (what the job and `ftlineage failures RUN_ID` use) over a run's score files."""
+    from ftlineage.pipeline._failures import RunFiles, build
+    from ftlineage.recipe import FailuresSpec
+
+    cand, base, truth, prompts = planted_scores(healthcare, 15, 4)
+    files = {"scores/candidate.json": cand.model_dump_json(), "scores/baseline.json": base.model_dump_json()}
+    run = RunFiles(
+        run_id="run-9", read=files.get, prompts=prompts, traces={"checkpoint-300": "tr-300"}, best_step="300"
+    )
+    feed = build(run, FailuresSpec(), fixer=RuleFixer())
+    assert purity(feed, truth) >= 0.9
+    assert len(feed.clusters) == 3
+    assert {c.trace_id for c in feed.cases} == {"tr-300"}
+    assert feed.against == "base"
+    print(f"\npurity {purity(feed, truth):.3f} from a run's score files, {len(feed.cases)} planted failures")

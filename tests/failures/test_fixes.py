@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -71,27 +68,9 @@ def test_a_failed_model_call_falls_back_to_the_rule_and_says_so(tmp_path):
     assert "(model fixer failed: connection refused)" in fix.text
 
 
-@pytest.fixture
-def server(tiny_recipe, model_cache):
-    from ftlineage.models import resolve_base
-    from ftlineage.recipe import load_recipe
-
-    base = resolve_base(load_recipe(tiny_recipe).base_model, model_cache, progress=False)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ftlineage.models._serve", base, "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "FTLINEAGE_NUM_THREADS": "1"},
-    )
-    url = proc.stdout.readline().strip()
-    yield proc, url
-    proc.kill()
-    proc.wait()
-
-
 @pytest.mark.integration
-def test_a_model_written_fix_comes_from_the_loopback_server_and_is_cached(server, tmp_path):
-    proc, url = server
+def test_a_model_written_fix_comes_from_the_loopback_server_and_is_cached(chat_server, tmp_path):
+    proc, url = chat_server
     backend = OpenAIChat(base_url=url, model="tiny", family="tiny", max_tokens=24, timeout=30, retries=1)
     facts = _facts(["drift/refusal.over_refusal"])
     # The pinned prompt is longer than the test's 20-step model reads; its own template is short.

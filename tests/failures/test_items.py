@@ -120,3 +120,15 @@ def test_arena_losses_canary_alarms_and_audit_rows():
     ]
     (row,) = from_audit(rows)
     assert (row.stage, row.source, row.checks) == ("audit", "vendor", ("audit/refusal_contamination",))
+
+
+def test_a_credential_a_model_repeats_never_reaches_the_feed(healthcare):
+    secret = "AKIA" + "Q3EXAMPLE7KEYZ2W"
+    plan = healthcare.plan.model_dump(mode="json", by_alias=True)
+    held = healthcare.heldout[0]
+    leaked = _scored(healthcare, "heldout", held, f'{{"note": "aws_access_key_id={secret}"}}')
+    scores = SuiteScores(suite_sha="s", model_label="m", metrics={}, cases=(leaked,), plan=plan)
+    (item,) = from_scores(scores, None, {held.id: f"key {secret}"})
+    assert secret not in item.model_dump_json()
+    (row,) = from_audit([{"id": "r", "reasons": ["secret"], "prompt": secret, "completion": ""}])
+    assert secret not in row.model_dump_json()

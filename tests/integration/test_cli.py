@@ -104,7 +104,8 @@ def test_contaminated_recipe_is_blocked_by_the_audit(tmp_path, store):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "audit/refusal_contamination" in again.stdout
     assert json.loads((tmp_path / "f" / "feed.json").read_text())["clusters"][0]["size"] == top["size"]
-    frozen = _cli("failures", "freeze", run.info.run_id, "c1", "--suite", str(tmp_path / "nope"), cwd=tmp_path)
+    nope = str(tmp_path / "nope")
+    frozen = _cli("failures", "freeze", run.info.run_id, "c1", "--suite", nope, cwd=tmp_path)
     assert frozen.returncode == 2
     assert "unknown suite" in frozen.stderr
 

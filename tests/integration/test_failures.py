@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from ftlineage.failures import FailureFeed
 from ftlineage.readers import parse_versioned
 from ftlineage.scoring import SuiteScores
 from ftlineage.tasks import case_failures, plan_of
+from tests.integration.test_cli import _cli
 
 pytestmark = pytest.mark.integration
 
@@ -55,36 +53,24 @@ def test_the_job_logs_a_feed_of_every_failed_case_linked_to_its_trace(tiny_run):
     assert all(f'<section id="{c.id}">' in page for c in feed.clusters)
 
 
-def _cli(*args, uri, cwd):
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    return subprocess.run(
-        [sys.executable, "-m", "ftlineage", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_failures_cli_reads_a_run_back_and_says_what_is_missing(tiny_run, tmp_path):
     result, client = tiny_run
-    uri = client.tracking_uri
+    env = {"MLFLOW_TRACKING_URI": client.tracking_uri}
     proc = _cli(
-        "failures", result.run_id, "--against", "base", "--no-log", "--out", "out", uri=uri, cwd=tmp_path
+        "failures", result.run_id, "--against", "base", "--no-log", "--out", "out", cwd=tmp_path, env=env
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("failures: ")
     feed = json.loads((tmp_path / "out" / "feed.json").read_text())
     assert feed["against"] == "base"
     assert (tmp_path / "out" / "feed.html").is_file()
-    none = _cli("failures", result.run_id, "--against", "champion", "--no-log", uri=uri, cwd=tmp_path)
+    none = _cli("failures", result.run_id, "--against", "champion", "--no-log", cwd=tmp_path, env=env)
     assert none.returncode == 2
     assert "no @champion with recorded scores; use --against base" in none.stderr
-    bad = _cli("failures", result.run_id, "--against", "yesterday", uri=uri, cwd=tmp_path)
+    bad = _cli("failures", result.run_id, "--against", "yesterday", cwd=tmp_path, env=env)
     assert bad.returncode == 2
     assert "yesterday" in bad.stderr
     assert "Traceback" not in bad.stderr
-    missing = _cli("failures", "0" * 32, uri=uri, cwd=tmp_path)
+    missing = _cli("failures", "0" * 32, cwd=tmp_path, env=env)
     assert missing.returncode == 2
     assert "no run '" in missing.stderr
