@@ -116,8 +116,14 @@ RULES: tuple[Rule, ...] = (
         test=lambda f: bool(f.tiers),
     ),
     Rule(
+        "empty-answers",
+        ("*/empty",),
+        "answers nothing on {terms} → check that generation stops where it should (EOS in the "
+        "training rows, the chat template, max_new_tokens) and that the training completions are not empty",
+    ),
+    Rule(
         "over-refusal",
-        ("*over_refusal*",),
+        ("*over_refusal*", "*/refused"),
         "fine-tune over-refuses on {terms} → stricter topic check on the training data (the "
         "audit's per-source refusal rates), drop the offending source, retrain from the last clean "
         "checkpoint; mix in answered benign requests (audit.safety_sources, training.source_weights)",

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from ftlineage.audit import mask_sensitive
-from ftlineage.scoring import CaseScore, SuiteScores
+from ftlineage.scoring import CaseScore, SuiteScores, is_refusal
 from ftlineage.tasks import ScoringPlan, case_failures, plan_of
 
 Kind = Literal["flip", "new", "always", "loss", "alarm", "flagged"]
@@ -57,6 +57,19 @@ class FailedCase(BaseModel):
 def _cut(text: str | None) -> str:
     text = mask_sensitive(text or "")
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
+
+
+def output_checks(part: str, checks: tuple[str, ...], output: str) -> tuple[str, ...]:
+    """``checks`` plus what the answer itself shows, whatever the suite's scorers are.
+
+    ``<part>/empty`` for no answer, ``<part>/refused`` for refusal boilerplate where no refusal
+    check already says so.
+    """
+    if not output.strip():
+        return (*checks, f"{part}/empty")
+    if is_refusal(output) and not any("refusal" in c for c in checks):
+        return (*checks, f"{part}/refused")
+    return checks
 
 
 def _scored(case: CaseScore) -> bool:
@@ -92,6 +105,7 @@ def from_scores(
         checks = _checks(case, plan, pass_mark)
         if not checks:
             continue
+        checks = output_checks(case.part, checks, case.output)
         other = base.get(case.id)
         kind: Kind = "new"
         detail = ""
@@ -145,7 +159,7 @@ def from_arena(
                 part="arena",
                 family="arena",
                 kind="loss",
-                checks=("arena/loss",),
+                checks=output_checks("arena", ("arena/loss",), str(r.get("candidate", ""))),
                 prompt=_cut(prompts.get(case_id, str(r.get("prompt", "")))),
                 output=_cut(str(r.get("candidate", ""))),
                 baseline_output=_cut(str(r.get("baseline", ""))) if "baseline" in r else None,
@@ -178,7 +192,7 @@ def from_canary(pairs: Iterable[Mapping[str, Any]]) -> list[FailedCase]:
                 part="canary",
                 family="canary",
                 kind="alarm",
-                checks=("canary/loss", *lower),
+                checks=output_checks("canary", ("canary/loss", *lower), str(p.get("challenger") or "")),
                 prompt=_cut(str(p.get("prompt", ""))),
                 output=_cut(str(p.get("challenger") or "")),
                 baseline_output=_cut(str(p.get("champion") or "")),

@@ -120,3 +120,31 @@ def test_a_runs_files_with_planted_failures_give_the_same_clusters(healthcare, m
     assert {c.trace_id for c in feed.cases} == {"tr-300"}
     assert feed.against == "base"
     print(f"\npurity {purity(feed, truth):.3f} from a run's score files, {len(feed.cases)} planted failures")
+
+
+def test_refusals_are_told_apart_from_wrong_answers_with_any_scorer(minilm):
+    """A suite scored by exact match alone: refusals and wrong answers to the same requests."""
+    from ftlineage.scoring import CaseScore, SuiteScores
+    from ftlineage.tasks import Case, PartScoring, ScorerSpec, ScoringPlan, score_case
+
+    plan = ScoringPlan(parts={"heldout": PartScoring(scorers=(ScorerSpec(name="exact_match"),))})
+    asks = [f"Which ward is bed {n} on? Answer with the ward name." for n in range(24)]
+    cases = [Case(id=f"q{i}", prompt=p, reference="North") for i, p in enumerate(asks)]
+    outs = ["I'm sorry, but I can't help with that request." if i % 2 else f"South {i}" for i in range(24)]
+    rows = [
+        CaseScore(
+            id=c.id, part="heldout", family="heldout", output=o, scores=score_case(plan, "heldout", c, o)
+        )
+        for c, o in zip(cases, outs, strict=True)
+    ]
+    scores = SuiteScores(
+        suite_sha="s", model_label="m", metrics={}, cases=tuple(rows), plan=plan.model_dump()
+    )
+    feed = build_feed(
+        from_scores(scores, None, {c.id: c.prompt for c in cases}), minilm, run_id="r", against="base"
+    )
+    assert len(feed.clusters) == 2
+    refused = next(c for c in feed.clusters if "heldout/refused" in c.checks)
+    assert refused.size == 12
+    assert refused.fix.rule == "over-refusal"
+    assert next(c for c in feed.clusters if c is not refused).fix.rule == "task-errors"

@@ -64,13 +64,21 @@ def test_failures_cli_reads_a_run_back_and_says_what_is_missing(tiny_run, tmp_pa
     feed = json.loads((tmp_path / "out" / "feed.json").read_text())
     assert feed["against"] == "base"
     assert (tmp_path / "out" / "feed.html").is_file()
-    none = _cli("failures", result.run_id, "--against", "champion", "--no-log", cwd=tmp_path, env=env)
-    assert none.returncode == 2
-    assert "no @champion with recorded scores; use --against base" in none.stderr
     bad = _cli("failures", result.run_id, "--against", "yesterday", cwd=tmp_path, env=env)
     assert bad.returncode == 2
     assert "yesterday" in bad.stderr
     assert "Traceback" not in bad.stderr
-    missing = _cli("failures", "0" * 32, cwd=tmp_path, env=env)
-    assert missing.returncode == 2
-    assert "no run '" in missing.stderr
+
+
+def test_failures_reader_says_what_is_missing(tiny_run):
+    from ftlineage.errors import BadInputError
+    from ftlineage.pipeline import _failures as F
+
+    result, client = tiny_run
+    files = F.mlflow_run_files(client, result.run_id)
+    with pytest.raises(BadInputError, match="no @champion with recorded scores; use --against base"):
+        F.baseline_scores(files, "champion", lambda: F.mlflow_champion(client, result.run_id))
+    with pytest.raises(BadInputError, match="no run '0+' in"):
+        F.mlflow_run_files(client, "0" * 32)
+    with pytest.raises(BadInputError, match="has no canary-pair traces"):
+        F.mlflow_canary(client, result.run_id)
