@@ -14,6 +14,7 @@ the rule, and says so.
 from __future__ import annotations
 
 import fnmatch
+import hmac
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -265,7 +266,8 @@ class FixCache:
     def get(self, key: str) -> str | None:
         """The cached text when its seal holds."""
         row = self._db.execute("SELECT text, seal FROM fixes WHERE key = ?", (key,)).fetchone()
-        if row is None or not isinstance(row[0], str) or row[1] != self._seal(key, row[0]):
+        intact = row is not None and isinstance(row[0], str) and isinstance(row[1], str)
+        if not intact or not hmac.compare_digest(row[1], self._seal(key, row[0])):
             return None
         return str(row[0])
 

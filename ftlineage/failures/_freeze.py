@@ -61,15 +61,8 @@ def _same_scoring(source: suites.Suite, origin: str, target: dict[str, Any]) -> 
 
 def _row(case: FailedCase, originals: list[suites.Suite], cluster: str, run_id: str) -> dict[str, Any]:
     """The frozen case: the original case's row (reference, fields) under a new id, or the pair's prompt."""
-    found: Case | None = None
-    for s in originals:
-        found = (
-            next((c for c in s.cases(_origin(case)) if c.id == case.id), None)
-            if case.stage != "canary"
-            else None
-        )
-        if found is not None:
-            break
+    pool = [] if case.stage == "canary" else [c for s in originals for c in s.cases(_origin(case))]
+    found: Case | None = next((c for c in pool if c.id == case.id), None)
     row = found.to_row() if found is not None else {"id": case.id, "prompt": case.prompt}
     tags = [*row.get("tags", []), f"failure-cluster:{cluster}", f"failure-run:{run_id}"]
     return {**row, "id": f"frozen-{case.id}", "tags": tags}

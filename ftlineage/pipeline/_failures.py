@@ -202,23 +202,21 @@ def _traces(client: Any, run_id: str, *, spans: bool) -> list[Any]:
             return out
 
 
-def mlflow_run_files(client: Any, run_id: str) -> RunFiles:
-    """A run's stage outputs as its artifacts in the tracking store."""
-    from mlflow.exceptions import MlflowException
-
-    from ftlineage import tags as T
-    from ftlineage.tracking import read_artifact_text
-
-    try:
-        run = client.get_run(run_id)
-    except MlflowException:
-        raise BadInputError(
-            f"no run {run_id!r} in {client.tracking_uri}; pass a run id the job printed"
-        ) from None
-    tags = run.data.tags
-    names = {
+def trace_names(client: Any, run_id: str) -> dict[str, str]:
+    """Trace name (``checkpoint-80``, ``arena``) -> trace id, for a run's traces."""
+    return {
         t.info.tags.get("mlflow.traceName", ""): t.info.trace_id for t in _traces(client, run_id, spans=False)
     }
+
+
+def mlflow_run_files(client: Any, run_id: str) -> RunFiles:
+    """A run's stage outputs as its artifacts in the tracking store."""
+    from ftlineage import tags as T
+    from ftlineage.tracking import get_run_or_fail, read_artifact_text
+
+    run = get_run_or_fail(client, run_id, "pass a run id the job printed")
+    tags = run.data.tags
+    names = trace_names(client, run_id)
     return RunFiles(
         run_id=run_id,
         read=lambda path: read_artifact_text(client, run_id, path),
@@ -282,7 +280,7 @@ def failures_stage(ctx: Any, best_step: int | None, baseline_label: str, *, quie
             run_id=ctx.tracker.run_id,
             read=lambda p: (ctx.out / p).read_text(encoding="utf-8") if (ctx.out / p).is_file() else None,
             prompts=ctx.suite.inputs(),
-            traces=_trace_names(mlflow_tracker),
+            traces=trace_names(mlflow_tracker.client, mlflow_tracker.run_id) if mlflow_tracker else {},
             best_step=str(best_step) if best_step is not None else None,
             baseline_label=baseline_label,
         )
@@ -307,10 +305,3 @@ def failures_stage(ctx: Any, best_step: int | None, baseline_label: str, *, quie
         ctx.tracker.set_tags({T.FAILURES_TOP: feed.clusters[0].name[:250]})
     logger.info("failures: %s (failures/feed.html)", failures.headline(feed))
     return "" if quiet or not feed.cases else failures.render_text(feed, spec.top)
-
-
-def _trace_names(mlflow_tracker: Any) -> dict[str, str]:
-    if mlflow_tracker is None:
-        return {}
-    traces = _traces(mlflow_tracker.client, mlflow_tracker.run_id, spans=False)
-    return {t.info.tags.get("mlflow.traceName", ""): t.info.trace_id for t in traces}

@@ -14,7 +14,13 @@ from ftlineage.tracking._protocol import LoadedModel, ModelVersion, Registry, Sp
 
 if TYPE_CHECKING:
     from ftlineage.tracking._fanout import FanoutTracker
-    from ftlineage.tracking._mlflow import MlflowTracker, init_store, read_artifact_text, sqlite_init_lock
+    from ftlineage.tracking._mlflow import (
+        MlflowTracker,
+        get_run_or_fail,
+        init_store,
+        read_artifact_text,
+        sqlite_init_lock,
+    )
     from ftlineage.tracking._native import LoggedModelSink, dataset_input, primary_mlflow
     from ftlineage.tracking._native import describe as describe_run
     from ftlineage.tracking._native import log_inputs as log_run_inputs
@@ -49,6 +55,7 @@ __all__ = [
     "snapshot",
     "sqlite_init_lock",
     "read_artifact_text",
+    "get_run_or_fail",
 ]
 
 _LAZY = {
@@ -56,6 +63,7 @@ _LAZY = {
     "init_store": ("_mlflow", "init_store"),
     "sqlite_init_lock": ("_mlflow", "sqlite_init_lock"),
     "read_artifact_text": ("_mlflow", "read_artifact_text"),
+    "get_run_or_fail": ("_mlflow", "get_run_or_fail"),
     "MlflowRegistry": ("_registry", "MlflowRegistry"),
     "load_pyfunc": ("_registry", "load_pyfunc"),
     "FanoutTracker": ("_fanout", "FanoutTracker"),

@@ -276,6 +276,18 @@ def log_assessments(tracking_uri: str, trace_id: str, assessments: list[tuple[st
         client.log_assessment(trace_id, entity)
 
 
+def get_run_or_fail(client: MlflowClient, run_id: str, hint: str) -> Any:
+    """The run, or :class:`BadInputError` naming the store and ``hint`` (what to pass instead)."""
+    from mlflow.exceptions import MlflowException
+
+    from ftlineage.errors import BadInputError
+
+    try:
+        return client.get_run(run_id)
+    except MlflowException:
+        raise BadInputError(f"no run {run_id!r} in {client.tracking_uri}; {hint}") from None
+
+
 def read_artifact_text(client: MlflowClient, run_id: str, path: str) -> str | None:
     """One artifact of a run as text, or ``None`` when the run has no such artifact."""
     import tempfile

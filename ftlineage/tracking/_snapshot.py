@@ -5,27 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ftlineage import suites
 from ftlineage import tags as T
 from ftlineage.compare import RunSnapshot
-from ftlineage.errors import BadInputError
 from ftlineage.lineage import sha256_json
 from ftlineage.readers import parse_versioned
 from ftlineage.scoring import SuiteScores
-from ftlineage.tracking._mlflow import read_artifact_text
+from ftlineage.tracking._mlflow import get_run_or_fail, read_artifact_text
 
 
 def snapshot(client: MlflowClient, run_id: str) -> RunSnapshot:
     """The run's SHAs (plus the arena judge's), candidate metrics and per-case scores."""
-    try:
-        run = client.get_run(run_id)
-    except MlflowException:
-        raise BadInputError(
-            f"no run {run_id!r} in {client.tracking_uri}; pass two run ids of the main job"
-        ) from None
+    run = get_run_or_fail(client, run_id, "pass two run ids of the main job")
     tags = run.data.tags
     shas = T.lineage_of(tags, strip=True)
     arena = read_artifact_text(client, run_id, "arena/arena.json")

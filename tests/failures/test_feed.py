@@ -69,8 +69,10 @@ def test_names_say_what_failed_and_fixes_quote_the_cluster(healthcare, minilm):
     assert "60 failed cases (60 flip) in 3 clusters" in text
     page = render_html(feed)
     assert all(f'id="{c.id}"' in page for c in feed.clusters)
-    assert "&lt;" not in refusal.name
-    assert "<script" not in page
+    hostile = feed.cases[0].model_copy(update={"output": "<script>alert(1)</script>"})
+    page = render_html(feed.model_copy(update={"cases": (hostile, *feed.cases[1:])}))
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_the_feed_is_versioned_and_a_newer_one_is_refused(healthcare, minilm):
