@@ -226,10 +226,13 @@ def sqlite_guard_server(tmp_path_factory: pytest.TempPathFactory):
         if proc.poll() is not None:
             raise RuntimeError(f"mlflow server exited: {Path(tmp / 'server.log').read_text()[-2000:]}")
         try:
-            if requests.get(f"{url}/health", timeout=1).ok:
+            # A worker that has accepted the socket but is still importing answers late: a
+            # read timeout here means "not yet", like a refused connection.
+            if requests.get(f"{url}/health", timeout=5).ok:
                 break
-        except requests.ConnectionError:
-            time.sleep(0.5)
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
     else:
         proc.kill()
         raise RuntimeError("mlflow server did not start in 120 s")
