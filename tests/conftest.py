@@ -221,18 +221,20 @@ def sqlite_guard_server(tmp_path_factory: pytest.TempPathFactory):
         cwd=tmp,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline, healthy = time.monotonic() + 120, 0
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"mlflow server exited: {Path(tmp / 'server.log').read_text()[-2000:]}")
         try:
             # A worker that has accepted the socket but is still importing answers late: a
-            # read timeout here means "not yet", like a refused connection.
-            if requests.get(f"{url}/health", timeout=5).ok:
-                break
+            # read timeout here means "not yet", like a refused connection. Several answers
+            # in a row, so the second worker is up too, not only the first.
+            healthy = healthy + 1 if requests.get(f"{url}/health", timeout=5).ok else 0
         except requests.RequestException:
-            pass
-        time.sleep(0.5)
+            healthy = 0
+        if healthy >= 4:
+            break
+        time.sleep(0.25 if healthy else 0.5)
     else:
         proc.kill()
         raise RuntimeError("mlflow server did not start in 120 s")
