@@ -22,6 +22,24 @@ from ftlineage.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
+
+def _quiet_false_alarms() -> None:
+    """Raise two loggers whose warnings are false alarms to ERROR, unless the user set them.
+
+    transformers imports torchao with every model; on a CPU build torchao warns that its
+    CUDA-only kernels (mxfp8, cutlass) did not load, and torch that torchao registers enums
+    the old way. Neither is actionable.
+    """
+    import logging
+
+    for name in ("torchao", "torch.utils._pytree"):
+        log = logging.getLogger(name)
+        if log.level == logging.NOTSET:
+            log.setLevel(logging.ERROR)
+
+
+_quiet_false_alarms()
+
 if TYPE_CHECKING:
     from ftlineage.audit import AuditReport, audit_corpus
     from ftlineage.errors import FtlineageError
