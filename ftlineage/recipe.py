@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -22,6 +24,7 @@ from pydantic import (
 from ftlineage import readers as userfile
 from ftlineage.errors import RecipeError
 from ftlineage.lineage import sha256_json
+from ftlineage.tiers import TierGateSpec, TierSpec, tier_list, unique_names
 
 
 class _Strict(BaseModel):
@@ -379,6 +382,10 @@ class Recipe(_Strict):
     tracking: TrackingSpec = TrackingSpec()
     sweep: SweepSpec = SweepSpec()
     failures: FailuresSpec = FailuresSpec()
+    tiers: Annotated[tuple[TierSpec, ...], BeforeValidator(tier_list), AfterValidator(unique_names)] = Field(
+        (), description="quantized tiers gated after full precision passes, e.g. [int8, int4]"
+    )
+    tier_gate: TierGateSpec = TierGateSpec()
     source_path: Path | None = Field(None, exclude=True)
     _content_sha: str = PrivateAttr("")
 

@@ -46,6 +46,11 @@ REGISTRY_MODEL_NAME = PREFIX + "registry.model_name"
 REGISTRY_ALIAS = PREFIX + "registry.alias"
 REGISTRY_STAGES = PREFIX + "registry.stages"
 
+# quantization tiers (child runs and their registered versions)
+TIER = PREFIX + "tier"
+TIER_OF = PREFIX + "tier_of"  # the full-precision run a tier was quantized from
+TIERS = PREFIX + "tiers"  # on the full-precision run: name=decision, ...
+
 # sweeps and seeds
 STUDY = PREFIX + "study"
 OPTUNA_STORAGE = PREFIX + "optuna_storage"

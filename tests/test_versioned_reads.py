@@ -19,6 +19,7 @@ from ftlineage.pipeline._train import TrainingDone
 from ftlineage.readers import parse_versioned
 from ftlineage.scoring import CheckpointCases, SuiteScores
 from ftlineage.suites import SuiteLock
+from ftlineage.tiers import TiersReport
 from ftlineage.training import Assessment
 from ftlineage.training._callback import HISTORY_FILE, load_history
 from ftlineage.training._policy import CheckpointScore
@@ -26,6 +27,7 @@ from ftlineage.training._policy import CheckpointScore
 # Every format we write to disk and may read back.
 READ_BACK = [
     SuiteLock, GateDecision, SuiteScores, ArenaResult, CheckpointScore, Baseline, LineageManifest, ModelCard,
+    TiersReport,
     AuditReport, RunDiff, MonitorStatus, ReplayResult, Assessment, CheckpointCases, TrainingDone,
 ]
 

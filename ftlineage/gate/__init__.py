@@ -1,5 +1,6 @@
 """The promotion rule (checks with reasons) and the model card."""
 
+from ftlineage.gate._paired import paired_checks
 from ftlineage.gate.card import ModelCard, build_card, render_markdown
 from ftlineage.gate.rule import (
     Check,
@@ -21,6 +22,7 @@ __all__ = [
     "check_metric",
     "decide",
     "decide_scores",
+    "paired_checks",
     "ModelCard",
     "build_card",
     "render_markdown",

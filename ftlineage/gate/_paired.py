@@ -24,8 +24,14 @@ def _regression(rule: MetricRule, cand: float, base: float) -> float:
     return worse_by / abs(base) if base else worse_by
 
 
-def paired_checks(spec: GateSpec, candidate: SuiteScores, baseline: SuiteScores) -> dict[str, Check]:
-    """One bootstrap check per tracked metric that both score files have per-case values for."""
+def paired_checks(
+    spec: GateSpec, candidate: SuiteScores, baseline: SuiteScores, *, strict: bool = False
+) -> dict[str, Check]:
+    """One bootstrap check per tracked metric that both score files have per-case values for.
+
+    Lenient (the default): block only when the interval's lower bound of the regression lies
+    beyond the threshold. ``strict``: block unless its upper bound lies within it.
+    """
     base_by_id = {c.id: c for c in baseline.cases}
     pairs = [(c, base_by_id[c.id]) for c in candidate.cases if c.id in base_by_id]
     if not pairs:
@@ -45,12 +51,17 @@ def paired_checks(spec: GateSpec, candidate: SuiteScores, baseline: SuiteScores)
     for name, values in regs.items():
         if len(values) < spec.bootstrap_samples // 2:
             continue  # no per-case values (e.g. latency): the point check stands
-        out[name] = _check(spec, rules[name], candidate, baseline, np.array(values))
+        out[name] = _check(spec, rules[name], candidate, baseline, np.array(values), strict)
     return out
 
 
 def _check(
-    spec: GateSpec, rule: MetricRule, candidate: SuiteScores, baseline: SuiteScores, regs: np.ndarray
+    spec: GateSpec,
+    rule: MetricRule,
+    candidate: SuiteScores,
+    baseline: SuiteScores,
+    regs: np.ndarray,
+    strict: bool = False,
 ) -> Check:
     alpha = 1 - spec.bootstrap_confidence
     lo, hi = (float(x) for x in np.quantile(regs, [alpha, 1 - alpha]))
@@ -60,14 +71,15 @@ def _check(
     if point.candidate is None or point.baseline is None:
         return point  # missing values are decided by the point rule
     limit = spec.max_regression if point.baseline else (rule.max_abs or 0.0)
-    ok = lo <= limit + 1e-12
+    bound, side = (hi, "upper") if strict else (lo, "lower")
+    ok = bound <= limit + 1e-12
     pct = int(round(spec.bootstrap_confidence * 100))
     return point.model_copy(
         update={
             "passed": ok,
             "interval": (lo, hi),
             "reason": f"{point.reason}; paired bootstrap ({spec.bootstrap_samples} draws, seed "
-            f"{spec.seed}): regression {pct}% one-sided lower bound {lo:.2%}, "
+            f"{spec.seed}): regression {pct}% one-sided {side} bound {bound:.2%}, "
             f"{'not ' if ok else ''}beyond the {limit:.2%} allowed",
         }
     )

@@ -23,7 +23,7 @@ class ModelCard(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: int = 1
+    schema_version: int = 2  # 2: tiers
     model_name: str
     recipe: str
     base_model: str
@@ -34,6 +34,7 @@ class ModelCard(BaseModel):
     arena: dict[str, Any]
     audit: dict[str, Any]
     decision: GateDecision
+    tiers: dict[str, Any] | None = None  # a TiersReport as JSON, when the recipe has tiers
 
 
 def _num(x: float | None) -> float | None:
@@ -49,8 +50,12 @@ def build_card(
     audit: AuditReport,
     scores: dict[str, dict[str, float]],
     baseline_label: str = "base model",
+    tiers: Any = None,
 ) -> ModelCard:
-    """Assemble the card; ``scores`` maps ``baseline``/``candidate`` to metric values."""
+    """Assemble the card; ``scores`` maps ``baseline``/``candidate`` to metric values.
+
+    ``tiers`` (a :class:`~ftlineage.tiers.TiersReport`) puts every quantized tier beside it.
+    """
     names = sorted(set(scores["baseline"]) | set(scores["candidate"]))
     return ModelCard(
         model_name=recipe.registry.model_name,
@@ -78,6 +83,7 @@ def build_card(
             "counts": dict(sorted(audit.counts.items())),
         },
         decision=decision,
+        tiers=tiers.model_dump(mode="json") if tiers is not None else None,
     )
 
 
@@ -134,5 +140,20 @@ def render_markdown(card: ModelCard) -> str:
         f"## Decision: {card.decision.decision.upper()}",
         "",
         *[f"- {'✅' if c.passed else '❌'} {c.reason}" for c in card.decision.checks],
+        *_tiers_section(card.tiers),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _tiers_section(tiers: dict[str, Any] | None) -> list[str]:
+    if not tiers:
+        return []
+    from ftlineage.tiers import TiersReport, render_table
+
+    intro = (
+        "Each tier was quantized from this version, scored on the same suite, compared per case with "
+        "it (paired bootstrap) and judged against it in the arena; a passing tier is its own version "
+        "(tag `ftlineage.tier`)."
+    )
+    table = render_table(TiersReport.model_validate(tiers)).rstrip()
+    return ["", "## Quantization tiers", "", intro, "", table]

@@ -120,12 +120,19 @@ def register(
 
 
 def register_run(
-    registry: Registry, run_id: str, *, name: str, alias: str, key: bytes | None, stage: str | None = None
+    registry: Registry,
+    run_id: str,
+    *,
+    name: str,
+    alias: str,
+    key: bytes | None,
+    stage: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
 ) -> str:
     """Register a run's candidate model on a passing decision only; idempotent per run.
 
-    The run's lineage tags and the signed evidence become version tags; ``stage`` also makes a
-    legacy stage transition. Returns the version number.
+    The run's lineage tags, ``extra_tags`` (e.g. ``ftlineage.tier``) and the signed evidence
+    become version tags; ``stage`` also makes a legacy stage transition. Returns the version number.
     """
     decision = read_decision(registry, run_id)
     if decision.decision != "pass":
@@ -140,7 +147,7 @@ def register_run(
         name=name,
         source=registry.candidate_source(run_id),
         run_id=run_id,
-        tags={**lineage, **evidence_tags(decision)},
+        tags={**lineage, **(extra_tags or {}), **evidence_tags(decision)},
         description=card,
         alias=alias,
         signed_tags=signer(decision, lineage.get(T.MODEL_SHA, ""), key),

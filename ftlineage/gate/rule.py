@@ -33,7 +33,7 @@ class Check(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    kind: Literal["metric", "drift", "arena", "audit", "suite"]
+    kind: Literal["metric", "drift", "arena", "audit", "suite", "fidelity"]
     passed: bool
     candidate: float | None = None
     baseline: float | None = None
@@ -49,7 +49,7 @@ class GateDecision(BaseModel):
 
     schema_version: int = 1
     decision: Literal["pass", "blocked"]
-    stage: Literal["audit", "gate"]
+    stage: Literal["audit", "gate", "tier"]
     checks: tuple[Check, ...]
     lineage: dict[str, str]
 

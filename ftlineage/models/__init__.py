@@ -18,7 +18,7 @@ from ftlineage.models._load import (
     resolve_dtype,
     stop_ids,
 )
-from ftlineage.models._preflight import check_base_model
+from ftlineage.models._preflight import check_base_model, model_config
 from ftlineage.models._prompting import (
     FORMAT_FILE,
     PROMPT_TEMPLATE_FILE,
@@ -44,6 +44,7 @@ __all__ = [
     "Source",
     "VLLMGenerator",
     "check_base_model",
+    "model_config",
     "flatten",
     "format_for",
     "generate",

@@ -1,7 +1,8 @@
 """Helpers for testing ftlineage and its adapters (no network, no GPU).
 
 * Conformance suites to subclass: :class:`TrackerContract`, :class:`RegistryContract`,
-  :class:`ScorerContract`, :class:`TaskContract`, :class:`GeneratorContract`.
+  :class:`ScorerContract`, :class:`TaskContract`, :class:`GeneratorContract`,
+  :class:`QuantizerContract`.
 * Fakes that satisfy the real contracts: :class:`ScriptedJudge` (also the ``scripted`` judge
   entry point), :class:`InMemoryTracker`, :class:`InMemoryRegistry`.
 * Loopback servers: :func:`scripted_openai` (an OpenAI-compatible endpoint that answers from a
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from ftlineage.testing.fakes import InMemoryRegistry, InMemoryTracker, ScriptedJudge, scripted_judge
     from ftlineage.testing.generator_contract import GeneratorContract
     from ftlineage.testing.openai_server import ScriptedServer, scripted_openai
+    from ftlineage.testing.quantizer_contract import QuantizerContract
     from ftlineage.testing.registry_contract import RegistryContract
     from ftlineage.testing.scorer_contract import ScorerContract
     from ftlineage.testing.task_contract import TaskContract
@@ -27,6 +29,7 @@ __all__ = [
     "GeneratorContract",
     "InMemoryRegistry",
     "InMemoryTracker",
+    "QuantizerContract",
     "Recorded",
     "RegistryContract",
     "ScorerContract",
@@ -46,6 +49,7 @@ _LAZY = {
     "scripted_judge": ("ftlineage.testing.fakes", "scripted_judge"),
     "ScriptedServer": ("ftlineage.testing.openai_server", "ScriptedServer"),
     "scripted_openai": ("ftlineage.testing.openai_server", "scripted_openai"),
+    "QuantizerContract": ("ftlineage.testing.quantizer_contract", "QuantizerContract"),
     "RegistryContract": ("ftlineage.testing.registry_contract", "RegistryContract"),
     "ScorerContract": ("ftlineage.testing.scorer_contract", "ScorerContract"),
     "TaskContract": ("ftlineage.testing.task_contract", "TaskContract"),

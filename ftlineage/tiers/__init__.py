@@ -13,7 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ftlineage.lazy import lazy_getattr
-from ftlineage.tiers._spec import SHORT_NAMES, TierGateSpec, TierSpec, parse_short
+from ftlineage.tiers._spec import (
+    SHORT_NAMES,
+    TierGateSpec,
+    TierSpec,
+    check_group,
+    parse_short,
+    tier_list,
+    unique_names,
+)
 
 if TYPE_CHECKING:
     from ftlineage.tiers._fidelity import Fidelity, fidelity
@@ -38,6 +46,7 @@ __all__ = [
     "TierSpec",
     "TiersReport",
     "available_quantizers",
+    "check_group",
     "check_tier_arena",
     "copy_companions",
     "decide_tier",
@@ -48,7 +57,9 @@ __all__ = [
     "render_table",
     "render_tier_card",
     "score_tiers",
+    "tier_list",
     "tier_rule",
+    "unique_names",
     "weights_sha",
     "weights_size",
 ]

@@ -63,20 +63,11 @@ def _version(package: str) -> str:
 
 
 def import_torchao() -> Any:
-    """torchao, imported without its warnings about CUDA-only kernels a CPU build cannot load."""
-    import logging
-
-    loggers = [logging.getLogger(n) for n in ("torchao", "torch.utils._pytree")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
+    """torchao, or the install hint (its CPU-build warnings are quieted by ``import ftlineage``)."""
     try:
         import torchao
     except ImportError:
         raise missing_dependency("torchao", "quantization tiers") from None
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
     return torchao
 
 

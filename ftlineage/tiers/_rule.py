@@ -14,8 +14,7 @@ import math
 from typing import Literal
 
 from ftlineage.arena import ArenaResult
-from ftlineage.gate._paired import paired_checks
-from ftlineage.gate.rule import Check, GateDecision, check_digest, check_metric
+from ftlineage.gate import Check, GateDecision, check_digest, check_metric, paired_checks
 from ftlineage.recipe import GateSpec, MetricRule
 from ftlineage.scoring import SuiteScores, drift_bands
 from ftlineage.tiers._fidelity import Fidelity
