@@ -24,11 +24,20 @@ def score(
     api_key_env: Annotated[str, typer.Option(help="openai: variable holding the key")] = "OPENAI_API_KEY",
     limit: Annotated[Optional[int], typer.Option(help="held-out cases (drift: twice as many)")] = None,  # noqa: UP045
     out: Annotated[Optional[Path], typer.Option(help="also write the metrics as JSON here")] = None,  # noqa: UP045
+    tiers: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="also quantize and score these tiers, e.g. int8,int4 (hf backend)"),
+    ] = None,
+    device: Annotated[
+        str, typer.Option(help="--tiers: where tiers are quantized (auto, cpu, cuda)")
+    ] = "auto",
 ) -> None:
     """Score a model on a suite's held-out and drift parts; prints the metrics as JSON.
 
     Every backend gets the same rendered prompts (the model's prompt format, chat template
     included) and decodes greedily, so the same model scores the same whichever serves it.
+    With ``--tiers``, each tier is quantized from the model and scored the same way, with its
+    size on disk and its next-token KL / top-1 agreement against the model (no gate).
     """
     from pydantic import ValidationError
 
@@ -46,6 +55,9 @@ def score(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise BadInputError(f"--backend {backend!r}: {first['msg']}; valid: {', '.join(BACKENDS)}") from None
+    if tiers:
+        typer.echo(json.dumps(_tiers(model, suite, recipe, tiers, limit, device, backend), indent=1))
+        return
     template = load_recipe(recipe).prompt_template if recipe else None
     served = spec.backend == "openai"  # the model answers elsewhere: its tokenizer renders the prompts
     candidate = load_candidate(model, template, weights=not served)
@@ -59,3 +71,36 @@ def score(
     if out:
         out.write_text(text + "\n", encoding="utf-8")
     typer.echo(text)
+
+
+def _tiers(
+    model: str, suite: str, recipe: Path | None, names: str, limit: int | None, device: str, backend: str
+) -> dict[str, dict[str, float]]:
+    from pydantic import ValidationError
+
+    from ftlineage import suites
+    from ftlineage.ci import load_candidate
+    from ftlineage.errors import BadInputError
+    from ftlineage.models import resolve_device
+    from ftlineage.recipe import load_recipe
+    from ftlineage.tiers import TierSpec, score_tiers, tier_list
+
+    if backend != "hf":
+        raise BadInputError(f"--tiers quantizes the weights in process; use --backend hf, not {backend!r}")
+    try:
+        specs = [TierSpec.model_validate(t) for t in tier_list(names)]
+    except ValidationError as exc:
+        raise BadInputError(
+            f"--tiers {names!r}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}"
+        ) from None
+    template = load_recipe(recipe).prompt_template if recipe else None
+    candidate = load_candidate(model, template)
+    return score_tiers(
+        candidate.model,
+        candidate.tokenizer,
+        candidate.template,
+        suites.load(suite),
+        specs,
+        limit=limit,
+        device=resolve_device(device),
+    )

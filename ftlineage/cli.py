@@ -119,6 +119,8 @@ def run(
         typer.echo(f"  ! arena: {warning}")
     if result.failures:
         typer.echo(result.failures, nl=False)
+    if result.tiers:
+        typer.echo("\n  quantization tiers (gate/tiers/tiers.md):\n" + result.tiers)
     if result.version:
         typer.echo(f"  registered version {result.version} with its alias (see the registry)")
     elif result.decision == "pass":

@@ -17,7 +17,7 @@ from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, Rec
 from ftlineage.gate import Check, GateDecision
 from ftlineage.lazy import lazy_getattr
 from ftlineage.models import check_base_model
-from ftlineage.pipeline import _stages, _story
+from ftlineage.pipeline import _stages, _story, _tiers
 from ftlineage.pipeline._baseline import check_champion_suite
 from ftlineage.pipeline._context import Audited, Baseline, JobContext, JobResult, Row, Split, Trained
 from ftlineage.pipeline._failures import failures_stage
@@ -25,6 +25,7 @@ from ftlineage.pipeline._lifecycle import lifecycle, start_run, timed
 from ftlineage.pipeline._train import train_stage
 from ftlineage.recipe import Recipe, bind_suite, load_recipe
 from ftlineage.settings import Settings
+from ftlineage.tiers import render_table
 from ftlineage.tracking import Tracker, registry_of
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.S
         valid = ", ".join(sorted(available_judges()))
         judge = recipe.arena.judge
         raise RecipeError(f"{recipe_path} (arena.judge): unknown judge {judge!r}; valid judges: {valid}")
+    _tiers.check_tiers(recipe, str(recipe_path))
     suite = suites.load(recipe.suite)
     return bind_suite(recipe, suite, str(recipe_path)), suite, read_corpus(recipe.corpus)
 
@@ -228,15 +230,24 @@ def gate_trained(ctx: JobContext, trained: Trained, audit_report: AuditReport) -
             best_step=trained.best_step,
             baseline=baseline.label,
         )
+    tiers = None
+    if ctx.recipe.tiers:
+        with timed(ctx.tracker, "tiers"):
+            tiers = _tiers.tiers_stage(ctx, trained)
     with timed(ctx.tracker, "register"):
-        _stages.package_stage(ctx, trained, baseline, decision, arena_result, audit_report)
+        _stages.package_stage(ctx, trained, baseline, decision, arena_result, audit_report, tiers)
         ctx.tracker.set_tags({T.DECISION: "pass"})
         version = _stages.register_stage(ctx) if ctx.recipe.registry.auto_register else None
+        if tiers is not None and version is not None:
+            tiers = _tiers.register_tiers(ctx, tiers)
     with timed(ctx.tracker, "failures"):
         failures_stage(ctx, trained.best_step, baseline.label, quiet=True)
     _story.describe(ctx, decision, arena_result.warnings, version)
     reasons = tuple(c.reason for c in decision.checks)
-    return JobResult(ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version, reasons, arena_result.warnings)
+    table = render_table(tiers) if tiers is not None else ""
+    return JobResult(
+        ctx.tracker.run_id, "pass", EXIT_OK, ctx.out, version, reasons, arena_result.warnings, tiers=table
+    )
 
 
 _LAZY = {

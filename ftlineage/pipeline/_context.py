@@ -106,3 +106,4 @@ class JobResult:
     reasons: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     failures: str = ""  # the failure feed's top clusters, for the terminal (blocked runs)
+    tiers: str = ""  # the quantization tiers table (Markdown), when the recipe has tiers

@@ -171,24 +171,43 @@ def judgement_spans(
 
 def arena_stage(ctx: JobContext, trained: Trained) -> arena.ArenaResult:
     """Stage 3: candidate vs base on the arena pool, judged with randomized positions."""
-    cases = list(ctx.suite.arena)
-    if ctx.recipe.arena.limit:
-        cases = cases[: ctx.recipe.arena.limit]
-    fmt, bm = trained.prompt_format, ctx.recipe.base_model
-    prompts = fmt.render_all(trained.tokenizer, [case_source(c) for c in cases])
-    max_new = ctx.suite.max_new_tokens("arena")
-    specials, gen = fmt.add_special_tokens, ctx.recipe.generation
-    cand, _ = make_generator(gen, trained.model, trained.tokenizer, add_special_tokens=specials).generate(
-        prompts, max_new_tokens=max_new
-    )
+    cases = arena_cases(ctx)
+    bm = ctx.recipe.base_model
+    cand = arena_outputs(ctx, trained, trained.model, cases)
     base_model, base_tok = load_model(trained.base_ref, device=bm.device, dtype=bm.dtype)
-    base, _ = make_generator(gen, base_model, base_tok, add_special_tokens=specials).generate(
-        prompts, max_new_tokens=max_new
-    )
+    base = arena_outputs(ctx, trained, base_model, cases, tokenizer=base_tok)
+    family = ctx.recipe.base_model.family or str(trained.model.config.model_type)
+    result = judge_outputs(ctx, cases, cand, base, family)
+    keys = (*ARENA_SUMMARY, "bootstrap_low", "bootstrap_high", "position_bias", "cache_hits", "judge_calls")
+    record_values(ctx, {f"arena/{k}": getattr(result, k) for k in keys})
+    return result
+
+
+def arena_cases(ctx: JobContext) -> list[Case]:
+    """The suite's arena pool, cut to the recipe's ``arena.limit``."""
+    cases = list(ctx.suite.arena)
+    return cases[: ctx.recipe.arena.limit] if ctx.recipe.arena.limit else cases
+
+
+def arena_outputs(
+    ctx: JobContext, trained: Trained, model: Any, cases: list[Case], *, tokenizer: Any = None
+) -> list[str]:
+    """``model``'s answers to the arena cases, prompted in the candidate's format (and tokenizer)."""
+    fmt = trained.prompt_format
+    prompts = fmt.render_all(trained.tokenizer, [case_source(c) for c in cases])
+    tok = tokenizer if tokenizer is not None else trained.tokenizer
+    gen = make_generator(ctx.recipe.generation, model, tok, add_special_tokens=fmt.add_special_tokens)
+    return gen.generate(prompts, max_new_tokens=ctx.suite.max_new_tokens("arena"))[0]
+
+
+def judge_outputs(
+    ctx: JobContext, cases: list[Case], cand: list[str], base: list[str], family: str
+) -> arena.ArenaResult:
+    """Judge candidate vs baseline answers; write ``arena/`` files and the trace to ``ctx``'s run."""
     spec = ctx.recipe.arena
     opts = arena.ArenaOptions(
         seed=ctx.recipe.seed,
-        candidate_family=ctx.recipe.base_model.family or str(trained.model.config.model_type),
+        candidate_family=family,
         confidence=spec.confidence,
         both_orders=spec.both_orders,
         concurrency=spec.concurrency,
@@ -225,8 +244,6 @@ def arena_stage(ctx: JobContext, trained: Trained) -> arena.ArenaResult:
         inputs={"pairs": len(cases), "judge": result.judge, "seed": result.seed},
         outputs={k: v for k, v in summary.items() if v == v},
     )
-    keys = (*ARENA_SUMMARY, "bootstrap_low", "bootstrap_high", "position_bias", "cache_hits", "judge_calls")
-    record_values(ctx, {f"arena/{k}": getattr(result, k) for k in keys})
     return result
 
 
@@ -255,8 +272,9 @@ def package_stage(
     decision: rule.GateDecision,
     arena_result: arena.ArenaResult,
     audit_report: audit.AuditReport,
+    tiers: Any = None,
 ) -> None:
-    """On a pass: the model card (Markdown + JSON) and the pyfunc, logged under ``model/``."""
+    """On a pass: the model card (Markdown + JSON, with the tiers table) and the pyfunc, under ``model/``."""
     model_card = card.build_card(
         ctx.recipe,
         ctx.suite,
@@ -266,6 +284,7 @@ def package_stage(
         audit_report,
         {"baseline": dict(baseline.scores.metrics), "candidate": dict(trained.candidate.metrics)},
         baseline_label=baseline.label,
+        tiers=tiers,
     )
     files = {
         "model_card.md": card.render_markdown(model_card),
