@@ -22,7 +22,7 @@ from ftlineage import suites
 from ftlineage.models import format_for, generate, load_model, resolve_base, resolve_device
 from ftlineage.recipe import load_recipe
 from ftlineage.settings import Settings
-from ftlineage.tiers import TierSpec, copy_companions, fidelity, get_quantizer, tier_list, weights_size
+from ftlineage.tiers import TierSpec, fidelity, produce_tier, tier_list, weights_size
 from ftlineage.training import case_source
 
 
@@ -59,26 +59,28 @@ def main() -> None:
         full_size = weights_size(source)
         full_ms, answers = ms_per_case(model, tok, prompts, max_new, fmt.add_special_tokens)
         texts = list(zip(prompts, answers, strict=True))
-        print(f"model {folder} on {device}, {len(prompts)} held-out cases, {max_new} new tokens max, "
-              f"{args.threads} threads")
-        print(f"{'tier':<14}{'quantize s':>11}{'size MB':>10}{'x size':>8}{'ms/case':>10}{'x ms':>7}"
-              f"{'KL nats':>10}{'top-1':>7}")
-        print(f"{'full':<14}{'-':>11}{full_size / 1e6:>10.2f}{1:>8.2f}{full_ms:>10.1f}{1:>7.2f}{0:>10.4f}{1:>7.3f}")
+        print(
+            f"model {folder} on {device}, {len(prompts)} held-out cases, {max_new} new tokens max, "
+            f"{args.threads} threads"
+        )
+        print(
+            f"{'tier':<14}{'quantize s':>11}{'size MB':>10}{'x size':>8}{'ms/case':>10}{'x ms':>7}"
+            f"{'KL nats':>10}{'top-1':>7}"
+        )
+        print(
+            f"{'full':<14}{'-':>11}{full_size / 1e6:>10.2f}{1:>8.2f}{full_ms:>10.1f}{1:>7.2f}{0:>10.4f}{1:>7.3f}"
+        )
         for name in tier_list(args.tiers):
             spec = TierSpec.model_validate(name)
-            quantizer = get_quantizer(spec.quantizer)
-            quantizer.check(spec, device)
             out = Path(tmp) / spec.name
-            out.mkdir()
-            start = time.perf_counter()
-            tier = quantizer.quantize(source, spec, out, device=device)
-            seconds = time.perf_counter() - start
-            copy_companions(source, out)
+            tier, _, seconds = produce_tier(spec, source, out, device=device)
             size = weights_size(out)
             ms, _ = ms_per_case(tier, tok, prompts, max_new, fmt.add_special_tokens)
             fid = fidelity(model, tier, tok, texts, add_special_tokens=fmt.add_special_tokens)
-            print(f"{spec.name:<14}{seconds:>11.2f}{size / 1e6:>10.2f}{size / full_size:>8.2f}{ms:>10.1f}"
-                  f"{ms / full_ms:>7.2f}{fid.mean_kl:>10.4f}{fid.top1_agreement:>7.3f}")
+            print(
+                f"{spec.name:<14}{seconds:>11.2f}{size / 1e6:>10.2f}{size / full_size:>8.2f}{ms:>10.1f}"
+                f"{ms / full_ms:>7.2f}{fid.mean_kl:>10.4f}{fid.top1_agreement:>7.3f}"
+            )
             del tier
 
 

@@ -14,8 +14,6 @@ holds back full precision or another tier.
 from __future__ import annotations
 
 import gc
-import shutil
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,10 +35,10 @@ from ftlineage.tiers import (
     TierSpec,
     TiersReport,
     check_group,
-    copy_companions,
     decide_tier,
     fidelity,
     get_quantizer,
+    produce_tier,
     render_table,
     render_tier_card,
     weights_sha,
@@ -163,19 +161,6 @@ def one_tier(ctx: JobContext, trained: Trained, spec: TierSpec, ref: Reference, 
         gc.collect()
 
 
-def _quantize(tctx: JobContext, spec: TierSpec, device: str, source: Any) -> tuple[Any, Any, float]:
-    folder = tctx.out / "model"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    quantizer = get_quantizer(spec.quantizer)
-    start = time.perf_counter()
-    model = quantizer.quantize(source, spec, folder, device=device)
-    seconds = time.perf_counter() - start
-    copy_companions(source, folder)
-    return quantizer, model, seconds
-
-
 @dataclass(frozen=True)
 class _Where:
     device: str
@@ -186,8 +171,8 @@ class _Where:
 def _run_tier(
     tctx: JobContext, trained: Trained, spec: TierSpec, ref: Reference, where: _Where
 ) -> tuple[TierRow, GateDecision]:
-    quantizer, model, quantize_s = _quantize(tctx, spec, where.device, where.source)
     folder = tctx.out / "model"
+    model, quantizer, quantize_s = produce_tier(spec, where.source, folder, device=where.device)
     tctx.lineage = tctx.lineage.extend(model_sha=weights_sha(folder))  # the job's, but these weights
     tctx.tracker.set_tags(
         tctx.lineage.tags()

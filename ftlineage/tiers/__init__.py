@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         available_quantizers,
         copy_companions,
         get_quantizer,
+        produce_tier,
         weights_sha,
         weights_size,
     )
@@ -54,6 +55,7 @@ __all__ = [
     "get_quantizer",
     "parse_short",
     "points_lost",
+    "produce_tier",
     "render_table",
     "render_tier_card",
     "score_tiers",
@@ -71,6 +73,7 @@ _LAZY = {
     "available_quantizers": ("_quantize", "available_quantizers"),
     "copy_companions": ("_quantize", "copy_companions"),
     "get_quantizer": ("_quantize", "get_quantizer"),
+    "produce_tier": ("_quantize", "produce_tier"),
     "weights_sha": ("_quantize", "weights_sha"),
     "weights_size": ("_quantize", "weights_size"),
     "TierRow": ("_report", "TierRow"),

@@ -267,3 +267,23 @@ def copy_companions(source: Path, out: Path) -> None:
     for path in source.iterdir():
         if path.is_file() and not path.name.endswith(WEIGHT_SUFFIXES) and not (out / path.name).exists():
             shutil.copy2(path, out / path.name)
+
+
+def produce_tier(spec: TierSpec, source: Path, out: Path, *, device: str) -> tuple[Any, Quantizer, float]:
+    """Quantize ``source`` into a fresh ``out`` with the tier's library, companions copied.
+
+    Returns the quantized model, the quantizer (its ``version`` names the library) and the
+    seconds the library took. ``check`` runs first, so a tier it refuses fails before any work.
+    """
+    import time
+
+    quantizer = get_quantizer(spec.quantizer)
+    quantizer.check(spec, device)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    start = time.perf_counter()
+    model = quantizer.quantize(source, spec, out, device=device)
+    seconds = time.perf_counter() - start
+    copy_companions(source, out)
+    return model, quantizer, seconds

@@ -55,12 +55,13 @@ def _metric_check(rule: MetricRule, check: Check, tier_name: str, max_loss: floa
     if tier is None or full is None or math.isnan(tier) or math.isnan(full):
         return check
     lost = points_lost(rule, tier, full)
-    recovered = (tier / full if rule.direction == "higher" else full / tier) if tier and full else math.nan
-    head = (
-        f"tier {tier_name}: {rule.name} {tier:.4f} vs full precision {full:.4f}, "
-        f"{_lost_text(lost)} ({recovered:.1%} recovered, "
-        f"{1 - max_loss:.0%} required)"
-    )
+    if rule.direction == "higher":
+        share = f"{tier / full:.1%} recovered, " if full else ""
+        allowed = f"{share}{1 - max_loss:.0%} of full precision required"
+    else:
+        allowed = f"at most {1 + max_loss:.0%} of full precision allowed" if full else "full precision is 0"
+    head = f"tier {tier_name}: {rule.name} {tier:.4f} vs full precision {full:.4f}, {_lost_text(lost)}"
+    head += f" ({allowed})"
     detail = check.reason.split("; paired bootstrap", 1)
     tail = f"; paired bootstrap{detail[1]}" if len(detail) == 2 else ""
     return check.model_copy(update={"reason": head + tail})
@@ -112,33 +113,26 @@ def check_tier_arena(arena: ArenaResult, upper_bound: float, tier_name: str) -> 
 
 
 def _fidelity_checks(spec: TierGateSpec, fid: Fidelity | None, tier_name: str) -> list[Check]:
+    """The optional floors: ``max_kl`` on mean KL, ``min_top1`` on top-1 agreement (unmeasured fails)."""
+    floors = (
+        ("mean_kl", "mean next-token KL", spec.max_kl, "ceiling"),
+        ("top1_agreement", "top-1 agreement", spec.min_top1, "floor"),
+    )
     out = []
-    if spec.max_kl is not None:
-        kl = fid.mean_kl if fid else math.nan
-        ok = not math.isnan(kl) and kl <= spec.max_kl
+    for field, label, limit, kind in floors:
+        if limit is None:
+            continue
+        value = getattr(fid, field) if fid else math.nan
+        ok = not math.isnan(value) and (value <= limit if kind == "ceiling" else value >= limit)
         out.append(
             Check(
-                name="fidelity/mean_kl",
+                name=f"fidelity/{field}",
                 kind="fidelity",
                 passed=ok,
-                candidate=kl,
-                threshold=spec.max_kl,
-                reason=f"tier {tier_name}: mean next-token KL {kl:.4f} nats vs full precision "
-                f"({'within' if ok else 'beyond'} the {spec.max_kl:g} allowed)",
-            )
-        )
-    if spec.min_top1 is not None:
-        top1 = fid.top1_agreement if fid else math.nan
-        ok = not math.isnan(top1) and top1 >= spec.min_top1
-        out.append(
-            Check(
-                name="fidelity/top1_agreement",
-                kind="fidelity",
-                passed=ok,
-                candidate=top1,
-                threshold=spec.min_top1,
-                reason=f"tier {tier_name}: top-1 agreement {top1:.3f} with full precision "
-                f"({'at or above' if ok else 'below'} the {spec.min_top1:g} required)",
+                candidate=value,
+                threshold=limit,
+                reason=f"tier {tier_name}: {label} {value:.4f} against full precision "
+                f"({'within' if ok else 'beyond'} the {kind} {limit:g})",
             )
         )
     return out

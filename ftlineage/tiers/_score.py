@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ftlineage.tiers._fidelity import fidelity
-from ftlineage.tiers._quantize import copy_companions, get_quantizer, weights_size
+from ftlineage.tiers._quantize import produce_tier, weights_size
 from ftlineage.tiers._spec import TierSpec
 
 
@@ -43,14 +42,8 @@ def score_tiers(
         prompts = fmt.render_all(tokenizer, [case_source(c) for c in held])
         texts = [(p, answers[c.id]) for p, c in zip(prompts, held, strict=True)]
         for spec in tiers:
-            quantizer = get_quantizer(spec.quantizer)
-            quantizer.check(spec, device)
             folder = Path(tmp) / spec.name
-            folder.mkdir()
-            start = time.perf_counter()
-            tier = quantizer.quantize(source, spec, folder, device=device)
-            seconds = time.perf_counter() - start
-            copy_companions(source, folder)
+            tier, _, seconds = produce_tier(spec, source, folder, device=device)
             metrics, _ = evaluate_model(tier, tokenizer, suite, fmt, limit=limit)
             fid = fidelity(model, tier, tokenizer, texts, add_special_tokens=fmt.add_special_tokens)
             out[spec.name] = {

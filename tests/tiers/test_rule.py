@@ -72,7 +72,7 @@ def test_a_one_case_dip_is_noise_but_a_third_lost_is_blocked_naming_metric_and_p
     lost = (sum(FULL) - sum(worse)) / len(FULL) * 100
     assert f"{lost:.1f} points lost" in failed.reason
     assert "paired bootstrap" in failed.reason
-    assert "95% required" in failed.reason
+    assert "95% of full precision required" in failed.reason
 
 
 def test_strict_blocks_what_the_data_cannot_clear():
