@@ -17,6 +17,15 @@ def _registry() -> Any:
     return MlflowRegistry.connect()
 
 
+def _registry_for(name: str) -> Any:
+    """The model registry, or the Prompt Registry when ``name`` is a registered prompt."""
+    from ftlineage.tracking._prompts import PromptRegistry
+
+    models = _registry()
+    prompts = PromptRegistry(models.client)
+    return prompts if prompts.exists(name) else models
+
+
 def _refused(exc: Exception) -> Exception:
     """A guard refusal (HTTP 403) as our error, with the server's reason."""
     from mlflow.exceptions import MlflowException
@@ -72,11 +81,11 @@ def promote(
 
     if version is not None and not (version.isdigit() and int(version) > 0):
         raise BadInputError(f"promote --version {version!r}: a version is a whole number such as 3")
-    registry = _registry()
-    tags = _run_tags(registry, run_id) if run_id else {}
+    tags = _run_tags(_registry(), run_id) if run_id else {}
     name = model or tags.get(T.REGISTRY_MODEL_NAME)
     if not name:
         raise BadInputError("promote: pass --model NAME (or a RUN_ID of the main job, which records it)")
+    registry = _registry_for(name)  # a prompt moves through the same ledger and evidence check
     challenger = tags.get(T.REGISTRY_ALIAS, _DEFAULT_ALIASES.alias)
     aliases = Aliases(challenger, champion_alias, _DEFAULT_ALIASES.rolled_back_alias)
     stages = stages or tags.get(T.REGISTRY_STAGES) == "True"
@@ -98,7 +107,14 @@ def promote(
         if not run_id:
             raise BadInputError(f"promote --to {to}: pass the RUN_ID to register")
         stage = aliases.stage(challenger) if stages else None
-        reg = register_run(registry, run_id, name=name, alias=challenger, key=gate_key(), stage=stage)
+        if tags.get(T.CANDIDATE_KIND) == "prompt":
+            from ftlineage.gate.promotion import register_prompt_run
+            from ftlineage.tracking._prompts import PromptRegistry
+
+            prompts = PromptRegistry(_registry().client)
+            reg = register_prompt_run(prompts, run_id, name=name, alias=challenger, key=gate_key())
+        else:
+            reg = register_run(registry, run_id, name=name, alias=challenger, key=gate_key(), stage=stage)
     except Exception as exc:
         raise _refused(exc) from None
     typer.echo(f"{name} v{reg} is @{challenger}")

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from ftlineage import readers as userfile
+from ftlineage.candidates._spec import CandidateSpec
 from ftlineage.errors import RecipeError
 from ftlineage.lineage import sha256_json
 from ftlineage.tiers import TierGateSpec, TierSpec, tier_list, unique_names
@@ -367,7 +368,12 @@ class Recipe(_Strict):
     suite: str
     seed: int = 17
     base_model: BaseModelSpec = BaseModelSpec()
-    corpus: tuple[Path, ...]
+    candidate: CandidateSpec = Field(
+        CandidateSpec(), description="what is gated: trained (default), model, endpoint or prompt"
+    )
+    corpus: tuple[Path, ...] = Field(
+        (), description="training files (a model/endpoint candidate's are audited; trained needs one)"
+    )
     prompt_template: str
     chat: Literal["auto"] | bool = Field(
         "auto", description="auto: use the tokenizer's chat template when it has one; true requires one"
@@ -400,6 +406,15 @@ class Recipe(_Strict):
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _candidate_fits(self) -> Recipe:
+        kind = self.candidate.kind
+        if kind == "trained" and not self.corpus:
+            raise ValueError("a trained candidate needs corpus (the training files); add corpus: [FILE]")
+        if kind in ("endpoint", "prompt") and self.tiers:
+            raise ValueError(f"tiers quantize weights in process; a {kind} candidate has none to quantize")
+        return self
 
     @model_validator(mode="after")
     def _default_model_name(self) -> Recipe:

@@ -51,6 +51,15 @@ TIER = PREFIX + "tier"
 TIER_OF = PREFIX + "tier_of"  # the full-precision run a tier was quantized from
 TIERS = PREFIX + "tiers"  # on the full-precision run: name=decision, ...
 
+# candidates (run and every registered version / prompt version)
+CANDIDATE_KIND = PREFIX + "candidate_kind"  # trained | model | endpoint | prompt
+ENDPOINT_URL = PREFIX + "endpoint_url"  # the URL without credentials
+ENDPOINT_MODEL = PREFIX + "endpoint_model"  # the served model id
+SHUTDOWN_DATE = PREFIX + "shutdown_date"  # the retirement date an endpoint reports, if any
+PROMPT_SOURCE = PREFIX + "prompt_source"  # a prompt candidate: prompts:/... or the file it came from
+PROMPT_BASELINE = PREFIX + "prompt_baseline"  # what it was compared with: @champion or the recipe
+SOURCE_RUN = PREFIX + "source_run"  # a prompt version: the run whose gate passed it
+
 # sweeps and seeds
 STUDY = PREFIX + "study"
 OPTUNA_STORAGE = PREFIX + "optuna_storage"

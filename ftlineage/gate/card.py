@@ -23,7 +23,7 @@ class ModelCard(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: int = 2  # 2: tiers
+    schema_version: int = 3  # 2: tiers; 3: candidate kind, audit optional
     model_name: str
     recipe: str
     base_model: str
@@ -35,6 +35,7 @@ class ModelCard(BaseModel):
     audit: dict[str, Any]
     decision: GateDecision
     tiers: dict[str, Any] | None = None  # a TiersReport as JSON, when the recipe has tiers
+    candidate_kind: str = "trained"  # trained | model | endpoint | prompt
 
 
 def _num(x: float | None) -> float | None:
@@ -47,7 +48,7 @@ def build_card(
     lineage: dict[str, str],
     decision: GateDecision,
     arena: ArenaResult,
-    audit: AuditReport,
+    audit: AuditReport | None,
     scores: dict[str, dict[str, float]],
     baseline_label: str = "base model",
     tiers: Any = None,
@@ -75,15 +76,39 @@ def build_card(
             for n in names
         },
         arena=arena.model_dump(mode="json", exclude={"pairs"}),
-        audit={
-            "rows_in": audit.rows_in,
-            "rows_kept": audit.rows_kept,
-            "rows_malformed": audit.rows_malformed,
-            "verdict": audit.verdict,
-            "counts": dict(sorted(audit.counts.items())),
-        },
+        audit=_audit(audit),
         decision=decision,
         tiers=tiers.model_dump(mode="json") if tiers is not None else None,
+        candidate_kind=recipe.candidate.kind,
+    )
+
+
+def _audit(audit: AuditReport | None) -> dict[str, Any]:
+    if audit is None:
+        return {"verdict": "none", "rows_in": 0, "rows_kept": 0, "rows_malformed": 0, "counts": {}}
+    return {
+        "rows_in": audit.rows_in,
+        "rows_kept": audit.rows_kept,
+        "rows_malformed": audit.rows_malformed,
+        "verdict": audit.verdict,
+        "counts": dict(sorted(audit.counts.items())),
+    }
+
+
+_ORIGIN = {
+    "trained": "Fine-tuned by ftlineage from `{base}` with recipe `{recipe}`",
+    "model": "A model trained elsewhere (base `{base}`), gated with recipe `{recipe}`",
+    "endpoint": "A model served behind an endpoint, gated with recipe `{recipe}`",
+    "prompt": "A prompt change on `{base}`, gated with recipe `{recipe}`",
+}
+
+
+def _audit_line(a: dict[str, Any]) -> str:
+    if a["verdict"] == "none":
+        return "No training data was given for this candidate, so none was audited."
+    return (
+        f"{a['rows_in']} rows in, {a['rows_kept']} kept, {a['rows_malformed']} "
+        f"malformed; verdict {a['verdict']}; flags: {a['counts']}."
     )
 
 
@@ -108,8 +133,8 @@ def render_markdown(card: ModelCard) -> str:
     lines = [
         f"# {card.model_name} — model card",
         "",
-        f"Fine-tuned by ftlineage from `{card.base_model}` with recipe `{card.recipe}`; "
-        f"compared against the {card.baseline}.",
+        _ORIGIN.get(card.candidate_kind, _ORIGIN["trained"]).format(base=card.base_model, recipe=card.recipe)
+        + f"; compared against the {card.baseline}.",
         "",
         "## Eval suite (locked)",
         "",
@@ -134,8 +159,7 @@ def render_markdown(card: ModelCard) -> str:
         "",
         "## Data audit",
         "",
-        f"{card.audit['rows_in']} rows in, {card.audit['rows_kept']} kept, {card.audit['rows_malformed']} "
-        f"malformed; verdict {card.audit['verdict']}; flags: {card.audit['counts']}.",
+        _audit_line(card.audit),
         "",
         f"## Decision: {card.decision.decision.upper()}",
         "",

@@ -44,6 +44,7 @@ __all__ = [
     "move_alias",
     "read_decision",
     "register",
+    "register_prompt_run",
     "register_run",
     "subject_of",
 ]
@@ -141,19 +142,58 @@ def register_run(
     card = registry.read_run_file(run_id, "model/model_card.md")
     if card is None:
         raise PromotionRefused(f"run {run_id} has no model card (model/model_card.md); re-run the job")
-    lineage = T.lineage_of(registry.run_tags(run_id) or {})
+    run_tags = registry.run_tags(run_id) or {}
+    lineage = T.lineage_of(run_tags)
+    kind = {T.CANDIDATE_KIND: run_tags.get(T.CANDIDATE_KIND, "trained")}
     version = register(
         registry,
         name=name,
         source=registry.candidate_source(run_id),
         run_id=run_id,
-        tags={**lineage, **(extra_tags or {}), **evidence_tags(decision)},
+        tags={**lineage, **kind, **(extra_tags or {}), **evidence_tags(decision)},
         description=card,
         alias=alias,
         signed_tags=signer(decision, lineage.get(T.MODEL_SHA, ""), key),
     )
     if stage:
         registry.transition_stage(name, version, stage)
+    registry.set_run_tag(run_id, T.REGISTERED_VERSION, version)
+    return version
+
+
+PROMPT_FILE = "prompt/prompt.json"
+
+
+def register_prompt_run(registry: Registry, run_id: str, *, name: str, alias: str, key: bytes | None) -> str:
+    """Register a prompt run's candidate (``prompt/prompt.json``) on a passing decision only.
+
+    ``registry`` is the Prompt Registry adapter: the version's source is the template, its tags
+    the run's lineage, ``ftlineage.candidate_kind=prompt`` and the signed evidence.
+    """
+    import json
+
+    decision = read_decision(registry, run_id)
+    if decision.decision != "pass":
+        reasons = "; ".join(c.reason for c in decision.failed)
+        raise PromotionRefused(f"run {run_id} was blocked by the gate, so it is not registered: {reasons}")
+    text = registry.read_run_file(run_id, PROMPT_FILE)
+    if text is None:
+        raise PromotionRefused(f"run {run_id} has no {PROMPT_FILE}; it is not a prompt candidate's run")
+    template = json.loads(text)["template"]
+    source = (
+        template if isinstance(template, str) else json.dumps(template, sort_keys=True, ensure_ascii=False)
+    )
+    lineage = T.lineage_of(registry.run_tags(run_id) or {})
+    version = register(
+        registry,
+        name=name,
+        source=source,
+        run_id=run_id,
+        tags={**lineage, T.CANDIDATE_KIND: "prompt", **evidence_tags(decision)},
+        description=f"passed the ftlineage gate in run {run_id}",
+        alias=alias,
+        signed_tags=signer(decision, lineage.get(T.MODEL_SHA, ""), key),
+    )
     registry.set_run_tag(run_id, T.REGISTERED_VERSION, version)
     return version
 

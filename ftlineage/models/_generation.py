@@ -69,36 +69,43 @@ class BackendError(FtlineageError):
 
 @dataclass
 class OpenAIGenerator:
-    """Any OpenAI-compatible server (vLLM, TGI, Ollama, ``ftlineage serve``): ``POST /completions``.
+    """Any OpenAI-compatible server (vLLM, TGI, Ollama, a hosted provider, ``ftlineage.models._serve``).
 
-    The prompt is sent already rendered, with ``temperature`` 0; the key, when the server needs
-    one, is read from the environment variable ``api_key_env`` and never logged.
+    ``api="completions"`` (``POST /completions``) sends the prompt already rendered;
+    ``api="chat"`` (``POST /chat/completions``) sends it as the user turn (after ``system``, when
+    given) and the server applies the model's chat template. Always ``temperature`` 0. The key,
+    when the server needs one, is read from the environment variable ``api_key_env`` at request
+    time and never stored, logged or put in an error.
     """
 
     base_url: str
     model: str
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str | None = "OPENAI_API_KEY"
     concurrency: int = 4
     timeout_s: float = 120.0
     name: str = "openai"
+    api: str = "completions"
+    system: str | None = None
+
+    def _body(self, prompt: str, max_new_tokens: int) -> tuple[str, dict[str, Any]]:
+        body: dict[str, Any] = {"model": self.model, "max_tokens": max_new_tokens, "temperature": 0}
+        if self.api == "chat":
+            turns = [{"role": "system", "content": self.system}] if self.system else []
+            body["messages"] = [*turns, {"role": "user", "content": prompt}]
+            return "/chat/completions", body
+        return "/completions", {**body, "prompt": prompt}
 
     def _one(self, prompt: str, max_new_tokens: int) -> str:
-        body = {"model": self.model, "prompt": prompt, "max_tokens": max_new_tokens, "temperature": 0}
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        url = self.base_url.rstrip("/") + "/completions"
-        req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+        route, body = self._body(prompt, max_new_tokens)
+        answer = post_json(self.base_url.rstrip("/") + route, body, self.api_key_env, self.timeout_s)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 - user's endpoint
-                answer = json.loads(resp.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise BackendError(f"generation endpoint {url} failed: {type(exc).__name__}: {exc}") from None
-        try:
-            return str(answer["choices"][0]["text"])
+            choice = answer["choices"][0]
+            return str(choice["message"]["content"] if self.api == "chat" else choice["text"])
         except (KeyError, IndexError, TypeError):
-            raise BackendError(f"generation endpoint {url} answered without choices[0].text") from None
+            field = "choices[0].message.content" if self.api == "chat" else "choices[0].text"
+            raise BackendError(
+                f"generation endpoint {self.base_url}{route} answered without {field}"
+            ) from None
 
     def generate(self, prompts: Sequence[str], *, max_new_tokens: int) -> tuple[list[str], float]:
         """See :class:`Generator`."""
@@ -106,6 +113,29 @@ class OpenAIGenerator:
         with ThreadPoolExecutor(self.concurrency) as pool:
             outputs = list(pool.map(lambda p: self._one(p, max_new_tokens), prompts))
         return outputs, (time.perf_counter() - start) / max(1, len(prompts))
+
+
+def _request(url: str, body: dict[str, Any] | None, api_key_env: str | None) -> urllib.request.Request:
+    headers = {"Content-Type": "application/json"}
+    key = os.environ.get(api_key_env) if api_key_env else None
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    data = json.dumps(body).encode() if body is not None else None
+    return urllib.request.Request(url, data=data, headers=headers, method="POST" if data else "GET")
+
+
+def post_json(url: str, body: dict[str, Any] | None, api_key_env: str | None, timeout_s: float) -> Any:
+    """POST ``body`` (GET when ``None``) to an endpoint and parse the JSON answer.
+
+    Failures raise :class:`BackendError` naming the URL and the HTTP status, never the key.
+    """
+    try:
+        with urllib.request.urlopen(_request(url, body, api_key_env), timeout=timeout_s) as resp:  # noqa: S310
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        raise BackendError(f"endpoint {url} answered HTTP {exc.code} ({exc.reason})") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise BackendError(f"endpoint {url} failed: {type(exc).__name__}: {exc}") from None
 
 
 class VLLMGenerator:

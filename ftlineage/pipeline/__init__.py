@@ -17,7 +17,7 @@ from ftlineage.errors import EXIT_AUDIT_BLOCKED, EXIT_GATE_BLOCKED, EXIT_OK, Rec
 from ftlineage.gate import Check, GateDecision
 from ftlineage.lazy import lazy_getattr
 from ftlineage.models import check_base_model
-from ftlineage.pipeline import _stages, _story, _tiers
+from ftlineage.pipeline import _candidates, _stages, _story, _tiers
 from ftlineage.pipeline._baseline import check_champion_suite
 from ftlineage.pipeline._context import Audited, Baseline, JobContext, JobResult, Row, Split, Trained
 from ftlineage.pipeline._failures import failures_stage
@@ -95,6 +95,7 @@ def prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.S
         )
     _refuse_credentials(recipe_path)
     check_base_model(recipe.base_model, recipe.training, str(recipe_path))
+    _candidates.check_candidate(recipe, str(recipe_path))
     if recipe.generation.backend != "hf":
         raise RecipeError(
             f"{recipe_path} (generation.backend): the job scores its own checkpoints in process, so it "
@@ -180,12 +181,13 @@ def start(ctx: JobContext) -> None:
     }
     ctx.tracker.set_tags(
         ctx.lineage.tags()
-        | {T.SUITE: r.suite, T.SEED: str(r.seed)}
+        | {T.SUITE: r.suite, T.SEED: str(r.seed), T.CANDIDATE_KIND: r.candidate.kind}
         | {T.SUITE_NAME: ctx.suite.meta.name, T.SUITE_VERSION: str(ctx.suite.meta.version)}
         | reg
     )
     check_champion_suite(ctx)
     # "suite" and "recipe" are the MLproject's own params (logged by `mlflow run`): never reuse.
+    trained = r.candidate.kind == "trained"
     ctx.tracker.log_params(
         {
             "recipe_name": r.name,
@@ -193,7 +195,9 @@ def start(ctx: JobContext) -> None:
             "seed": r.seed,
             "base_model": r.base_model.name,
             "corpus_files": len(r.corpus),
-            **{f"training.{k}": v for k, v in r.training.model_dump().items()},
+            "candidate.kind": r.candidate.kind,
+            **({f"training.{k}": v for k, v in r.training.model_dump().items()} if trained else {}),
+            **_candidates.candidate_params(r.candidate),
             "gate.max_regression": r.gate.max_regression,
         }
     )
@@ -203,19 +207,27 @@ def start(ctx: JobContext) -> None:
 
 def _run_stages(ctx: JobContext) -> JobResult:
     start(ctx)
-    with timed(ctx.tracker, "audit"):
-        audited = _stages.audit_stage(ctx)
-    if audited.report.verdict == "blocked":
-        return _audit_block(ctx, audited.report.reasons)
+    report = None
+    if ctx.recipe.corpus:  # a model/endpoint candidate's training file is audited as for training
+        with timed(ctx.tracker, "audit"):
+            audited = _stages.audit_stage(ctx)
+        if audited.report.verdict == "blocked":
+            return _audit_block(ctx, audited.report.reasons)
+        report = audited.report
+    kind = ctx.recipe.candidate.kind
+    if kind != "trained":
+        with timed(ctx.tracker, "score"):
+            scored = _candidates.score_candidate(ctx)
+        return gate_trained(ctx, scored, report)
     with timed(ctx.tracker, "train"):
         split = _stages.split_stage(ctx, audited.kept)
         _story.log_inputs(ctx, split.train)
         trained = train_stage(ctx, split)
-    return gate_trained(ctx, trained, audited.report)
+    return gate_trained(ctx, trained, report)
 
 
-def gate_trained(ctx: JobContext, trained: Trained, audit_report: AuditReport) -> JobResult:
-    """Arena, gate and registry for a trained model."""
+def gate_trained(ctx: JobContext, trained: Trained, audit_report: AuditReport | None) -> JobResult:
+    """Arena, gate and registry for any candidate (trained here, a model, an endpoint, a prompt)."""
     ctx.tracker.set_tags(ctx.lineage.tags())
     with timed(ctx.tracker, "arena"):
         arena_result = _stages.arena_stage(ctx, trained)
@@ -231,13 +243,17 @@ def gate_trained(ctx: JobContext, trained: Trained, audit_report: AuditReport) -
             baseline=baseline.label,
         )
     tiers = None
-    if ctx.recipe.tiers:
+    if ctx.recipe.tiers and trained.model is not None:
         with timed(ctx.tracker, "tiers"):
             tiers = _tiers.tiers_stage(ctx, trained)
+    prompt = ctx.recipe.candidate.kind == "prompt"
     with timed(ctx.tracker, "register"):
-        _stages.package_stage(ctx, trained, baseline, decision, arena_result, audit_report, tiers)
+        _stages.package_stage(
+            ctx, trained, baseline, decision, arena_result, audit_report, tiers, pyfunc=not prompt
+        )
         ctx.tracker.set_tags({T.DECISION: "pass"})
-        version = _stages.register_stage(ctx) if ctx.recipe.registry.auto_register else None
+        register = _candidates.register_prompt if prompt else _stages.register_stage
+        version = register(ctx) if ctx.recipe.registry.auto_register else None
         if tiers is not None and version is not None:
             tiers = _tiers.register_tiers(ctx, tiers)
     with timed(ctx.tracker, "failures"):

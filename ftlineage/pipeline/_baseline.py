@@ -36,6 +36,7 @@ def _rescore(ctx: JobContext, name: str, version: str, label: str) -> SuiteScore
         loaded.template,
         limit=ctx.recipe.training.eval_limit,
         drift_limit=ctx.recipe.training.drift_limit,
+        generator=loaded.generator,
     )
     plan = ctx.suite.plan.model_dump(mode="json", by_alias=True)
     return SuiteScores(

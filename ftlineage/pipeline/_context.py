@@ -73,8 +73,25 @@ class Split:
 
 
 @dataclass(frozen=True)
+class Arm:
+    """One side of a comparison: who answers (``generator``) and how prompts are rendered.
+
+    ``tokenizer`` renders chat templates (``None`` for an endpoint, which renders its own);
+    ``model`` is the weights in process, or ``None``.
+    """
+
+    generator: Any
+    fmt: PromptFormat
+    tokenizer: Any = None
+    model: Any = None
+
+
+@dataclass(frozen=True)
 class Trained:
-    """Stage 2's output: the chosen checkpoint exported (merged), and both models' scores."""
+    """Stage 2's output: the chosen checkpoint exported (merged), and both models' scores.
+
+    A candidate not trained here fills the same fields: ``model`` is ``None`` for an endpoint.
+    """
 
     base_ref: str
     model: Any
@@ -84,6 +101,7 @@ class Trained:
     best_step: int
     assessments: tuple[Any, ...] = ()
     prompt_format: PromptFormat = PromptFormat()
+    arms: tuple[Arm, Arm] | None = None  # (candidate, baseline) when not both in-process models
 
 
 @dataclass(frozen=True)

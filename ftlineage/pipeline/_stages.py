@@ -14,7 +14,7 @@ from ftlineage.gate import card, promotion, rule
 from ftlineage.logging import get_logger
 from ftlineage.models import load_model, make_generator
 from ftlineage.pipeline._baseline import resolve_baseline
-from ftlineage.pipeline._context import Audited, Baseline, JobContext, Row, Split, Trained
+from ftlineage.pipeline._context import Arm, Audited, Baseline, JobContext, Row, Split, Trained
 from ftlineage.tasks import Case
 from ftlineage.tracking import Span, primary_mlflow
 from ftlineage.training import case_source
@@ -172,11 +172,15 @@ def judgement_spans(
 def arena_stage(ctx: JobContext, trained: Trained) -> arena.ArenaResult:
     """Stage 3: candidate vs base on the arena pool, judged with randomized positions."""
     cases = arena_cases(ctx)
-    bm = ctx.recipe.base_model
-    cand = arena_outputs(ctx, trained, trained.model, cases)
-    base_model, base_tok = load_model(trained.base_ref, device=bm.device, dtype=bm.dtype)
-    base = arena_outputs(ctx, trained, base_model, cases, tokenizer=base_tok)
-    family = ctx.recipe.base_model.family or str(trained.model.config.model_type)
+    if trained.arms is not None:  # a candidate not trained here: each side answers through its arm
+        cand, base = (arm_outputs(ctx, arm, cases) for arm in trained.arms)
+    else:
+        bm = ctx.recipe.base_model
+        cand = arena_outputs(ctx, trained, trained.model, cases)
+        base_model, base_tok = load_model(trained.base_ref, device=bm.device, dtype=bm.dtype)
+        base = arena_outputs(ctx, trained, base_model, cases, tokenizer=base_tok)
+    model_type = getattr(getattr(trained.model, "config", None), "model_type", "")
+    family = ctx.recipe.base_model.family or str(model_type or "unknown")
     result = judge_outputs(ctx, cases, cand, base, family)
     keys = (*ARENA_SUMMARY, "bootstrap_low", "bootstrap_high", "position_bias", "cache_hits", "judge_calls")
     record_values(ctx, {f"arena/{k}": getattr(result, k) for k in keys})
@@ -198,6 +202,12 @@ def arena_outputs(
     tok = tokenizer if tokenizer is not None else trained.tokenizer
     gen = make_generator(ctx.recipe.generation, model, tok, add_special_tokens=fmt.add_special_tokens)
     return gen.generate(prompts, max_new_tokens=ctx.suite.max_new_tokens("arena"))[0]
+
+
+def arm_outputs(ctx: JobContext, arm: Arm, cases: list[Case]) -> list[str]:
+    """``arm``'s answers to the arena cases, in its own prompt format."""
+    prompts = arm.fmt.render_all(arm.tokenizer, [case_source(c) for c in cases])
+    return arm.generator.generate(prompts, max_new_tokens=ctx.suite.max_new_tokens("arena"))[0]
 
 
 def judge_outputs(
@@ -271,10 +281,15 @@ def package_stage(
     baseline: Baseline,
     decision: rule.GateDecision,
     arena_result: arena.ArenaResult,
-    audit_report: audit.AuditReport,
+    audit_report: audit.AuditReport | None,
     tiers: Any = None,
+    *,
+    pyfunc: bool = True,
 ) -> None:
-    """On a pass: the model card (Markdown + JSON, with the tiers table) and the pyfunc, under ``model/``."""
+    """On a pass: the model card (Markdown + JSON, with the tiers table) and the pyfunc, under ``model/``.
+
+    A prompt candidate (``pyfunc=False``) is registered as a prompt version: the card alone.
+    """
     model_card = card.build_card(
         ctx.recipe,
         ctx.suite,
@@ -292,6 +307,8 @@ def package_stage(
     }
     for name, text in files.items():
         ctx.write("gate", name, text)
+    if not pyfunc:
+        return
     ctx.registry.log_candidate(
         ctx.tracker.run_id,
         ctx.out / "export",

@@ -122,6 +122,7 @@ class LoadedModel:
     model: Any
     tokenizer: Any
     template: PromptFormat
+    generator: Any = None  # an endpoint version answers through this (model and tokenizer are None)
 
 
 @runtime_checkable

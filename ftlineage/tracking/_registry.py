@@ -77,7 +77,7 @@ def log_pyfunc(
 def load_pyfunc(uri: str) -> LoadedModel:
     """Load a logged or registered ftlineage pyfunc (``models:/...``, ``runs:/...``) for scoring."""
     inner = mlflow.pyfunc.load_model(uri).unwrap_python_model()
-    return LoadedModel(inner.model, inner.tokenizer, inner.fmt)
+    return LoadedModel(inner.model, inner.tokenizer, inner.fmt, getattr(inner, "endpoint", None))
 
 
 def _version(mv: Any) -> ModelVersion:
