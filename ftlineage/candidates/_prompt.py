@@ -1,6 +1,8 @@
 """A prompt candidate's text: from the MLflow Prompt Registry or a file, in the recipe's template form.
 
-Recipes write the slot as ``{prompt}``; the Prompt Registry writes variables as ``{{prompt}}``.
+Recipes write the slot as ``{prompt}``; the Prompt Registry writes variables as ``{{name}}``. A
+registry prompt has one variable, whatever its name (ours are written as ``{{input}}``: MLflow's
+``PromptVersion.format`` cannot take a variable called ``prompt``).
 A registry prompt may be text or chat (a list of ``{role, content}`` messages: the system message
 becomes the system turn, the user message the template). A file holds the template as text, or
 YAML/JSON ``{template: ..., system: ...}``.
@@ -17,7 +19,8 @@ from typing import Any
 from ftlineage.errors import RecipeError
 
 _REF = re.compile(r"^prompts:/(?P<name>[^/@]+)(?:@(?P<alias>[\w.-]+)|/(?P<version>\d+))$")
-_VAR = re.compile(r"\{\{\s*prompt\s*\}\}")
+_VAR = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
+REGISTRY_VAR = "input"
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,17 @@ class PromptText:
 
 
 def from_registry_template(text: str) -> str:
-    """``{{prompt}}`` (registry form) → ``{prompt}`` (recipe form)."""
-    return _VAR.sub("{prompt}", text)
+    """``{{var}}`` (registry form, one variable of any name) → ``{prompt}`` (recipe form).
+
+    A template with two or more variables is returned with none replaced (refused by the caller).
+    """
+    names = set(_VAR.findall(text))
+    return _VAR.sub("{prompt}", text) if len(names) == 1 else text
 
 
 def to_registry_template(text: str) -> str:
-    """``{prompt}`` (recipe form) → ``{{prompt}}`` (registry form)."""
-    return text.replace("{prompt}", "{{prompt}}")
+    """``{prompt}`` (recipe form) → ``{{input}}`` (registry form)."""
+    return text.replace("{prompt}", "{{" + REGISTRY_VAR + "}}")
 
 
 def is_registry_ref(ref: str) -> bool:
@@ -59,8 +66,9 @@ def parse_prompt(ref: str, value: Any, where: str) -> PromptText:
     template = from_registry_template(value)
     if template.count("{prompt}") != 1:
         raise RecipeError(
-            f"{where}: prompt {ref!r} must contain the slot {{prompt}} (or {{{{prompt}}}}) exactly once; "
-            f"it has it {template.count('{prompt}')} times"
+            f"{where}: prompt {ref!r} must contain one slot, {{prompt}} or a single {{{{variable}}}}, "
+            f"exactly once; it has {template.count('{prompt}')} {{prompt}} and "
+            f"{len(_VAR.findall(template))} {{{{...}}}} variables"
         )
     return PromptText(template, str(system) if system is not None else None, ref)
 

@@ -109,9 +109,23 @@ def cities(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Any:
     return SimpleNamespace(suite=tmp / "suite", taught=tmp / "taught", base=Path(base), corpus=corpus)
 
 
-def write_recipe(folder: Path, cities: Any, extra: str = "", *, corpus: bool = False) -> Path:
-    """A recipe for the city task in ``folder`` with ``extra`` YAML appended."""
-    text = RECIPE.format(suite=cities.suite, template=TEMPLATE.replace("\n", "\\n"))
+def write_recipe(
+    folder: Path,
+    cities: Any,
+    extra: str = "",
+    *,
+    corpus: bool = False,
+    base: Path | None = None,
+    template: str = TEMPLATE,
+) -> Path:
+    """A recipe for the city task in ``folder`` with ``extra`` YAML appended.
+
+    ``base`` replaces the tiny base model (e.g. with the taught model, for prompt changes).
+    """
+    text = RECIPE.format(suite=cities.suite, template=template.replace("\n", "\\n"))
+    if base is not None:
+        start, end = text.index("base_model:\n"), text.index("prompt_template:")
+        text = text[:start] + f"base_model: {{name: '{base}', family: llama}}\n" + text[end:]
     if corpus:
         text += f"corpus: [{cities.corpus}]\n"
     path = folder / "recipe.yaml"
