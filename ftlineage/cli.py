@@ -11,6 +11,7 @@ import typer
 
 from ftlineage import tags as T
 from ftlineage._cli_canary import canary_app, traces_app
+from ftlineage._cli_candidates import gate_run, status
 from ftlineage._cli_failures import failures_app
 from ftlineage._cli_registry import diff, promote, registry_app
 from ftlineage._cli_score import score
@@ -60,6 +61,8 @@ app.add_typer(failures_app, name="failures")
 app.command()(sweep)
 app.command()(train)
 app.command()(score)
+app.command("gate-run")(gate_run)
+app.command()(status)
 
 
 def _fail_external_run(message: str) -> None:
@@ -111,6 +114,12 @@ def run(
         os.environ["FTLINEAGE_ENGINE"] = engine  # validated with the other settings
 
     result = run_job(recipe or None, suite or None)
+    print_result(result)
+    raise typer.Exit(result.exit_code)
+
+
+def print_result(result: Any) -> None:
+    """The end of a gated run on the terminal: verdict, reasons, tiers, version, where to look."""
     verdict = "PASS" if result.decision == "pass" else "BLOCKED"
     typer.echo(f"\nftlineage: {verdict} (run {result.run_id})")
     for reason in result.reasons:
@@ -133,7 +142,6 @@ def run(
         typer.echo(f"  browse: {uri}/#/experiments")
     else:
         typer.echo(f"  browse: mlflow ui --backend-store-uri {uri}")
-    raise typer.Exit(result.exit_code)
 
 
 @app.command()

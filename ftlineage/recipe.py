@@ -410,8 +410,6 @@ class Recipe(_Strict):
     @model_validator(mode="after")
     def _candidate_fits(self) -> Recipe:
         kind = self.candidate.kind
-        if kind == "trained" and not self.corpus:
-            raise ValueError("a trained candidate needs corpus (the training files); add corpus: [FILE]")
         if kind in ("endpoint", "prompt") and self.tiers:
             raise ValueError(f"tiers quantize weights in process; a {kind} candidate has none to quantize")
         return self

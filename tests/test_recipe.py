@@ -31,7 +31,7 @@ def test_recipe_sha_does_not_depend_on_checkout_location(tmp_path):
          r"r\.yaml:6 \(training\.max_steps\): .*greater than 0 but got -3"),
         ("name: x\nsuite: s\ncorpus: [a.jsonl]\nprompt_template: 'no slot'\n",
          r"r\.yaml:4 \(prompt_template\): .*\{prompt\}"),
-        ("name: x\nsuite: s\nprompt_template: '{prompt}'\n", r"\(corpus\): required key is missing"),
+        ("suite: s\nprompt_template: '{prompt}'\n", r"\(name\): required key is missing"),
         ("name: x\n  suite: [\n", r"r\.yaml:\d+: invalid YAML"),
         ("- a\n- b\n", r"r\.yaml:1: a recipe must be a YAML mapping"),
     ],

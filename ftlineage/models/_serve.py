@@ -37,7 +37,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         """List the model."""
         if self.path.rstrip("/").endswith("/models"):
-            self._send(200, {"object": "list", "data": [{"id": self.server.model_name, "object": "model"}]})
+            entry = {
+                "id": self.server.model_name,
+                "object": "model",
+                "owned_by": "ftlineage",
+                **self.server.listed,
+            }
+            self._send(200, {"object": "list", "data": [entry]})
         else:
             self._send(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -119,6 +125,7 @@ class ChatServer(ThreadingHTTPServer):
         self.model, self.tokenizer = load_model(model_path)
         self.fmt = format_for(self.tokenizer, "{prompt}", chat=None)
         self.model_name = model_path
+        self.listed: dict[str, Any] = {}  # extra /models fields, e.g. a provider's shutdown_date
         self.lock = threading.Lock()
         self.requests = 0
 
@@ -130,8 +137,15 @@ class ChatServer(ThreadingHTTPServer):
 
 
 def main(argv: list[str]) -> None:
-    """Serve ``MODEL`` on ``PORT`` (0 = any); prints the base URL once ready."""
+    """Serve ``MODEL`` on ``PORT`` (0 = any); prints the base URL once ready.
+
+    ``--shutdown-date YYYY-MM-DD`` makes ``/models`` announce a retirement, as hosted providers do.
+    """
+    shutdown = argv[argv.index("--shutdown-date") + 1] if "--shutdown-date" in argv else None
+    argv = [a for a in argv if a not in ("--shutdown-date", shutdown)]
     server = ChatServer(argv[0], port=int(argv[1]) if len(argv) > 1 else 0)
+    if shutdown:
+        server.listed["shutdown_date"] = shutdown
     print(server.url, flush=True)  # the process's protocol: the parent reads the URL from stdout
     server.serve_forever()
 

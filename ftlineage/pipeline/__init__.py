@@ -85,9 +85,19 @@ def _refuse_credentials(recipe_path: Path) -> None:
             )
 
 
-def prepare(recipe_path: Path, suite_name: str | None) -> tuple[Recipe, suites.Suite, list[Row]]:
-    """Validate every input before anything is written to the tracking store."""
+def prepare(
+    recipe_path: Path, suite_name: str | None, *, trains: bool = True
+) -> tuple[Recipe, suites.Suite, list[Row]]:
+    """Validate every input before anything is written to the tracking store.
+
+    ``trains=False``: the caller trains elsewhere (the in-script path), so no corpus is needed.
+    """
     recipe = load_recipe(recipe_path)
+    if trains and recipe.candidate.kind == "trained" and not recipe.corpus:
+        raise RecipeError(
+            f"{recipe_path}: a trained candidate needs corpus (the training files); add corpus: [FILE], "
+            "or gate a model trained elsewhere with candidate: {kind: model, path: ...}"
+        )
     if suite_name and suite_name != recipe.suite:
         raise RecipeError(
             f"{recipe_path}: recipe is for suite {recipe.suite!r} but suite {suite_name!r} was "
@@ -172,7 +182,8 @@ def start(ctx: JobContext) -> None:
     """Tag the run with its lineage, suite and registry target; log the recipe as params."""
     import torch
 
-    torch.set_num_threads(ctx.settings.num_threads)
+    if not ctx.in_script:  # a user's own script keeps its thread settings
+        torch.set_num_threads(ctx.settings.num_threads)
     r = ctx.recipe
     reg = {
         T.REGISTRY_MODEL_NAME: r.registry.model_name,
@@ -188,19 +199,19 @@ def start(ctx: JobContext) -> None:
     check_champion_suite(ctx)
     # "suite" and "recipe" are the MLproject's own params (logged by `mlflow run`): never reuse.
     trained = r.candidate.kind == "trained"
-    ctx.tracker.log_params(
-        {
-            "recipe_name": r.name,
-            "suite_name": r.suite,
-            "seed": r.seed,
-            "base_model": r.base_model.name,
-            "corpus_files": len(r.corpus),
-            "candidate.kind": r.candidate.kind,
-            **({f"training.{k}": v for k, v in r.training.model_dump().items()} if trained else {}),
-            **_candidates.candidate_params(r.candidate),
-            "gate.max_regression": r.gate.max_regression,
-        }
-    )
+    prefix = T.PREFIX if ctx.in_script else ""  # a user's run has its own seed, base_model ... params
+    params = {
+        "recipe_name": r.name,
+        "suite_name": r.suite,
+        "seed": r.seed,
+        "base_model": r.base_model.name,
+        "corpus_files": len(r.corpus),
+        "candidate.kind": r.candidate.kind,
+        **({f"training.{k}": v for k, v in r.training.model_dump().items()} if trained else {}),
+        **_candidates.candidate_params(r.candidate),
+        "gate.max_regression": r.gate.max_regression,
+    }
+    ctx.tracker.log_params({prefix + k: v for k, v in params.items()})
     if r.source_path:
         ctx.tracker.log_artifact(r.source_path, "recipe")
 

@@ -62,13 +62,17 @@ def write_scores(
     return report
 
 
-def score_both(ctx: JobContext, cand: Arm, base: Arm) -> tuple[SuiteScores, SuiteScores]:
-    """Score both arms; log the baseline at step 0 (as a trained run does) and the candidate's values."""
+def score_both(ctx: JobContext, cand: Arm, base: Arm, step: int = 0) -> tuple[SuiteScores, SuiteScores]:
+    """Score both arms; log the baseline at step 0 (as a trained run does) and the candidate at ``step``.
+
+    In a user's own run (``ctx.in_script``) the callback has logged step 0 already.
+    """
     base_metrics, base_cases = score_arm(ctx, base)
-    ctx.tracker.log_metrics(base_metrics, step=0)
+    if not ctx.in_script:
+        ctx.tracker.log_metrics(base_metrics, step=0)
     record_values(ctx, {f"baseline/{k}": v for k, v in base_metrics.items()})
     cand_metrics, cand_cases = score_arm(ctx, cand)
-    ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in cand_metrics.items()}, step=0)
+    ctx.tracker.log_metrics({f"candidate/{k}": v for k, v in cand_metrics.items()}, step=step)
     baseline = write_scores(ctx, "baseline", base_metrics, base_cases)
     return baseline, write_scores(ctx, "candidate", cand_metrics, cand_cases)
 
@@ -144,7 +148,7 @@ def _merge_adapter(ctx: JobContext, folder: Path) -> tuple[Any, Any]:
     return merged, tok
 
 
-def model_candidate(ctx: JobContext) -> Trained:
+def model_candidate(ctx: JobContext, step: int = 0) -> Trained:
     """``kind: model``: the recipe's base and the given model, scored in process like a checkpoint."""
     base_ref, base_model, base_tok = _base(ctx)
     model, tok = load_model_candidate(ctx, str(ctx.recipe.candidate.path))
@@ -152,9 +156,9 @@ def model_candidate(ctx: JobContext) -> Trained:
     ctx.add_lineage(prompt_sha=fmt.sha(), model_sha=lineage.sha256_state_dict(model.state_dict()))
     _export(ctx, model, tok, fmt)
     baseline, candidate = score_both(
-        ctx, _in_process(ctx, model, tok, fmt), _in_process(ctx, base_model, base_tok, fmt)
+        ctx, _in_process(ctx, model, tok, fmt), _in_process(ctx, base_model, base_tok, fmt), step
     )
-    return Trained(base_ref, model, tok, baseline, candidate, 0, prompt_format=fmt)
+    return Trained(base_ref, model, tok, baseline, candidate, step, prompt_format=fmt)
 
 
 # -- kind: endpoint ------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class JobContext:
     out: Path
     rows: list[Row]
     lineage: LineageManifest
+    in_script: bool = False  # gating a user's own run: params prefixed, the run left open
 
     def add_lineage(self, **digests: str) -> None:
         """Record digests a stage produced (an unknown name is refused)."""

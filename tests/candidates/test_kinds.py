@@ -153,3 +153,41 @@ def test_a_mistyped_served_model_is_refused_before_any_run(cities, servers, stor
     with pytest.raises(BadInputError, match="does not serve model 'nope'.*serves"):
         _run(write_recipe(tmp_path, cities, _endpoint(servers["taught"], Path("nope"))))
     assert not MlflowClient(store).search_experiments(filter_string="name = 'cities'")
+
+
+def test_status_lists_the_champion_and_flags_an_endpoint_the_provider_retires(
+    cities, store, tmp_path, capsys
+):
+    from ftlineage.cli import main
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ftlineage.models._serve",
+            str(cities.taught),
+            "0",
+            "--shutdown-date",
+            "2026-01-31",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FTLINEAGE_NUM_THREADS": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        result = _run(write_recipe(tmp_path, cities, _endpoint(url, cities.taught)))
+    finally:
+        proc.kill()
+        proc.wait()
+    assert result.decision == "pass", result.reasons
+    assert main(["promote", "--to", "champion", "--model", "cities"]) == 0
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cities (model)")]
+    assert "champion v1" in line
+    assert "challenger v1" in line
+    assert "kind endpoint" in line
+    assert "last decision pass" in line
+    assert "RETIRED 2026-01-31" in line

@@ -61,9 +61,11 @@ def test_a_trained_recipe_still_needs_a_corpus_and_endpoints_take_no_tiers(tmp_p
     from ftlineage.recipe import load_recipe
 
     path = tmp_path / "r.yaml"
+    from ftlineage.pipeline import prepare
+
     path.write_text("name: a\nsuite: healthcare_v17\nprompt_template: '{prompt}'\n")
-    with pytest.raises(RecipeError, match="r.yaml:1.*needs corpus"):
-        load_recipe(path)
+    with pytest.raises(RecipeError, match="r.yaml: a trained candidate needs corpus"):
+        prepare(path, None)
     path.write_text(
         path.read_text() + "candidate: {kind: endpoint, base_url: 'http://h/v1', model: m}\ntiers: [int8]\n"
     )
