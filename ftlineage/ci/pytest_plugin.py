@@ -40,10 +40,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="git ref: skip the eval unless a file feeding the prompt SHA changed since it",
     )
+    group.addoption(
+        "--eval-recipes",
+        action="append",
+        default=[],
+        help="prompt CI: recipe files or globs; with --changed-since REF, each changed recipe's prompt "
+        "at REF and now are asked of the same model on the same items (W/L/T)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the eval session when ``--eval-suite`` is given."""
+    """Register the eval session when ``--eval-suite`` is given (prompt CI with ``--eval-recipes``)."""
+    if config.getoption("--eval-recipes"):
+        from ftlineage.ci._prompt_session import PromptCISession
+
+        try:
+            prompt_ci = PromptCISession(config)
+        except FtlineageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(prompt_ci, "ftlineage-prompt-ci")
     if config.getoption("--eval-suite"):
         try:
             session = EvalSession(config)

@@ -48,7 +48,9 @@ def _int8_registers_and_int2_is_blocked_naming_what_it_lost(tiered):
     rows = {r.name: r for r in report.rows}
     assert rows["int8"].decision == "pass", rows["int8"].reasons
     assert rows["int2-g16"].decision == "blocked"
-    assert any("drift/" in r and "points lost" in r for r in rows["int2-g16"].reasons), rows["int2-g16"].reasons
+    assert any("drift/" in r and "points lost" in r for r in rows["int2-g16"].reasons), rows[
+        "int2-g16"
+    ].reasons
     assert rows["int8"].fidelity.mean_kl < rows["int2-g16"].fidelity.mean_kl
     assert rows["int8"].size_bytes < 0.6 * report.reference_size_bytes
 
@@ -71,7 +73,9 @@ def _each_tier_is_a_nested_run_with_its_decision_in_both_runs(tiered):
         assert child.data.tags[T.TIER] == row.name
         assert child.data.params["tier.library"].startswith("torchao==")
         assert "tier/mean_kl" in child.data.metrics
-        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"gate/tiers/{row.name}/decision.json")
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=f"gate/tiers/{row.name}/decision.json"
+        )
         mine = mlflow.artifacts.download_artifacts(run_id=row.run_id, artifact_path="gate/decision.json")
         with open(local) as a, open(mine) as b:
             parent_copy, own = json.load(a), json.load(b)
@@ -95,7 +99,9 @@ def _the_registered_tier_verifies_and_answers_as_a_pyfunc(tiered):
     from ftlineage.tracking import MlflowRegistry
 
     reg = MlflowRegistry(client)
-    assert promotion.check_evidence(reg, name, version, Settings.from_env().gate_key)  # raises unless it verifies
+    assert promotion.check_evidence(
+        reg, name, version, Settings.from_env().gate_key
+    )  # raises unless it verifies
     client.set_model_version_tag(name, version, "ftlineage.decision_sha", "0" * 64)  # tampered evidence
     with pytest.raises(PromotionRefused):
         promotion.check_evidence(reg, name, version, Settings.from_env().gate_key)
