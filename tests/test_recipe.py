@@ -82,3 +82,11 @@ def test_hostile_or_mistyped_recipes_are_refused_in_one_line(tmp_path, data, pat
     assert "\n" not in str(info.value)
     assert time.monotonic() - start < 5
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 200_000  # KiB: no expansion
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "recipes").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_bundled_recipe_loads(path):
+    recipe = load_recipe(path)
+    assert recipe.candidate.kind in ("trained", "model", "endpoint", "prompt")
+    if recipe.candidate.kind == "prompt" and not str(recipe.candidate.prompt).startswith("prompts:/"):
+        assert (path.parent / str(recipe.candidate.prompt)).is_file()

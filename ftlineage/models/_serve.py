@@ -3,7 +3,8 @@
 ``POST /v1/chat/completions`` answers with greedy decoding of the conversation (through the
 model's chat template; a model without one sees the last user message), ``POST /v1/completions``
 completes a rendered prompt as is (the ``openai`` generation backend);
-``GET /v1/models`` lists the one model. Run it with ``python -m ftlineage.models._serve MODEL PORT``.
+``GET /v1/models`` lists the one model. Run it with
+``python -m ftlineage.models._serve MODEL PORT [--name SERVED_ID] [--shutdown-date YYYY-MM-DD]``.
 """
 
 from __future__ import annotations
@@ -139,13 +140,19 @@ class ChatServer(ThreadingHTTPServer):
 def main(argv: list[str]) -> None:
     """Serve ``MODEL`` on ``PORT`` (0 = any); prints the base URL once ready.
 
+    ``--name NAME`` serves the model under that id (default: the folder as given);
     ``--shutdown-date YYYY-MM-DD`` makes ``/models`` announce a retirement, as hosted providers do.
     """
-    shutdown = argv[argv.index("--shutdown-date") + 1] if "--shutdown-date" in argv else None
-    argv = [a for a in argv if a not in ("--shutdown-date", shutdown)]
+    flags = {}
+    for flag in ("--name", "--shutdown-date"):
+        if flag in argv:
+            at = argv.index(flag)
+            flags[flag] = argv[at + 1]
+            argv = argv[:at] + argv[at + 2 :]
     server = ChatServer(argv[0], port=int(argv[1]) if len(argv) > 1 else 0)
-    if shutdown:
-        server.listed["shutdown_date"] = shutdown
+    server.model_name = flags.get("--name", server.model_name)
+    if "--shutdown-date" in flags:
+        server.listed["shutdown_date"] = flags["--shutdown-date"]
     print(server.url, flush=True)  # the process's protocol: the parent reads the URL from stdout
     server.serve_forever()
 
