@@ -45,6 +45,11 @@ def test_a_prompt_that_fixes_the_format_passes_and_becomes_challenger(cities, st
 
     assert main(["promote", "--to", "champion", "--model", "cities"]) == 0
     assert MlflowClient(store).get_prompt_version_by_alias("cities", "champion").version == pv.version
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("cities (prompt)")]
+    assert f"champion v{pv.version} | challenger v{pv.version} | kind prompt" in line
+    assert "last decision pass" in line
 
 
 def test_an_unsigned_prompt_version_cannot_become_champion(cities, store, tmp_path):
