@@ -273,7 +273,11 @@ def register_tiers(ctx: JobContext, report: TiersReport) -> TiersReport:
                 name=reg.model_name,
                 alias=f"{reg.alias}-{row.name}",
                 key=ctx.settings.gate_key,
-                extra_tags={T.TIER: row.name, T.TIER_OF: ctx.tracker.run_id},
+                extra_tags={
+                    T.TIER: row.name,
+                    T.TIER_OF: ctx.tracker.run_id,
+                    T.CANDIDATE_KIND: ctx.recipe.candidate.kind,
+                },
             )
         except FtlineageError as exc:
             logger.warning("tier %s was not registered: %s", row.name, exc)

@@ -60,6 +60,7 @@ def _int8_registers_and_int2_is_blocked_naming_what_it_lost(tiered):
     (mv,) = versions
     assert client.get_model_version_by_alias(name, "challenger-int8").version == mv.version
     assert mv.tags[T.TIER_OF] == run_id
+    assert mv.tags[T.CANDIDATE_KIND] == "trained"
     assert mv.tags[T.MODEL_SHA] == rows["int8"].model_sha != report.reference_model_sha
     assert mv.run_id == rows["int8"].run_id
 
