@@ -172,3 +172,38 @@ def test_a_double_encoded_or_odd_body_is_answered_on_purpose(guard_server):
         assert resp.status_code == 400, (odd, resp.text)
         assert resp.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert client.get_model_version_by_alias(name, "champion").version == good
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["Q: {{input}}\nA:", [{"role": "system", "content": "S"}, {"role": "user", "content": "{{input}}"}]],
+)
+def test_a_signed_prompt_may_become_champion_and_a_bare_one_may_not(guard_server, template):
+    import json
+
+    from ftlineage.gate.evidence import evidence_tags, signer
+    from ftlineage.gate.promotion import register
+    from ftlineage.tracking._prompts import PromptRegistry
+    from tests.conftest import GUARD_KEY
+
+    client = MlflowClient(guard_server)
+    name = f"g-prompt-{'text' if isinstance(template, str) else 'chat'}"
+    exp = client.get_experiment_by_name("guard") or client.get_experiment(client.create_experiment("guard"))
+    run = client.create_run(exp.experiment_id)
+    source = template if isinstance(template, str) else json.dumps(template, sort_keys=True)
+    v = register(
+        PromptRegistry(client),
+        name=name,
+        source=source,
+        run_id=run.info.run_id,
+        tags=evidence_tags(PASS),
+        description="gate pass",
+        alias="challenger",
+        signed_tags=signer(PASS, "", GUARD_KEY.encode()),
+    )
+    client.set_prompt_alias(name, "champion", int(v))
+    assert str(client.get_prompt_version_by_alias(name, "champion").version) == v
+    bare = client.register_prompt(name=name, template="bare {{input}}")
+    with pytest.raises(MlflowException, match="ftlineage-guard"):
+        client.set_prompt_alias(name, "champion", bare.version)
+    assert str(client.get_prompt_version_by_alias(name, "champion").version) == v
