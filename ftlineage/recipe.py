@@ -467,7 +467,11 @@ def load_recipe(path: str | Path) -> Recipe:
     looks_like_path = "/" in suite or suite.startswith(".")
     if looks_like_path and not Path(suite).is_absolute() and (beside / "suite.yaml").is_file():
         suite = str(beside.resolve())  # a suite directory next to the recipe, like its corpus files
-    loaded = recipe.model_copy(update={"corpus": corpus, "suite": suite, "source_path": file.resolve()})
+    update: dict[str, Any] = {"corpus": corpus, "suite": suite, "source_path": file.resolve()}
+    if recipe.base_model.name.startswith(("./", "../")):  # a model folder beside the recipe
+        name = str((file.parent / recipe.base_model.name).resolve())
+        update["base_model"] = recipe.base_model.model_copy(update={"name": name})
+    loaded = recipe.model_copy(update=update)
     loaded._content_sha = sha256_json(raw, domain="recipe")
     return loaded
 

@@ -90,3 +90,12 @@ def test_every_bundled_recipe_loads(path):
     assert recipe.candidate.kind in ("trained", "model", "endpoint", "prompt")
     if recipe.candidate.kind == "prompt" and not str(recipe.candidate.prompt).startswith("prompts:/"):
         assert (path.parent / str(recipe.candidate.prompt)).is_file()
+
+
+def test_a_relative_model_folder_resolves_against_the_recipe(tmp_path):
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "r.yaml"
+    path.write_text("name: a\nsuite: healthcare_v17\nprompt_template: '{prompt}'\nbase_model: {name: ../m}\n")
+    assert load_recipe(path).base_model.name == str(tmp_path / "m")
+    path.write_text("name: a\nsuite: healthcare_v17\nprompt_template: '{prompt}'\nbase_model: {name: org/m}\n")
+    assert load_recipe(path).base_model.name == "org/m"  # a hub id stays as written
