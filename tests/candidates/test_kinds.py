@@ -191,3 +191,18 @@ def test_status_lists_the_champion_and_flags_an_endpoint_the_provider_retires(
     assert "kind endpoint" in line
     assert "last decision pass" in line
     assert "RETIRED 2026-01-31" in line
+
+
+def test_a_prompt_change_asked_of_an_endpoint(cities, servers, store, tmp_path):
+    (tmp_path / "proposed.txt").write_text("Tell me: {{input}} ->")  # not the prompt the model was taught
+    extra = (
+        "candidate:\n  kind: prompt\n  prompt: proposed.txt\n"
+        f"  base_url: {servers['taught']}\n  model: {cities.taught}\n"
+    )
+    result = _run(write_recipe(tmp_path, cities, extra))
+    assert result.decision == "blocked"
+    assert any("exact_match" in r for r in result.reasons), result.reasons
+    tags = MlflowClient(store).get_run(result.run_id).data.tags
+    assert tags[T.CANDIDATE_KIND] == "prompt"
+    assert tags[f"{T.ENDPOINT_MODEL}.candidate"] == str(cities.taught)
+    assert MlflowClient(store).search_prompts() == []
