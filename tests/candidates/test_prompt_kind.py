@@ -88,3 +88,22 @@ def test_a_missing_prompt_file_is_refused_naming_the_recipe(cities, store, tmp_p
     path = write_recipe(tmp_path, cities, "candidate: {kind: prompt, prompt: nope.txt}\n", base=cities.taught)
     with pytest.raises(RecipeError, match=r"recipe.yaml \(candidate.prompt\): 'nope.txt'"):
         _run(path)
+
+
+def test_a_passing_prompt_run_registers_later_through_promote(cities, store, tmp_path):
+    from ftlineage.cli import main
+
+    path = _prompt_recipe(tmp_path, cities, current="{prompt}", proposed=TEMPLATE)
+    path.write_text(
+        path.read_text().replace(
+            "registry: {model_name: cities}", "registry: {model_name: cities, auto_register: false}"
+        )
+    )
+    result = _run(path)
+    assert result.decision == "pass", result.reasons
+    assert result.version is None
+    assert MlflowClient(store).search_prompts() == []
+    assert main(["promote", result.run_id]) == 0
+    pv = MlflowClient(store).get_prompt_version_by_alias("cities", "challenger")
+    assert pv.tags[T.SOURCE_RUN] == result.run_id
+    assert pv.tags[T.CANDIDATE_KIND] == "prompt"
