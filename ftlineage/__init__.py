@@ -44,8 +44,7 @@ if TYPE_CHECKING:
     from ftlineage.audit import AuditReport, audit_corpus
     from ftlineage.errors import FtlineageError
     from ftlineage.gate import GateDecision, decide, decide_scores
-    from ftlineage.pipeline import JobResult, run_job
-    from ftlineage.pipeline._in_script import gate_callback, gate_run
+    from ftlineage.pipeline import JobResult, gate_callback, gate_run, run_job
     from ftlineage.recipe import Recipe, load_recipe
     from ftlineage.suites import Suite
     from ftlineage.suites import load as load_suite
@@ -79,8 +78,8 @@ _LAZY = {
     "decide_scores": ("ftlineage.gate", "decide_scores"),
     "JobResult": ("ftlineage.pipeline", "JobResult"),
     "run_job": ("ftlineage.pipeline", "run_job"),
-    "gate_run": ("ftlineage.pipeline._in_script", "gate_run"),
-    "gate_callback": ("ftlineage.pipeline._in_script", "gate_callback"),
+    "gate_run": ("ftlineage.pipeline", "gate_run"),
+    "gate_callback": ("ftlineage.pipeline", "gate_callback"),
     "Recipe": ("ftlineage.recipe", "Recipe"),
     "load_recipe": ("ftlineage.recipe", "load_recipe"),
     "Suite": ("ftlineage.suites", "Suite"),

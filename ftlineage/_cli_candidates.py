@@ -20,7 +20,7 @@ def gate_run(
     Exit 0 pass, 4 blocked by the gate, 3 blocked by the audit, 2 bad input. The run is not ended.
     """
     from ftlineage.cli import print_result
-    from ftlineage.pipeline._in_script import gate_run as run
+    from ftlineage.pipeline import gate_run as run
 
     result = run(recipe, checkpoint, run_id=run_id, step=step)
     print_result(result)
@@ -33,8 +33,7 @@ def status(
     ] = False,
 ) -> None:
     """Per registered model and prompt: champion, challenger, kind, last decision, suite, when scored."""
-    from ftlineage.tracking import MlflowRegistry
-    from ftlineage.tracking._prompts import PromptRegistry
+    from ftlineage.tracking import MlflowRegistry, PromptRegistry
 
     models = MlflowRegistry.connect()
     rows = [_row(models, m.name, "model", live) for m in _models(models)]

@@ -19,7 +19,7 @@ def _registry() -> Any:
 
 def _registry_for(name: str) -> Any:
     """The model registry, or the Prompt Registry when ``name`` is a registered prompt."""
-    from ftlineage.tracking._prompts import PromptRegistry
+    from ftlineage.tracking import PromptRegistry
 
     models = _registry()
     prompts = PromptRegistry(models.client)
@@ -109,7 +109,7 @@ def promote(
         stage = aliases.stage(challenger) if stages else None
         if tags.get(T.CANDIDATE_KIND) == "prompt":
             from ftlineage.gate.promotion import register_prompt_run
-            from ftlineage.tracking._prompts import PromptRegistry
+            from ftlineage.tracking import PromptRegistry
 
             prompts = PromptRegistry(_registry().client)
             reg = register_prompt_run(prompts, run_id, name=name, alias=challenger, key=gate_key())

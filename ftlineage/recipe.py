@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from ftlineage import readers as userfile
-from ftlineage.candidates._spec import CandidateSpec
+from ftlineage.candidates import CandidateSpec
 from ftlineage.errors import RecipeError
 from ftlineage.lineage import sha256_json
 from ftlineage.tiers import TierGateSpec, TierSpec, tier_list, unique_names

@@ -86,7 +86,7 @@ def _verify_move(target: str, name: str, version: str) -> str | None:
         mv = _store().get_model_version(name, version)
     except MlflowException as exc:
         return f"moving {target} to {name!r} v{version} is refused: {exc.message}"
-    from ftlineage.tracking._prompts import stored_subject
+    from ftlineage.tracking import stored_subject
 
     source, run_id = stored_subject(mv) or (str(mv.source), str(mv.run_id or ""))
     subject = Subject(name, str(mv.version), source, run_id)

@@ -95,7 +95,8 @@ def test_every_bundled_recipe_loads(path):
 def test_a_relative_model_folder_resolves_against_the_recipe(tmp_path):
     (tmp_path / "sub").mkdir()
     path = tmp_path / "sub" / "r.yaml"
-    path.write_text("name: a\nsuite: healthcare_v17\nprompt_template: '{prompt}'\nbase_model: {name: ../m}\n")
+    head = "name: a\nsuite: healthcare_v17\nprompt_template: '{prompt}'\n"
+    path.write_text(head + "base_model: {name: ../m}\n")
     assert load_recipe(path).base_model.name == str(tmp_path / "m")
-    path.write_text("name: a\nsuite: healthcare_v17\nprompt_template: '{prompt}'\nbase_model: {name: org/m}\n")
+    path.write_text(head + "base_model: {name: org/m}\n")
     assert load_recipe(path).base_model.name == "org/m"  # a hub id stays as written

@@ -2,17 +2,20 @@
 
 from typing import TYPE_CHECKING
 
+from ftlineage.candidates._prompt import (
+    PromptText,
+    from_registry_template,
+    is_registry_ref,
+    parse_prompt,
+    read_prompt_file,
+    registry_ref,
+    to_registry_template,
+)
 from ftlineage.candidates._spec import KINDS, BaselineSpec, CandidateSpec, EndpointSpec, public_url
 from ftlineage.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ftlineage.candidates._endpoint import EndpointIdentity, generator, identify
-    from ftlineage.candidates._prompt import (
-        PromptText,
-        from_registry_template,
-        parse_prompt,
-        to_registry_template,
-    )
 
 __all__ = [
     "KINDS",
@@ -24,8 +27,11 @@ __all__ = [
     "from_registry_template",
     "generator",
     "identify",
+    "is_registry_ref",
     "parse_prompt",
     "public_url",
+    "read_prompt_file",
+    "registry_ref",
     "to_registry_template",
 ]
 
@@ -33,10 +39,6 @@ _LAZY = {
     "EndpointIdentity": ("_endpoint", "EndpointIdentity"),
     "generator": ("_endpoint", "generator"),
     "identify": ("_endpoint", "identify"),
-    "PromptText": ("_prompt", "PromptText"),
-    "from_registry_template": ("_prompt", "from_registry_template"),
-    "parse_prompt": ("_prompt", "parse_prompt"),
-    "to_registry_template": ("_prompt", "to_registry_template"),
 }
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

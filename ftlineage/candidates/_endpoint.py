@@ -15,8 +15,7 @@ from ftlineage.candidates._spec import EndpointSpec, public_url
 from ftlineage.errors import BadInputError
 from ftlineage.lineage import sha256_json
 from ftlineage.logging import get_logger
-from ftlineage.models import BackendError, OpenAIGenerator
-from ftlineage.models._generation import post_json
+from ftlineage.models import BackendError, OpenAIGenerator, post_json
 
 logger = get_logger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage.arena import wilson_interval
-from ftlineage.candidates._prompt import PromptText, is_registry_ref, parse_prompt
+from ftlineage.candidates import PromptText, is_registry_ref, parse_prompt
 from ftlineage.errors import FtlineageError
 from ftlineage.scoring import CaseScore
 
@@ -152,7 +152,7 @@ def prompt_at(ref: str, recipe_path: Path) -> PromptText | None:
     if cand.get("kind") == "prompt" and cand.get("prompt"):
         ref_text = str(cand["prompt"])
         if is_registry_ref(ref_text):
-            from ftlineage.tracking._prompts import load_registry_prompt
+            from ftlineage.tracking import load_registry_prompt
 
             registered, _, pinned = load_registry_prompt(ref_text)
             return parse_prompt(pinned, registered, where)

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ftlineage.candidates._prompt import PromptText
+from ftlineage.candidates import PromptText
 from ftlineage.ci._baseline import slice_suite
 from ftlineage.ci._paired import Paired, changed, paired, prompt_at
 
@@ -14,7 +14,7 @@ from ftlineage.ci._paired import Paired, changed, paired, prompt_at
 def current_prompt(recipe: Any) -> PromptText:
     """The prompt the recipe asks with now (a prompt candidate's, else the recipe's template)."""
     if recipe.candidate.kind == "prompt":
-        from ftlineage.pipeline._candidates import prompt_texts
+        from ftlineage.pipeline import prompt_texts
 
         return prompt_texts(recipe, str(recipe.source_path))[0]
     return PromptText(recipe.prompt_template, recipe.system_prompt, str(recipe.source_path))

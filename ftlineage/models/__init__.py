@@ -8,6 +8,7 @@ from ftlineage.models._generation import (
     OpenAIGenerator,
     VLLMGenerator,
     make_generator,
+    post_json,
 )
 from ftlineage.models._load import (
     generate,
@@ -51,6 +52,7 @@ __all__ = [
     "load_model",
     "load_tokenizer",
     "make_generator",
+    "post_json",
     "read_format",
     "resolve_base",
     "resolve_device",

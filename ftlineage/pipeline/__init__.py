@@ -29,12 +29,16 @@ from ftlineage.tiers import render_table
 from ftlineage.tracking import Tracker, registry_of
 
 if TYPE_CHECKING:
+    from ftlineage.pipeline._candidates import prompt_texts
+    from ftlineage.pipeline._in_script import gate_callback, gate_run
     from ftlineage.pipeline._seeds import SeedSpread, train_seeds
     from ftlineage.pipeline._sweep import SweepResult, join_sweep, run_sweep
 
 __all__ = [
     "Audited",
     "Baseline",
+    "gate_callback",
+    "gate_run",
     "gate_trained",
     "JobContext",
     "JobResult",
@@ -42,6 +46,7 @@ __all__ = [
     "lifecycle",
     "new_context",
     "prepare",
+    "prompt_texts",
     "resolve_recipe",
     "run_job",
     "run_sweep",
@@ -281,6 +286,9 @@ _LAZY = {
     "run_sweep": ("_sweep", "run_sweep"),
     "join_sweep": ("_sweep", "join_sweep"),
     "train_seeds": ("_seeds", "train_seeds"),
+    "gate_run": ("_in_script", "gate_run"),
+    "gate_callback": ("_in_script", "gate_callback"),
+    "prompt_texts": ("_candidates", "prompt_texts"),
     "SweepResult": ("_sweep", "SweepResult"),
     "SeedSpread": ("_seeds", "SeedSpread"),
 }

@@ -14,8 +14,7 @@ from typing import Any
 
 from ftlineage import lineage
 from ftlineage import tags as T
-from ftlineage.candidates import BaselineSpec, EndpointSpec, generator, identify
-from ftlineage.candidates._prompt import PromptText
+from ftlineage.candidates import BaselineSpec, EndpointSpec, PromptText, generator, identify
 from ftlineage.errors import RecipeError
 from ftlineage.models import (
     FORMAT_FILE,
@@ -29,7 +28,7 @@ from ftlineage.models import (
 from ftlineage.pipeline._context import Arm, JobContext, Trained
 from ftlineage.pipeline._stages import record_values
 from ftlineage.scoring import CaseScore, SuiteScores
-from ftlineage.tracking._pyfunc import ENDPOINT_FILE
+from ftlineage.tracking import ENDPOINT_FILE
 from ftlineage.training import evaluate_model
 
 
@@ -252,9 +251,8 @@ def prompt_candidate(ctx: JobContext, new: PromptText, old: PromptText) -> Train
 
 def prompt_texts(recipe: Any, where: str) -> tuple[PromptText, PromptText]:
     """The candidate prompt, and what it is compared with: the registry's ``@champion``, else the recipe's."""
-    from ftlineage.candidates._prompt import is_registry_ref, parse_prompt, read_prompt_file, registry_ref
-    from ftlineage.tracking import MlflowRegistry
-    from ftlineage.tracking._prompts import PromptRegistry, load_registry_prompt
+    from ftlineage.candidates import is_registry_ref, parse_prompt, read_prompt_file, registry_ref
+    from ftlineage.tracking import MlflowRegistry, PromptRegistry, load_registry_prompt
 
     ref = str(recipe.candidate.prompt)
     if is_registry_ref(ref):
@@ -338,8 +336,7 @@ def score_candidate(ctx: JobContext) -> Trained:
 def register_prompt(ctx: JobContext) -> str:
     """Register the passing prompt as a Prompt Registry version, signed, aliased ``@challenger``."""
     from ftlineage.gate.promotion import register_prompt_run
-    from ftlineage.tracking import primary_mlflow
-    from ftlineage.tracking._prompts import PromptRegistry
+    from ftlineage.tracking import PromptRegistry, primary_mlflow
 
     mlflow_tracker = primary_mlflow(ctx.tracker)
     if mlflow_tracker is None:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from ftlineage.tracking._native import LoggedModelSink, dataset_input, primary_mlflow
     from ftlineage.tracking._native import describe as describe_run
     from ftlineage.tracking._native import log_inputs as log_run_inputs
+    from ftlineage.tracking._prompts import PromptRegistry, load_registry_prompt, stored_subject
+    from ftlineage.tracking._pyfunc import ENDPOINT_FILE
     from ftlineage.tracking._registry import MlflowRegistry, load_pyfunc
     from ftlineage.tracking._snapshot import snapshot
     from ftlineage.tracking._wandb import WandbTracker
@@ -31,12 +33,14 @@ if TYPE_CHECKING:
     from ftlineage.tracking._weave import sync as weave_sync
 
 __all__ = [
+    "ENDPOINT_FILE",
     "FanoutTracker",
     "LoadedModel",
     "LoggedModelSink",
     "MlflowRegistry",
     "MlflowTracker",
     "ModelVersion",
+    "PromptRegistry",
     "Registry",
     "Span",
     "Tracker",
@@ -48,12 +52,14 @@ __all__ = [
     "describe_run",
     "init_store",
     "load_pyfunc",
+    "load_registry_prompt",
     "log_run_inputs",
     "primary_mlflow",
     "redact_url",
     "registry_of",
     "snapshot",
     "sqlite_init_lock",
+    "stored_subject",
     "read_artifact_text",
     "get_run_or_fail",
 ]
@@ -66,6 +72,10 @@ _LAZY = {
     "get_run_or_fail": ("_mlflow", "get_run_or_fail"),
     "MlflowRegistry": ("_registry", "MlflowRegistry"),
     "load_pyfunc": ("_registry", "load_pyfunc"),
+    "PromptRegistry": ("_prompts", "PromptRegistry"),
+    "load_registry_prompt": ("_prompts", "load_registry_prompt"),
+    "stored_subject": ("_prompts", "stored_subject"),
+    "ENDPOINT_FILE": ("_pyfunc", "ENDPOINT_FILE"),
     "FanoutTracker": ("_fanout", "FanoutTracker"),
     "WandbTracker": ("_wandb", "WandbTracker"),
     "WeaveTracker": ("_weave", "WeaveTracker"),
