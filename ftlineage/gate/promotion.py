@@ -84,6 +84,15 @@ def read_decision(registry: Registry, run_id: str) -> GateDecision:
     return parse_versioned(GateDecision, text, where, PromotionRefused, what="gate decision", fix=fix)
 
 
+def passing_decision(registry: Registry, run_id: str) -> GateDecision:
+    """The run's logged decision when it passed; a blocked run is refused naming what failed."""
+    decision = read_decision(registry, run_id)
+    if decision.decision != "pass":
+        reasons = "; ".join(c.reason for c in decision.failed)
+        raise PromotionRefused(f"run {run_id} was blocked by the gate, so it is not registered: {reasons}")
+    return decision
+
+
 def register(
     registry: Registry,
     *,
@@ -135,10 +144,7 @@ def register_run(
     The run's lineage tags, ``extra_tags`` (e.g. ``ftlineage.tier``) and the signed evidence
     become version tags; ``stage`` also makes a legacy stage transition. Returns the version number.
     """
-    decision = read_decision(registry, run_id)
-    if decision.decision != "pass":
-        reasons = "; ".join(c.reason for c in decision.failed)
-        raise PromotionRefused(f"run {run_id} was blocked by the gate, so it is not registered: {reasons}")
+    decision = passing_decision(registry, run_id)
     card = registry.read_run_file(run_id, "model/model_card.md")
     if card is None:
         raise PromotionRefused(f"run {run_id} has no model card (model/model_card.md); re-run the job")
@@ -172,10 +178,7 @@ def register_prompt_run(registry: Registry, run_id: str, *, name: str, alias: st
     """
     import json
 
-    decision = read_decision(registry, run_id)
-    if decision.decision != "pass":
-        reasons = "; ".join(c.reason for c in decision.failed)
-        raise PromotionRefused(f"run {run_id} was blocked by the gate, so it is not registered: {reasons}")
+    decision = passing_decision(registry, run_id)
     text = registry.read_run_file(run_id, PROMPT_FILE)
     if text is None:
         raise PromotionRefused(f"run {run_id} has no {PROMPT_FILE}; it is not a prompt candidate's run")

@@ -26,7 +26,7 @@ from ftlineage.models import (
     resolve_base,
 )
 from ftlineage.pipeline._context import Arm, JobContext, Trained
-from ftlineage.pipeline._stages import record_values
+from ftlineage.pipeline._stages import record_values, write_scores
 from ftlineage.scoring import CaseScore, SuiteScores
 from ftlineage.tracking import ENDPOINT_FILE
 from ftlineage.training import evaluate_model
@@ -44,21 +44,6 @@ def score_arm(ctx: JobContext, arm: Arm) -> tuple[dict[str, float], list[CaseSco
         drift_limit=t.drift_limit,
         generator=arm.generator,
     )
-
-
-def write_scores(
-    ctx: JobContext, label: str, metrics: dict[str, float], cases: list[CaseScore]
-) -> SuiteScores:
-    """One side's per-case scores as ``scores/<label>.json`` (what the gate and the feed read)."""
-    report = SuiteScores(
-        suite_sha=ctx.suite.sha,
-        model_label=label,
-        metrics=metrics,
-        cases=tuple(cases),
-        plan=ctx.suite.plan.model_dump(mode="json", by_alias=True),
-    )
-    ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))
-    return report
 
 
 def score_both(ctx: JobContext, cand: Arm, base: Arm, step: int = 0) -> tuple[SuiteScores, SuiteScores]:

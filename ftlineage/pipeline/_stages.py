@@ -15,6 +15,7 @@ from ftlineage.logging import get_logger
 from ftlineage.models import load_model, make_generator
 from ftlineage.pipeline._baseline import resolve_baseline
 from ftlineage.pipeline._context import Arm, Audited, Baseline, JobContext, Row, Split, Trained
+from ftlineage.scoring import SuiteScores
 from ftlineage.tasks import Case
 from ftlineage.tracking import Span, primary_mlflow
 from ftlineage.training import case_source
@@ -67,6 +68,19 @@ def record_values(ctx: JobContext, values: dict[str, Any]) -> None:
         if primary_mlflow(ctx.tracker) is None or "param" not in str(exc).lower():
             raise
         ctx.tracker.set_tags({T.PARAMS_KEPT: ",".join(sorted(values))[:4000]})
+
+
+def write_scores(ctx: JobContext, label: str, metrics: dict[str, float], cases: list[Any]) -> SuiteScores:
+    """One side's per-case scores as ``scores/<label>.json`` (what the gate and the feed read)."""
+    report = SuiteScores(
+        suite_sha=ctx.suite.sha,
+        model_label=label,
+        metrics=metrics,
+        cases=tuple(cases),
+        plan=ctx.suite.plan.model_dump(mode="json", by_alias=True),
+    )
+    ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))
+    return report
 
 
 def upsample(rows: list[Row], weights: dict[str, int]) -> list[Row]:

@@ -26,7 +26,7 @@ from ftlineage.models import (
 )
 from ftlineage.pipeline._context import JobContext, Split, Trained
 from ftlineage.pipeline._sinks import CASES_FILE, TrackerSink
-from ftlineage.pipeline._stages import record_values
+from ftlineage.pipeline._stages import record_values, write_scores
 from ftlineage.readers import parse_versioned
 from ftlineage.scoring import CaseScore, CheckpointCases, SuiteScores
 from ftlineage.tracking import LoggedModelSink, primary_mlflow
@@ -248,16 +248,6 @@ def _write_scores(
         fix=_RETRAIN,
         upgrade=CheckpointCases.upgrade,
     )
-    chosen = (best.metrics, list(saved.cases))
-    reports = []
-    for label, (metrics, cases) in (("baseline", base), ("candidate", chosen)):
-        report = SuiteScores(
-            suite_sha=ctx.suite.sha,
-            model_label=label,
-            metrics=metrics,
-            cases=tuple(cases),
-            plan=ctx.suite.plan.model_dump(mode="json", by_alias=True),
-        )
-        ctx.write("scores", f"{label}.json", report.model_dump_json(indent=1))
-        reports.append(report)
-    return reports[0], reports[1]
+    return write_scores(ctx, "baseline", *base), write_scores(
+        ctx, "candidate", best.metrics, list(saved.cases)
+    )

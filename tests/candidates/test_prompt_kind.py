@@ -69,8 +69,6 @@ def test_a_prompt_that_breaks_the_format_is_blocked_and_no_alias_moves(cities, s
 
 
 def test_the_champion_prompt_is_the_baseline_when_there_is_one(cities, store, tmp_path):
-    from ftlineage.gate.promotion import register_prompt_run  # noqa: F401 - the path the job takes
-
     first = _run(_prompt_recipe(tmp_path, cities, current="{prompt}", proposed=TEMPLATE))
     assert first.decision == "pass", first.reasons
     MlflowClient(store).set_prompt_alias("cities", "champion", 1)  # no guard on a bare sqlite store
