@@ -2,7 +2,8 @@
 
 Dedup (exact, MinHash-LSH, embedding), eval leakage, secret / PII / injection / URL / code /
 invisible-Unicode scanners, label conflicts and noise, skew and refusal contamination. Pure
-functions return frozen, versioned reports; :func:`write_outputs` writes the files.
+functions return frozen, versioned reports; :func:`write_outputs` writes the files. Every text
+written goes through one masking sink: :func:`mask_sensitive` (reports are :class:`MaskedModel`).
 """
 
 from ftlineage.audit._audit import AuditResult, audit_corpus
@@ -13,6 +14,7 @@ from ftlineage.audit._outputs import write_outputs
 from ftlineage.audit._report import FLAGS, AuditReport, LabelNoise, render_markdown
 from ftlineage.audit._scanners import Finding, mask_secrets, mask_sensitive, redact, scan_text
 from ftlineage.audit._semantic import BUNDLED_MODEL, Embedder, SentenceTransformerEmbedder, get_embedder
+from ftlineage.audit._sink import MaskedModel, mask_tree
 
 __all__ = [
     "BUNDLED_MODEL",
@@ -23,6 +25,7 @@ __all__ = [
     "Embedder",
     "Finding",
     "LabelNoise",
+    "MaskedModel",
     "SentenceTransformerEmbedder",
     "audit_corpus",
     "cohen_kappa",
@@ -35,6 +38,7 @@ __all__ = [
     "render_markdown",
     "mask_secrets",
     "mask_sensitive",
+    "mask_tree",
     "scan_text",
     "shingle_set",
     "write_outputs",

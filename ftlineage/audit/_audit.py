@@ -90,8 +90,9 @@ def audit_corpus(
     conflicts = label_conflicts(facts)
     report, kept = decide(facts, dups, conflicts, policy, semantic.status, label_noise)
     timings["decide_s"] = time.perf_counter() - clock
-    report = report.model_copy(
-        update={
+    report = AuditReport.model_validate(  # validated again, not model_copy: the report masks its text
+        report.model_dump()
+        | {
             "corpus_sha": sha,
             "engine": engine,
             "scanner_engine": prefilter().engine,

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ftlineage.audit._report import LabelNoise
+from ftlineage.audit._sink import write_csv
 from ftlineage.errors import BadInputError
 
 SAMPLE_COLUMNS = ("id", "source", "prompt", "completion", "label", "relabel")
@@ -69,9 +70,4 @@ def relabel_csv(path: Path, judge: Callable[[str, str], str], out: Path | None =
         rows = list(csv.DictReader(fh))
     for row in rows:
         row["relabel"] = judge(row["prompt"], row["completion"])
-    target = out or path
-    with target.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=SAMPLE_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return target
+    return write_csv(out or path, SAMPLE_COLUMNS, rows)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
+from ftlineage.audit._sink import MaskedModel
 from ftlineage.recipe import AUDIT_FLAGS
 
 FLAGS = AUDIT_FLAGS
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Frozen(MaskedModel):
+    """Frozen, and never holding a secret or personal data in clear (source names, notes, paths)."""
 
 
 class SourceStats(_Frozen):

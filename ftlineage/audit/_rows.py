@@ -13,7 +13,7 @@ import numpy as np
 
 from ftlineage.audit._injection import THRESHOLD, classifier
 from ftlineage.audit._minhash import band_keys, digest, jaccard, normalize, shingle_set, signatures
-from ftlineage.audit._scanners import scan_text
+from ftlineage.audit._scanners import SENSITIVE_FLAGS, scan_text
 from ftlineage.data import Chunk, read_chunk
 from ftlineage.scoring import is_refusal
 
@@ -65,6 +65,11 @@ class ChunkResult:
 def row_text(row: dict[str, Any]) -> str:
     """The text a row is scanned on."""
     return f"{row['prompt']}\n{row['completion']}"
+
+
+def metadata_text(row: dict[str, Any]) -> str:
+    """A row's id, source and label: scanned for secrets and personal data like its text."""
+    return "\n".join(str(row.get(k) or "") for k in ("id", "source", "label"))
 
 
 def norm_row_text(row: dict[str, Any], norm_prompt: str | None = None) -> str:
@@ -147,7 +152,8 @@ def _scan(rows: list[dict[str, Any]], norm_prompt: list[str], cfg: RowConfig) ->
     out: dict[int, dict[str, str]] = {}
     texts = [row_text(row) for row in rows]
     for i, (row, text) in enumerate(zip(rows, texts, strict=True)):
-        for f in scan_text(text):
+        meta = [f for f in scan_text(metadata_text(row)) if f.flag in SENSITIVE_FLAGS]
+        for f in scan_text(text) + meta:
             out.setdefault(i, {}).setdefault(f.flag, f"{f.rule}: {f.redacted}")
         if is_refusal(row["completion"]):
             out.setdefault(i, {})["refusal"] = "completion is refusal boilerplate"

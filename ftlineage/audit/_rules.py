@@ -104,6 +104,21 @@ def _phone_is_other_number(m: re.Match[str]) -> bool:
     return len(set(digits)) == 1 or digits in "0123456789012345"
 
 
+def _not_mixed_case(m: re.Match[str]) -> bool:
+    value = m.group(0)
+    return value.lower() == value or value.upper() == value  # hf_tokenizer_path_name is a name
+
+
+def _not_mixed_hex(m: re.Match[str]) -> bool:
+    tail = m.group(0)[-32:]
+    return tail.isdigit() or tail.isalpha()  # a random hex key mixes digits and letters
+
+
+_PRIVATE_KEY = (
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]{0,20000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY"
+    r"(?: BLOCK)?-----|(?:(?:\s|\\[rn])+(?:[A-Za-z0-9+/=]{16,}|[A-Za-z-]+: [^\r\n\\]*))*)"
+)
+
 _SECRET = [
     ("aws_access_key", r"AKIA|ASIA|ABIA|ACCA", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b", _example_key),
     (
@@ -113,7 +128,7 @@ _SECRET = [
         None,
     ),
     ("gcp_api_key", r"AIza", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", None),
-    ("azure_storage_key", r"AccountKey=", r"AccountKey=[A-Za-z0-9+/]{86}==", None),
+    ("azure_storage_key", r"AccountKey=", r"AccountKey=[A-Za-z0-9+/]{20,}={0,2}", None),
     (
         "github_token",
         r"gh[pousr]_|github_pat_",
@@ -121,7 +136,7 @@ _SECRET = [
         None,
     ),
     ("gitlab_token", r"glpat-", r"\bglpat-[A-Za-z0-9_-]{20,}", None),
-    ("slack_token", r"xox[abposr]-", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", None),
+    ("slack_token", r"xox[abposre]-|xapp-", r"\b(?:xox[abposre]-|xapp-\d-)[A-Za-z0-9-]{10,}", None),
     ("slack_webhook", r"hooks\.slack\.com/services", r"hooks\.slack\.com/services/T\w+/B\w+/\w{16,}", None),
     (
         "discord_webhook",
@@ -131,6 +146,19 @@ _SECRET = [
     ),
     ("telegram_bot_token", r":AA", r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b", None),
     ("stripe_key", r"_live_", r"\b(?:sk|rk)_live_[A-Za-z0-9]{16,}\b", None),
+    ("huggingface_token", r"hf_[A-Za-z0-9]{30}", r"\bhf_[A-Za-z0-9]{30,}\b", _not_mixed_case),
+    ("npm_token", r"npm_", r"\bnpm_[A-Za-z0-9]{36}\b", None),
+    ("pypi_token", r"pypi-AgE", r"\bpypi-AgE[A-Za-z0-9_-]{50,}", None),
+    ("twilio_key", r"SK[0-9a-f]{32}", r"\bSK[0-9a-f]{32}\b", _not_mixed_hex),
+    ("sendgrid_key", r"SG\.", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", None),
+    ("shopify_token", r"shp(?:at|ca|pa|ss)_", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", None),
+    ("digitalocean_token", r"do[opr]_v1_", r"\bdo[opr]_v1_[a-f0-9]{64}\b", None),
+    (
+        "azure_client_secret",
+        r"\dQ~",
+        r"(?<![\w~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![\w~-])",
+        None,
+    ),
     ("square_token", r"sq0(?:atp|csp)-", r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,43}\b", None),
     (
         "paypal_braintree_token",
@@ -139,13 +167,14 @@ _SECRET = [
         None,
     ),
     ("openai_key", r"sk-", r"\bsk-(?:proj-|svcacct-|ant-api\d\d-)?[A-Za-z0-9_-]{32,}", None),
-    ("private_key", r"PRIVATE KEY-----", r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----", None),
+    # The whole block, body included: through its END line, or (cut short) through its last base64 line.
+    ("private_key", r"PRIVATE KEY-----", _PRIVATE_KEY, None),
     ("jwt", r"eyJ", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", None),
     # A 40-character base64 key standing alone (AWS secret keys).
     (
         "bare_secret_key",
         r"[A-Za-z0-9/+]{40}",
-        r"(?<![A-Za-z0-9/+=_.-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])",
+        r"(?<![A-Za-z0-9/+_.-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])",
         _not_a_bare_key,
     ),
 ]
@@ -174,8 +203,8 @@ _SECRET_CONTEXT = [
     ),
     (
         "connection_string_password",
-        r"://[^\s/@:]+:[^\s/@]+@",
-        r"\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?P<pw>[^\s@/]{3,})@[\w.-]+",
+        r"://[^\s/@:]*:[^\s/@]+@",
+        r"\b[a-z][a-z0-9+.-]*://[^\s:/@]*:(?P<pw>[^\s@/]{3,})@[\w.-]+",
         _placeholder_password,
     ),
 ]

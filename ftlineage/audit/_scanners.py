@@ -15,7 +15,8 @@ from typing import Any
 
 from ftlineage.audit._rules import RULES, Rule, invisible_chars, looks_random
 
-_SENSITIVE = tuple(r for r in RULES if r.sensitive)
+_SENSITIVE = frozenset(i for i, r in enumerate(RULES) if r.sensitive)
+SENSITIVE_FLAGS = frozenset(r.flag for r in RULES if r.sensitive)
 
 SNIPPET_CHARS = 60
 
@@ -40,7 +41,7 @@ def redact(value: str, *, prefix: bool = True) -> str:
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9_/+=.~-]{16,}")
-_USERINFO = re.compile(r"(://[^\s/@:]+:)([^\s/@]+)@")
+_USERINFO = re.compile(r"(://[^\s/@:]*:)([^\s/@]+)@")
 
 
 def _redact_unless_vetoed(rule: Rule, m: re.Match[str]) -> str:
@@ -60,11 +61,15 @@ def mask_secrets(text: str) -> str:
 def mask_sensitive(text: str) -> str:
     """``text`` with every secret or PII match and every password in a URL redacted.
 
-    Unlike :func:`mask_secrets`, long random-looking words are kept: for text a reader must still
-    read (a model's answer in the failure feed), where ``UnitedHealthcare.`` is a word.
+    The one masking function: every text the audit and the failure feed write goes through it
+    (see ``ftlineage.audit._sink``). It hides what the scanners detect, with the same rules, so
+    what is flagged is what is hidden; masking twice changes nothing. Unlike :func:`mask_secrets`,
+    long random-looking words are kept: for text a reader must still read (a model's answer in
+    the failure feed), where ``UnitedHealthcare.`` is a word.
     """
-    for rule in _SENSITIVE:
-        text = rule.pattern.sub(partial(_redact_unless_vetoed, rule), text)
+    for i in prefilter().hits(text):
+        if i in _SENSITIVE:
+            text = RULES[i].pattern.sub(partial(_redact_unless_vetoed, RULES[i]), text)
     return _USERINFO.sub(lambda m: m.group(1) + redact(m.group(2)) + "@", text)
 
 

@@ -15,6 +15,9 @@ from ftlineage.recipe import AuditPolicy
 CONTAMINATION_MIN_RATE = 0.2
 CONTAMINATION_RATIO = 5.0
 MALFORMED_EXAMPLES = 20
+# A row holding a credential never goes to training, whatever the policy's ``drop`` says: the
+# training rows are the one file written verbatim, so dropping is the only way to keep a secret out.
+ALWAYS_DROPPED = frozenset({"secret"})
 
 
 def lengths(values: np.ndarray) -> LengthStats:
@@ -80,8 +83,9 @@ def decide(
     counts = Counter(flag for flags in f.flags.values() for flag in flags)
     dropped: Counter[str] = Counter()
     kept = f.valid.copy()
+    dropping = ALWAYS_DROPPED | set(policy.drop)
     for i, flags in f.flags.items():
-        drop = [fl for fl in flags if fl in policy.drop and (not fl.endswith("_duplicate") or dups.copies[i])]
+        drop = [fl for fl in flags if fl in dropping and (not fl.endswith("_duplicate") or dups.copies[i])]
         if drop:
             kept[i] = False
             dropped.update(drop)

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
-
-from ftlineage.audit import Embedder
+from ftlineage.audit import Embedder, MaskedModel
 from ftlineage.failures._cluster import (
     ClusterOptions,
     case_text,
@@ -23,8 +21,8 @@ from ftlineage.failures._fixes import ClusterFacts, Fix, Fixer, RuleFixer
 from ftlineage.failures._items import FailedCase, ordered
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Frozen(MaskedModel):
+    """Frozen, and never holding a secret or personal data in clear (names, terms, fixes, ids)."""
 
 
 class Cluster(_Frozen):

@@ -21,18 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
-
 from ftlineage.arena import Backend, JudgeCallError, jsonable, open_cache_db, seal_message
+from ftlineage.audit import MaskedModel
 from ftlineage.lineage import sha256_json
 
 FIX_PROMPT_VERSION = "failure-fix-v1"
 
 
-class Fix(BaseModel):
-    """What to do about one cluster, and who said so."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Fix(MaskedModel):
+    """What to do about one cluster, and who said so (masked: a model's fix may quote a case)."""
 
     text: str
     by: str  # "rules" or "llm:<backend model>"

@@ -12,7 +12,7 @@ Four stages fail cases in four ways, and each collector turns one of them into
   contaminating source, rows over a blocking flag's limit).
 
 Text goes through the audit's secret and PII masking (a model can repeat a credential it saw in
-training) and is cut to :data:`MAX_TEXT` characters.
+training) and is cut to :data:`MAX_TEXT` characters; every other field of a case is masked too.
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from ftlineage.audit import mask_sensitive
+from ftlineage.audit import MaskedModel, mask_sensitive
 from ftlineage.scoring import CaseScore, SuiteScores, is_refusal
 from ftlineage.tasks import ScoringPlan, case_failures, plan_of
 
@@ -33,10 +31,11 @@ KIND_ORDER: tuple[str, ...] = ("flip", "new", "always", "loss", "alarm", "flagge
 MAX_TEXT = 2000
 
 
-class FailedCase(BaseModel):
-    """One failed case. Written inside ``failures/feed.json``: bump its schema on field changes."""
+class FailedCase(MaskedModel):
+    """One failed case. Written inside ``failures/feed.json``: bump its schema on field changes.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Its text is masked (a :class:`~ftlineage.audit.MaskedModel`): ids, sources and details too.
+    """
 
     key: str  # unique within a feed: "<part>:<id>"
     id: str
@@ -164,7 +163,7 @@ def from_arena(
                 output=_cut(str(r.get("candidate", ""))),
                 baseline_output=_cut(str(r.get("baseline", ""))) if "baseline" in r else None,
                 trace_id=trace_id,
-                detail=f"judge {r.get('judge', '?')}: {str(r.get('reason', ''))[:200]}",
+                detail=f"judge {r.get('judge', '?')}: {mask_sensitive(str(r.get('reason', '')))[:200]}",
             )
         )
     return out

@@ -1,9 +1,14 @@
-"""The failure feed for a terminal (top clusters) and as one self-contained HTML page."""
+"""The failure feed for a terminal (top clusters) and as one self-contained HTML page.
+
+The feed's text is masked already (a :class:`~ftlineage.audit.MaskedModel`); what these return is
+masked once more as a whole, the way every audit output is.
+"""
 
 from __future__ import annotations
 
 import html
 
+from ftlineage.audit import mask_sensitive
 from ftlineage.failures._feed import Cluster, FailureFeed
 
 _KINDS = ("flip", "new", "always", "loss", "alarm", "flagged")
@@ -32,7 +37,7 @@ def render_text(feed: FailureFeed, top: int = 5) -> str:
     lines += [_line(c) for c in feed.clusters[:top]]
     if len(feed.clusters) > top:
         lines.append(f"  ... {len(feed.clusters) - top} more clusters in failures/feed.html")
-    return "\n".join(lines) + "\n"
+    return mask_sensitive("\n".join(lines) + "\n")
 
 
 def _table(counts: dict[str, int]) -> str:
@@ -69,7 +74,7 @@ def render_html(feed: FailureFeed) -> str:
     )
     noise = ", ".join(feed.unclustered) or "none"
     body = "".join(_cluster_html(feed, c) for c in feed.clusters)
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>ftlineage failures</title>
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>ftlineage failures</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;margin-bottom:1.5em}}
 td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}
 pre{{white-space:pre-wrap;max-width:32em;margin:0}}</style></head><body>
@@ -80,3 +85,4 @@ pre{{white-space:pre-wrap;max-width:32em;margin:0}}</style></head><body>
 <table><tr><th>cluster</th><th>name</th><th>cases</th><th>flips</th><th>suggested fix</th></tr>{index}</table>
 <p>Unclustered (HDBSCAN noise): {e(noise)}</p>{body}</body></html>
 """
+    return mask_sensitive(page)
