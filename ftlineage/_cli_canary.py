@@ -22,10 +22,23 @@ Floor = Annotated[float, typer.Option(help="the challenger's win rate must stay 
 Sustain = Annotated[int, typer.Option(min=1, help="consecutive alarming pairs before a rollback")]
 
 
-def _policy(drop: float, floor: float, sustain: int, stable: int = 300) -> MonitorPolicy:
-    from ftlineage.canary import MonitorPolicy
+_FLAGS = {"drop_points": "--drop-points", "win_floor": "--win-floor", "sustain": "--sustain"}
 
-    return MonitorPolicy(drop_points=drop, win_floor=floor, sustain=sustain, stable_pairs=stable)
+
+def _policy(drop: float, floor: float, sustain: int, stable: int = 300) -> MonitorPolicy:
+    """The monitor policy of the command's flags; a bad value is a one-line error naming its flag."""
+    from pydantic import ValidationError
+
+    from ftlineage.canary import MonitorPolicy
+    from ftlineage.errors import BadInputError
+
+    try:
+        return MonitorPolicy(drop_points=drop, win_floor=floor, sustain=sustain, stable_pairs=stable)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else ""
+        flag = _FLAGS.get(key, "--" + key.replace("_", "-"))
+        raise BadInputError(f"{flag} {err['input']!r}: {err['msg']}; pass another value") from None
 
 
 @canary_app.command("serve")

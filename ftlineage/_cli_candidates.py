@@ -96,13 +96,19 @@ def _run_end(registry: Any, run_id: str) -> int | None:
 def _last_decision(registry: Any, name: str) -> str:
     """The newest gated run for ``name``: its decision and the checks it failed."""
     from ftlineage import tags as T
+    from ftlineage.errors import BadInputError
     from ftlineage.gate.promotion import read_decision
+    from ftlineage.tracking import filter_literal
 
     client = registry.client
+    try:
+        quoted = filter_literal(name)
+    except BadInputError:  # a name no MLflow filter can hold: its runs cannot be searched
+        return "? (the name cannot be searched: it holds both quote characters or ends in a backslash)"
     ids = [e.experiment_id for e in client.search_experiments(max_results=1000)]
     runs = client.search_runs(
         ids,
-        f"tags.`{T.REGISTRY_MODEL_NAME}` = '{name}' and tags.`{T.DECISION}` != ''",
+        f"tags.`{T.REGISTRY_MODEL_NAME}` = {quoted} and tags.`{T.DECISION}` != ''",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )

@@ -28,8 +28,8 @@ failures_app = typer.Typer(
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:
-    import yaml
-
+    """``KEY=VALUE`` pairs; a value is read as YAML (``8``, ``true``), else kept as the text written."""
+    from ftlineage import readers as userfile
     from ftlineage.errors import BadInputError
 
     out: dict[str, Any] = {}
@@ -39,14 +39,20 @@ def _options(pairs: list[str]) -> dict[str, Any]:
             raise BadInputError(
                 f"--fixer-option {pair!r}: write KEY=VALUE, e.g. base_url=http://127.0.0.1:8000/v1"
             )
-        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        try:
+            parsed = userfile.parse(value, Path("--fixer-option"), "value")[0] if value.strip() else ""
+        except BadInputError:  # not a YAML scalar (a quote, a colon): the text as written
+            parsed = value
+        out[key.strip()] = parsed
     return out
 
 
 def _client() -> Any:
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient()
+    from ftlineage.tracking import init_store
+
+    return MlflowClient(tracking_uri=init_store())  # a server that does not answer fails at once
 
 
 @failures_app.command("show")

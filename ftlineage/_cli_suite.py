@@ -106,18 +106,61 @@ def suite_new(
     description: str = "",
     max_new_tokens: Annotated[int, typer.Option(help="generation budget per held-out/arena answer")] = 64,
 ) -> None:
-    """Copy cases into DIRECTORY, write suite.yaml and the lock, and print the digest."""
-    from ftlineage import suites
-    from ftlineage.suites import write_lock, write_meta
-    from ftlineage.tasks import default_gate
-    from ftlineage.tasks.general import drift_part
+    """Copy cases into DIRECTORY, write suite.yaml and the lock, and print the digest.
+
+    Nothing is written to DIRECTORY unless every file is valid: the suite is built and loaded in
+    a staging folder first.
+    """
+    from ftlineage._util import staged_folder
 
     if (directory / "suite.yaml").exists():
         raise SuiteError(
             f"{directory}: already holds a suite.yaml; edit it and run `ftlineage suite lock {directory}`"
         )
+    if directory.exists() and not directory.is_dir():
+        raise SuiteError(f"{directory}: is a file, not a folder; pass a folder for the new suite")
     specs, task_parts = _scorer_specs(scorer, task)
-    directory.mkdir(parents=True, exist_ok=True)
+    with staged_folder(directory) as stage:
+        try:
+            n_held, suite = _build_suite(
+                stage,
+                name,
+                heldout,
+                specs,
+                task_parts,
+                arena,
+                drift,
+                task,
+                version,
+                description,
+                max_new_tokens,
+            )
+        except SuiteError as exc:  # name the folder the user asked for, not the staging one
+            raise SuiteError(str(exc).replace(str(stage), str(directory))) from None
+    typer.echo(f"{name} v{version}: {n_held} held-out cases, scorers {', '.join(s.name for s in specs)}")
+    typer.echo(f"metrics: {', '.join(sorted(suite.produced_metrics()))}")
+    typer.echo(f"suite sha256 {suite.sha}")
+
+
+def _build_suite(
+    directory: Path,
+    name: str,
+    heldout: Path,
+    specs: list[Any],
+    task_parts: dict[str, Any],
+    arena: Path | None,
+    drift: str,
+    task: str | None,
+    version: int,
+    description: str,
+    max_new_tokens: int,
+) -> tuple[int, Any]:
+    """Write a suite's cases, ``suite.yaml`` and lock into ``directory``; load it as a run would."""
+    from ftlineage import suites
+    from ftlineage.suites import write_lock, write_meta
+    from ftlineage.tasks import default_gate
+    from ftlineage.tasks.general import drift_part
+
     n_held = _copy_cases(heldout, directory / "heldout.jsonl")
     held_part: dict[str, Any] = {
         "file": "heldout.jsonl",
@@ -138,34 +181,34 @@ def suite_new(
             **_arena_part(specs, directory / "arena.jsonl", task_parts),
             "max_new_tokens": max_new_tokens,
         }
-    write_meta(
-        directory,
-        {
-            "schema_version": 2,
-            "name": name,
-            "version": version,
-            "description": description,
-            **({"task": task} if task else {}),
-            "parts": parts,
-        },
-    )
+    meta = {"schema_version": 2, "name": name, "version": version, "description": description}
+    write_meta(directory, {**meta, **({"task": task} if task else {}), "parts": parts})
     write_lock(directory)
-    suite = suites.load(str(directory))  # every check a run makes, now
-    typer.echo(f"{name} v{version}: {n_held} held-out cases, scorers {', '.join(s.name for s in specs)}")
-    typer.echo(f"metrics: {', '.join(sorted(suite.produced_metrics()))}")
-    typer.echo(f"suite sha256 {suite.sha}")
+    return n_held, suites.load(str(directory))  # every check a run makes, now
 
 
 @suite_app.command("lock")
 def suite_lock(directory: Path) -> None:
-    """(Re)write DIRECTORY's lock; existing cases may not change under the same version."""
+    """(Re)write DIRECTORY's lock; existing cases may not change under the same version.
+
+    A suite that does not load with the new lock (a bad scorer option, say) keeps its old lock.
+    """
     from ftlineage import suites
-    from ftlineage.suites import write_lock
+    from ftlineage.suites import LOCK_NAME, write_lock
 
     if not (directory / "suite.yaml").is_file():
         raise SuiteError(f"{directory}: no suite.yaml; create a suite with `ftlineage suite new`")
+    lock_file = directory / LOCK_NAME
+    previous = lock_file.read_bytes() if lock_file.is_file() else None
     lock = write_lock(directory)
-    suites.load(str(directory))
+    try:
+        suites.load(str(directory))
+    except SuiteError:
+        if previous is None:
+            lock_file.unlink(missing_ok=True)
+        else:
+            lock_file.write_bytes(previous)
+        raise
     typer.echo(f"{lock.name} v{lock.version}: locked, suite sha256 {lock.suite_sha}")
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ftlineage import _cli_exit
 from ftlineage import tags as T
 from ftlineage._cli_canary import canary_app, traces_app
 from ftlineage._cli_candidates import gate_run, status
@@ -18,7 +19,7 @@ from ftlineage._cli_score import score
 from ftlineage._cli_stack import stack_app
 from ftlineage._cli_suite import suite_app
 from ftlineage._cli_train import sweep, train
-from ftlineage.errors import EXIT_BAD_INPUT, FtlineageError
+from ftlineage.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, FtlineageError, TrackingUnreachable
 
 app = typer.Typer(
     add_completion=False,
@@ -72,10 +73,16 @@ def _fail_external_run(message: str) -> None:
         return
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient()
-    if client.get_run(run_id).info.status == "RUNNING":
-        client.set_tag(run_id, T.ERROR, message[:500])
-        client.set_terminated(run_id, "FAILED")
+    from ftlineage.tracking import check_server
+
+    try:
+        check_server()  # not minutes of retries against a server that is not there
+        client = MlflowClient()
+        if client.get_run(run_id).info.status == "RUNNING":
+            client.set_tag(run_id, T.ERROR, message[:500])
+            client.set_terminated(run_id, "FAILED")
+    except Exception:  # noqa: BLE001 - best effort: the error itself is already on stderr
+        return
 
 
 def _run_epilog() -> str:
@@ -111,7 +118,12 @@ def run(
     from ftlineage.pipeline import run_job
 
     if engine is not None:
-        os.environ["FTLINEAGE_ENGINE"] = engine  # validated with the other settings
+        from ftlineage.errors import BadInputError
+        from ftlineage.settings import ENGINES
+
+        if engine not in ENGINES:
+            raise BadInputError(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
+        os.environ["FTLINEAGE_ENGINE"] = engine
 
     result = run_job(recipe or None, suite or None)
     print_result(result)
@@ -164,6 +176,7 @@ def audit(
     """Audit a corpus before training. Exit 0 clean, 3 blocked by policy, 2 bad input."""
     from ftlineage import audit as audit_pkg
     from ftlineage import suites
+    from ftlineage._util import staged_folder
     from ftlineage.errors import EXIT_AUDIT_BLOCKED, BadInputError
     from ftlineage.recipe import AuditPolicy, load_recipe
 
@@ -182,7 +195,8 @@ def audit(
         workers=workers or None,
         label_noise=noise,
     )
-    audit_pkg.write_outputs(result, out, label_sample=label_sample)
+    with staged_folder(out) as stage:  # all the outputs, or none if writing them fails
+        audit_pkg.write_outputs(result, stage, label_sample=label_sample)
     report = result.report
     typer.echo(
         f"{report.verdict}: {report.rows_in} rows in, {report.rows_kept} kept, "
@@ -321,22 +335,28 @@ def _usage_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning our errors into one line and a distinct exit code.
+    """Entry point: run the app, turning every error into one line and a distinct exit code.
 
-    Usage mistakes (unknown command or option, missing or bad argument) are one line and exit 2,
-    like any other bad input; an unreadable or unwritable path given on the command line too.
+    Usage mistakes (unknown command or option, missing or bad argument, an argument that is not
+    UTF-8) are one line and exit 2, like any other bad input; an unreadable or unwritable path
+    given on the command line too. A bug is one line and exit 1; no traceback is ever printed
+    (it is saved to a file the line names).
     """
+    refused = _cli_exit.bad_argument(sys.argv[1:] if argv is None else argv)
+    if refused:
+        _cli_exit.say(refused)
+        return EXIT_BAD_INPUT
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="ftlineage", standalone_mode=False)
     except FtlineageError as exc:
-        print(f"ftlineage: error: {exc}", file=sys.stderr)
-        if exc.exit_code == EXIT_BAD_INPUT:
+        _cli_exit.say(f"ftlineage: error: {exc}")
+        if exc.exit_code == EXIT_BAD_INPUT and not isinstance(exc, TrackingUnreachable):
             _fail_external_run(str(exc))
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
-        print("ftlineage: aborted", file=sys.stderr)
+        _cli_exit.say("ftlineage: aborted")
         return 130
     except _usage_errors() as exc:
         from typer._click.exceptions import NoArgsIsHelpError
@@ -344,16 +364,26 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, NoArgsIsHelpError):
             print(exc.format_message(), file=sys.stderr)
         else:
-            print(_usage_line(exc), file=sys.stderr)
+            _cli_exit.say(_usage_line(exc))
         return EXIT_BAD_INPUT
     except OSError as exc:  # a path from the command line that cannot be read or written
         where = f"{exc.filename}: " if exc.filename else ""
-        print(
-            f"ftlineage: error: {where}{exc.strerror or exc}; check the path and its permissions",
-            file=sys.stderr,
-        )
+        _cli_exit.say(f"ftlineage: error: {where}{exc.strerror or exc}; check the path and its permissions")
         return EXIT_BAD_INPUT
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        return _foreign_error(exc)
     return int(code) if isinstance(code, int) else 0
+
+
+def _foreign_error(exc: Exception) -> int:
+    """An exception none of ours: an MLflow refusal of the user's value is bad input, else a bug."""
+    line = _cli_exit.mlflow_bad_input(exc)
+    if line:
+        _cli_exit.say(line)
+        _fail_external_run(line)
+        return EXIT_BAD_INPUT
+    _cli_exit.say(_cli_exit.crash_line(exc))
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Exit codes are part of the CLI contract:
 
 * ``0`` the job passed (or the command succeeded);
 * ``1`` an unexpected internal error (a bug: please report it);
-* ``2`` bad input: a malformed recipe, suite, corpus or config;
+* ``2`` bad input: a malformed recipe, suite, corpus or config, a name or run id that does not
+  exist, or an address where nothing answers (a tracking server, an endpoint candidate);
 * ``3`` the data audit blocked training;
 * ``4`` the promotion gate blocked registration, or a promotion was refused;
 * ``5`` a promotion lost a race: another one moved the alias first;
@@ -45,6 +46,10 @@ class SuiteError(BadInputError):
 
 class CorpusError(BadInputError):
     """A corpus file or row is malformed."""
+
+
+class TrackingUnreachable(BadInputError):
+    """Nothing answers at the tracking URI (``MLFLOW_TRACKING_URI``); found with one bounded probe."""
 
 
 class AuditBlocked(FtlineageError):

@@ -1,16 +1,21 @@
-"""Reading files a user hands us: bounded, UTF-8, and strict YAML (recipes, suite metadata, gate rules).
+r"""Reading files a user hands us: bounded, UTF-8, and strict YAML (recipes, suite metadata, gate rules).
 
 Plain ``yaml.safe_load`` accepts three things a config file never needs and an attacker can use:
 aliases (a 1 KB "billion laughs" document expands to gigabytes), unbounded nesting (a
 ``RecursionError``) and duplicate keys (the second silently wins). This reader refuses all
 three, bounds the file's size, and turns undecodable bytes into an error naming the file.
+Values that parse but cannot be used are refused where they are read, with their line: a lone
+UTF-16 surrogate (``"\ud800"``, which no UTF-8 file can hold), an integer beyond 64 bits (a
+100,000-digit one cannot even be printed), a date or tagged scalar that does not convert.
 Every refusal is a :class:`~ftlineage.errors.BadInputError` of the caller's kind, one line,
-naming the file and line.
+naming the file and line. :func:`parse_json` does the same for JSON text.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +29,80 @@ M = TypeVar("M", bound=BaseModel)
 
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 50
+MAX_INT = 2**63 - 1  # what a YAML integer may be: a 64-bit signed value
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    r"""``repr(value)`` cut to ``limit`` characters, for an error message.
+
+    Safe on what ``repr`` itself fails on or floods with: integers beyond Python's digit limit
+    (shown by size) and huge strings; lone surrogates come out escaped (``'\ud800'``).
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    try:
+        text = repr(value)
+    except ValueError:  # a container holding an integer over the digit limit
+        return f"a {type(value).__name__} holding a huge integer"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def lone_surrogate(value: Any) -> str | None:
+    r"""The first lone UTF-16 surrogate in a string or JSON-like value, escaped (``\udXXX``), or ``None``.
+
+    ``json.loads`` and YAML turn the escape ``"\ud800"`` into such a character; it cannot be
+    encoded as UTF-8, so a file, a hash or a request that holds it fails far from where it came in.
+    Keys and strings at any depth are searched.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found:
+                return f"\\u{ord(found.group()):04x}"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return None
+
+
+def _may_hold_surrogate(data: str | bytes) -> bool:
+    if isinstance(data, str):
+        return bool(_SURROGATE_ESCAPE.search(data) or _SURROGATE.search(data))
+    return b"\x00" in data or bool(_SURROGATE_ESCAPE_BYTES.search(data))  # UTF-16/32 JSON: walk it
+
+
+def parse_json(data: str | bytes) -> Any:
+    r"""``json.loads`` for user data; every refusal is a ``ValueError`` whose message is one short reason.
+
+    Besides invalid JSON it refuses what ``json.loads`` fails on in other ways (nesting too deep,
+    an integer beyond Python's digit limit, undecodable bytes) and lone UTF-16 surrogates
+    (``"\ud800"``), which could never be written back as UTF-8. Callers add the file and line.
+    """
+    try:
+        value = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{exc.msg} at column {exc.colno}") from None
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+    except ValueError:  # int(): "Exceeds the limit (4300 digits) for integer string conversion"
+        limit = sys.get_int_max_str_digits()
+        raise ValueError(f"a number of more than {limit} digits; write it as a string") from None
+    bad = lone_surrogate(value) if _may_hold_surrogate(data) else None
+    if bad:
+        raise ValueError(
+            f"a lone surrogate {bad} (half of a UTF-16 pair) in a string; write the character itself"
+        )
+    return value
 
 
 class _Refused(Exception):
@@ -52,6 +131,25 @@ class _StrictLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        line = node.start_mark.line + 1
+        try:
+            value = super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as exc:  # a date, !!int or !!float that does not convert
+            text = _scalar_text(node)
+            why = (
+                f"{text} is out of range (at most {MAX_INT}); use a smaller value"
+                if text.startswith("an integer of")
+                else f"cannot read {text} ({_first_clause(exc)}); fix the value"
+            )
+            raise _Refused(line, why) from None
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise _Refused(line, f"{shown(value)} is out of range (at most {MAX_INT}); use a smaller value")
+        if isinstance(value, str) and _SURROGATE.search(value):
+            bad = lone_surrogate(value)
+            raise _Refused(line, f"a lone surrogate {bad} (half of a UTF-16 pair); write the character")
+        return value
+
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: set[Any] = set()
         for key_node, _ in node.value:
@@ -64,6 +162,19 @@ class _StrictLoader(yaml.SafeLoader):
             if duplicate:
                 raise _Refused(key_node.start_mark.line + 1, f"duplicate key {key!r}; keep one of the two")
         return super().construct_mapping(node, deep=deep)
+
+
+def _scalar_text(node: Any) -> str:
+    if not isinstance(node.value, str):
+        return f"the {node.tag.rsplit(':', 1)[-1]} here"
+    digits = sum(c.isdigit() for c in node.value)
+    if digits > 100:
+        return f"an integer of {digits} digits"
+    return shown(node.value)
+
+
+def _first_clause(exc: Exception) -> str:
+    return " ".join(str(exc).split(";")[0].split())[:120]
 
 
 def read_text(
@@ -134,8 +245,8 @@ def parse_versioned(
     from pydantic import ValidationError
 
     try:
-        raw = json.loads(text)
-    except (ValueError, RecursionError) as exc:
+        raw = parse_json(text)
+    except ValueError as exc:
         raise error(
             f"{where}: not a valid {what or model.__name__} file (not JSON: {str(exc)[:80]}); {fix}"
         ) from None

@@ -29,7 +29,12 @@ from ftlineage.tiers import TierGateSpec, TierSpec, tier_list, unique_names
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No NaN or infinity in any float of a recipe: `.inf` would validate, then fail a run midway.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+MAX_SEED = 2**32 - 1  # numpy (and so transformers' set_seed) refuses a seed outside [0, 2**32)
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED, description="seed of every random step (0 to 2**32-1)")]
 
 
 class BuiltinSpec(_Strict):
@@ -46,7 +51,7 @@ class BuiltinSpec(_Strict):
     seq_len: int = Field(128, gt=8)
     learning_rate: float = Field(3e-3, gt=0)
     corpus_rows: int = Field(20000, gt=10)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class BaseModelSpec(_Strict):
@@ -255,7 +260,7 @@ class GateSpec(_Strict):
     )
     bootstrap_samples: int = Field(1000, ge=100)
     bootstrap_confidence: float = Field(0.95, gt=0.5, lt=1)
-    seed: int = 0
+    seed: Seed = 0
 
 
 _CREDENTIAL_KEY = re.compile(r"(?i)(api[_-]?key|token|secret|password|passwd|credential|authorization)$")
@@ -366,7 +371,7 @@ class Recipe(_Strict):
 
     name: str
     suite: str
-    seed: int = 17
+    seed: Seed = 17
     base_model: BaseModelSpec = BaseModelSpec()
     candidate: CandidateSpec = Field(
         CandidateSpec(), description="what is gated: trained (default), model, endpoint or prompt"
@@ -445,7 +450,7 @@ def _explain_one(err: Any, file: Path, lines: dict[tuple[Any, ...], int]) -> str
     if err["type"] == "missing":
         return f"{file}:{line} ({key}): required key is missing; add it"
     got = err.get("input")
-    got_text = f" but got {got!r}" if not isinstance(got, dict | list) else ""
+    got_text = f" but got {userfile.shown(got)}" if not isinstance(got, dict | list) else ""
     return f"{file}:{line} ({key}): {err['msg']}{got_text}; fix this value"
 
 

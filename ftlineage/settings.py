@@ -20,7 +20,7 @@ def _positive_int(name: str, raw: str) -> int:
     if value < 1:
         from ftlineage.errors import BadInputError
 
-        raise BadInputError(f"{name} must be a positive integer but got {raw!r}")
+        raise BadInputError(f"{name} must be a positive integer but got {raw[:40]!r}")
     return value
 
 

@@ -41,6 +41,9 @@ def bootstrap_interval(
     return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
+MAX_PLANNED_PAIRS = 1e12
+
+
 def plan_comparisons(
     effect: float, *, confidence: float = 0.95, power: float = 0.8, undecided: float = 0.0
 ) -> int:
@@ -53,10 +56,19 @@ def plan_comparisons(
         raise ValueError(f"effect must lie in (0, 0.5) but got {effect}")
     if not 0 <= undecided < 1:
         raise ValueError(f"undecided must lie in [0, 1) but got {undecided}")
+    for name, value in (("confidence", confidence), ("power", power)):
+        if not 0 < value < 1:
+            raise ValueError(f"{name} must lie in (0, 1) but got {value}")
     z_a = NormalDist().inv_cdf(0.5 + confidence / 2)
     z_b = NormalDist().inv_cdf(power)
     p1 = 0.5 + effect
-    decisive = ((z_a * 0.5 + z_b * math.sqrt(p1 * (1 - p1))) / effect) ** 2
+    ratio = (z_a * 0.5 + z_b * math.sqrt(p1 * (1 - p1))) / effect
+    decisive = ratio**2 if abs(ratio) < 1e9 else math.inf  # a tiny effect would overflow the square
+    if decisive / (1 - undecided) > MAX_PLANNED_PAIRS:
+        raise ValueError(
+            f"effect {effect} with {undecided:.0%} undecided needs over {MAX_PLANNED_PAIRS:.0e} pairs; "
+            "plan for a larger effect"
+        )
     return math.ceil(math.ceil(decisive) / (1 - undecided))
 
 

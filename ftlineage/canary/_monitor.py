@@ -32,7 +32,7 @@ _WIN = {"win": 1.0, "loss": 0.0, "tie": 0.5}
 class MonitorPolicy(BaseModel):
     """When the canary alarms, rolls back, and counts as stable."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     drop_points: float = Field(2.0, gt=0, description="rubric drop (0-100 points) that alarms")
     win_floor: float = Field(0.5, gt=0, lt=1, description="the challenger's win rate must stay above")

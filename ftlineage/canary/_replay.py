@@ -12,7 +12,6 @@ later request to the champion.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -51,11 +50,9 @@ def read_traffic(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"{path}:{n}: not JSON ({exc.msg}); write one object per line") from None
-        except RecursionError:
-            raise BadInputError(f"{path}:{n}: a record nested too deeply to read; flatten it") from None
+            rec = userfile.parse_json(line)
+        except ValueError as exc:  # also nested too deeply, a lone surrogate, a 100,000-digit number
+            raise BadInputError(f"{path}:{n}: not JSON ({exc}); write one object per line") from None
         if (
             not isinstance(rec, dict)
             or not isinstance(rec.get("key"), str)

@@ -15,7 +15,7 @@ from ftlineage.candidates._spec import EndpointSpec, public_url
 from ftlineage.errors import BadInputError
 from ftlineage.lineage import sha256_json
 from ftlineage.logging import get_logger
-from ftlineage.models import BackendError, OpenAIGenerator, post_json
+from ftlineage.models import BackendError, EndpointUnreachable, OpenAIGenerator, post_json
 
 logger = get_logger(__name__)
 
@@ -42,15 +42,22 @@ def _retirement(entry: dict[str, Any]) -> str | None:
     return str(found) if found is not None else None
 
 
-def identify(spec: EndpointSpec) -> EndpointIdentity:
+PROBE_TIMEOUT_S = 10.0
+
+
+def identify(spec: EndpointSpec, timeout_s: float = PROBE_TIMEOUT_S) -> EndpointIdentity:
     """Ask the server which models it serves; refuse a model id it does not list.
 
-    A server without ``GET /models`` (some hosted routes) is identified by URL and model id alone,
-    with a warning.
+    An address where nothing answers within ``timeout_s`` (at most the spec's own timeout) is
+    refused with :class:`~ftlineage.errors.BadInputError`; a server that answers but has no
+    ``GET /models`` (some hosted routes) is identified by URL and model id alone, with a warning.
     """
     url = public_url(spec.base_url)
+    timeout = min(timeout_s, spec.timeout_s)
     try:
-        answer = post_json(spec.base_url.rstrip("/") + "/models", None, spec.api_key_env, spec.timeout_s)
+        answer = post_json(spec.base_url.rstrip("/") + "/models", None, spec.api_key_env, timeout)
+    except EndpointUnreachable as exc:
+        raise BadInputError(f"{exc}; start the server or fix base_url") from None
     except BackendError as exc:
         logger.warning("warning: %s; the endpoint is identified by its URL and model id only", exc)
         return EndpointIdentity(url, spec.model, None, None)

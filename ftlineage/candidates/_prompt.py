@@ -10,12 +10,12 @@ YAML/JSON ``{template: ..., system: ...}``.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ftlineage import readers as userfile
 from ftlineage.errors import RecipeError
 
 _REF = re.compile(r"^prompts:/(?P<name>[^/@]+)(?:@(?P<alias>[\w.-]+)|/(?P<version>\d+))$")
@@ -81,12 +81,15 @@ def read_prompt_file(ref: str, base: Path, where: str) -> PromptText:
             f"{where} (candidate.prompt): {ref!r} is neither a prompts:/name@alias URI nor a file; "
             f"no file {path}"
         )
-    text = path.read_text(encoding="utf-8")
+    text = userfile.read_text(path, "prompt file", RecipeError)
     value: Any = text
-    if path.suffix in (".yaml", ".yml", ".json"):
-        import yaml
-
-        value = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if path.suffix == ".json":
+        try:
+            value = userfile.parse_json(text)
+        except ValueError as exc:
+            raise RecipeError(f"{where} (candidate.prompt): {path}: not JSON ({exc}); fix the file") from None
+    elif path.suffix in (".yaml", ".yml"):
+        value = userfile.parse(text, path, "prompt file", RecipeError)[0]
     return parse_prompt(str(path), value, where)
 
 

@@ -31,7 +31,7 @@ _SECRET_PARAM = re.compile(r"(key|token|secret|sig|signature|password|auth|crede
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class EndpointSpec(_Strict):
@@ -138,6 +138,10 @@ def check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("base_url must be an http(s) URL, e.g. http://127.0.0.1:8000/v1")
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise ValueError("base_url has a port that is not a number from 0 to 65535") from None
     if parts.username or parts.password:
         raise ValueError("base_url must not hold credentials (user:password@); put the key in api_key_env")
     if any(_SECRET_PARAM.search(k) for k, _ in parse_qsl(parts.query)):

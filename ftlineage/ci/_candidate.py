@@ -31,8 +31,9 @@ def load_candidate(uri: str, template: str | None = None, *, weights: bool = Tru
     to render prompts for the same model served elsewhere. A pyfunc URI always loads whole.
     """
     if uri.startswith(("models:/", "runs:/")):
-        from ftlineage.tracking import load_pyfunc
+        from ftlineage.tracking import check_server, load_pyfunc
 
+        check_server()  # MLflow would retry a server that does not answer for minutes
         try:
             loaded = load_pyfunc(uri)
         except Exception as exc:  # noqa: BLE001 - MLflow raises many kinds; all mean "bad URI"

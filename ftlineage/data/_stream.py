@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ftlineage.errors import CorpusError
-from ftlineage.readers import chat_turns, flatten_turns
+from ftlineage.readers import chat_turns, flatten_turns, parse_json
 
 REQUIRED = ("prompt", "completion")
 OPTIONAL = ("id", "source", "label")
@@ -264,20 +264,13 @@ def _read_jsonl(chunk: Chunk, max_row_bytes: int) -> Iterator[Record]:
 
 def _parse_line(line: bytes, file: Path, lineno: int, start: int) -> Record:
     try:
-        obj = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        msg = (
-            f"{exc.msg} at column {exc.colno}"
-            if isinstance(exc, json.JSONDecodeError)
-            else "not UTF-8"
-            if isinstance(exc, UnicodeDecodeError)
-            else "nested too deeply to read"
-        )
+        obj = parse_json(line)
+    except ValueError as exc:  # also a lone surrogate or a 100,000-digit number: unusable as text
         return Record(
             f"{file}:{lineno}",
             start,
             None,
-            f"{file}:{lineno}: invalid JSON ({msg}); each line must be one JSON object",
+            f"{file}:{lineno}: invalid JSON ({exc}); each line must be one JSON object",
         )
     return _validate(obj, file, lineno, start, "line")
 

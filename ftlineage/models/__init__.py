@@ -3,6 +3,7 @@
 from ftlineage.models._generation import (
     BACKENDS,
     BackendError,
+    EndpointUnreachable,
     Generator,
     HFGenerator,
     OpenAIGenerator,
@@ -37,6 +38,7 @@ __all__ = [
     "FORMAT_FILE",
     "PROMPT_TEMPLATE_FILE",
     "BackendError",
+    "EndpointUnreachable",
     "Generator",
     "HFGenerator",
     "OpenAIGenerator",

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from ftlineage.errors import BadInputError, FtlineageError, missing_dependency
+from ftlineage.errors import EXIT_BAD_INPUT, BadInputError, FtlineageError, missing_dependency
 
 
 @runtime_checkable
@@ -65,6 +65,15 @@ class HFGenerator:
 
 class BackendError(FtlineageError):
     """A generation endpoint failed or answered out of contract."""
+
+
+class EndpointUnreachable(BackendError):
+    """Nothing answered at an endpoint's address: connection refused, timed out, or no such host.
+
+    Exit 2 like other bad input: the address came from the user (a recipe, ``--base-url``).
+    """
+
+    exit_code = EXIT_BAD_INPUT
 
 
 @dataclass
@@ -134,7 +143,10 @@ def post_json(url: str, body: dict[str, Any] | None, api_key_env: str | None, ti
             return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         raise BackendError(f"endpoint {url} answered HTTP {exc.code} ({exc.reason})") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise EndpointUnreachable(f"endpoint {url} does not answer ({reason})") from None
+    except ValueError as exc:
         raise BackendError(f"endpoint {url} failed: {type(exc).__name__}: {exc}") from None
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from ftlineage import lineage
 from ftlineage import tags as T
 from ftlineage.candidates import BaselineSpec, EndpointSpec, PromptText, generator, identify
-from ftlineage.errors import RecipeError
+from ftlineage.errors import BadInputError, RecipeError
 from ftlineage.models import (
     FORMAT_FILE,
     PROMPT_TEMPLATE_FILE,
@@ -287,9 +287,16 @@ def check_candidate(recipe: Any, where: str) -> None:
             )
     if c.kind == "prompt":
         prompt_texts(recipe, where)
-    for spec in (c.endpoint(), c.baseline.endpoint() if c.baseline else None):
-        if spec is not None:
+    for key, spec in (
+        ("candidate", c.endpoint()),
+        ("candidate.baseline", c.baseline.endpoint() if c.baseline else None),
+    ):
+        if spec is None:
+            continue
+        try:
             identify(spec)
+        except BadInputError as exc:  # nothing answers, or it does not serve the model
+            raise RecipeError(f"{where} ({key}): {exc}") from None
 
 
 def candidate_params(c: Any) -> dict[str, str]:

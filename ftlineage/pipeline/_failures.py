@@ -251,6 +251,9 @@ def mlflow_champion(client: Any, run_id: str, alias: str = "champion") -> tuple[
 
 def mlflow_canary(client: Any, run_id: str) -> tuple[str, list[FailedCase]]:
     """A canary run's alarmed pairs (judged losses of the challenger)."""
+    from ftlineage.tracking import get_run_or_fail
+
+    get_run_or_fail(client, run_id, "pass the id of the canary's run to --canary")
     named = [
         t for t in _traces(client, run_id, spans=True) if t.info.tags.get("mlflow.traceName") == "canary-pair"
     ]

@@ -49,13 +49,13 @@ def _context(recipe: str | Path, run_id: str | None, checkpoint: str | None) -> 
     from mlflow.tracking import MlflowClient
 
     from ftlineage.pipeline import new_context, prepare
-    from ftlineage.tracking import MlflowTracker, get_run_or_fail
+    from ftlineage.tracking import MlflowTracker, get_run_or_fail, init_store
 
     recipe_obj, suite, rows = prepare(Path(recipe), None, trains=False)
     if checkpoint is not None:
         spec = CandidateSpec(kind="model", path=str(Path(checkpoint).resolve()))
         recipe_obj = recipe_obj.model_copy(update={"candidate": spec})
-    client = MlflowClient()
+    client = MlflowClient(tracking_uri=init_store())
     rid = _user_run(run_id)
     get_run_or_fail(client, rid, "pass the run id your script trained in")
     ctx = new_context(recipe_obj, suite, rows, Settings.from_env(), MlflowTracker(client, rid))

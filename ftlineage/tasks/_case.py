@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ftlineage.errors import SuiteError
-from ftlineage.readers import chat_turns, flatten_turns
+from ftlineage.readers import chat_turns, flatten_turns, parse_json
 
 _KNOWN = ("id", "prompt", "messages", "reference", "context", "family", "tags")
 
@@ -126,13 +126,11 @@ def read_cases(text: str, where: str) -> tuple[Case, ...]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
+            row = parse_json(line)
+        except ValueError as exc:  # also nested too deeply, a lone surrogate, a 100,000-digit number
             raise SuiteError(
-                f"{where}:{lineno}: invalid JSON ({exc.msg}); write one JSON object per line"
+                f"{where}:{lineno}: invalid JSON ({exc}); write one JSON object per line"
             ) from None
-        except RecursionError:
-            raise SuiteError(f"{where}:{lineno}: the case is nested too deeply to read; flatten it") from None
         case = case_from_row(row, f"{where}:{lineno}")
         if case.id in seen:
             raise SuiteError(

@@ -11,10 +11,12 @@ import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ftlineage import readers as userfile
 from ftlineage.errors import BadInputError
 from ftlineage.scoring import nanmean
 from ftlineage.tasks._case import Case
@@ -188,7 +190,7 @@ def _build(name: str, options_json: str, where: str) -> Scorer:
     except ValidationError as exc:
         errs = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()[:3])
         raise BadInputError(f"{where}: bad options for scorer {name!r} {options}: {errs}") from None
-    except (TypeError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a plugin's factory may raise anything on bad options
         raise BadInputError(f"{where}: bad options for scorer {name!r} {options}: {exc}") from None
     if not isinstance(scorer, Scorer):
         raise BadInputError(f"{where}: entry point {name!r} in {ENTRY_POINT_GROUP} did not build a Scorer")
@@ -210,9 +212,11 @@ def _split_top(text: str) -> list[str]:
 
 
 def parse_scorer_arg(text: str) -> ScorerSpec:
-    """``NAME[:key=value,...]`` (values are YAML scalars or ``[a,b]`` lists) -> :class:`ScorerSpec`."""
-    import yaml
+    """``NAME[:key=value,...]`` (values are YAML scalars or ``[a,b]`` lists) -> :class:`ScorerSpec`.
 
+    A value that is not YAML (or is refused by the strict reader: an alias, a bad date) is kept
+    as the text written.
+    """
     name, _, rest = text.partition(":")
     options: dict[str, Any] = {}
     for item in _split_top(rest):
@@ -222,9 +226,10 @@ def parse_scorer_arg(text: str) -> ScorerSpec:
                 f"--scorer {text!r}: option {item!r} is not key=value; e.g. exact_match:mode=prefix"
             )
         try:
-            options[key.strip()] = yaml.safe_load(value) if value.strip() else ""
-        except yaml.YAMLError:
-            options[key.strip()] = value
+            parsed = userfile.parse(value, Path("--scorer"), "option")[0] if value.strip() else ""
+        except BadInputError:
+            parsed = value
+        options[key.strip()] = parsed
     spec = ScorerSpec(name=name.strip(), options=options)
     build_scorer(spec, f"--scorer {text!r}")
     return spec

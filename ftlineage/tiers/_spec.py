@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-_SHORT = re.compile(r"^int(?P<bits>[1-8])(?:-g(?P<group>\d+))?$")
+_SHORT = re.compile(r"^int(?P<bits>[1-8])(?:-g(?P<group>\d{1,9}))?$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 SHORT_NAMES = ("int8", "int4", "int<b>", "int<b>-g<k>", "nf4", "bnb-int8")
 
@@ -27,7 +27,7 @@ SHORT_NAMES = ("int8", "int4", "int<b>", "int<b>-g<k>", "nf4", "bnb-int8")
 class TierSpec(BaseModel):
     """One quantized tier of the candidate: which library quantizes it, and how coarsely."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str = Field(description="the tier's name: the registry tag ftlineage.tier and alias suffix")
     quantizer: str = Field("torchao", description="an entry point of ftlineage.quantizers")
@@ -82,7 +82,7 @@ class TierGateSpec(BaseModel):
     unless set; the figures are reported either way.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     max_loss: float = Field(0.05, ge=0, lt=1, description="0.05: recover 95% of each tracked metric")
     bound: Literal["lenient", "strict"] = "lenient"
@@ -94,7 +94,7 @@ class TierGateSpec(BaseModel):
     fidelity_cases: int = Field(64, ge=1, description="prompts for KL and top-1 agreement")
     bootstrap_samples: int = Field(1000, ge=100)
     confidence: float = Field(0.95, gt=0.5, lt=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where tiers are quantized and scored")
 
 

@@ -1,0 +1,5 @@
+"""Shared internals of the command line and the stages (not public API)."""
+
+from ftlineage._util._staging import staged_folder
+
+__all__ = ["staged_folder"]
