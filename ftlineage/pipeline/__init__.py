@@ -22,11 +22,12 @@ from ftlineage.pipeline._baseline import check_champion_suite
 from ftlineage.pipeline._context import Audited, Baseline, JobContext, JobResult, Row, Split, Trained
 from ftlineage.pipeline._failures import failures_stage
 from ftlineage.pipeline._lifecycle import lifecycle, start_run, timed
+from ftlineage.pipeline._outbox import for_job
 from ftlineage.pipeline._train import train_stage
 from ftlineage.recipe import Recipe, bind_suite, load_recipe
 from ftlineage.settings import Settings
 from ftlineage.tiers import render_table
-from ftlineage.tracking import Tracker, registry_of
+from ftlineage.tracking import Tracker, check_server, registry_of
 
 if TYPE_CHECKING:
     from ftlineage.pipeline._candidates import prompt_texts
@@ -96,7 +97,9 @@ def prepare(
     """Validate every input before anything is written to the tracking store.
 
     ``trains=False``: the caller trains elsewhere (the in-script path), so no corpus is needed.
+    A tracking server that does not answer is refused first (MLflow would retry it for minutes).
     """
+    check_server()
     recipe = load_recipe(recipe_path)
     if trains and recipe.candidate.kind == "trained" and not recipe.corpus:
         raise RecipeError(
@@ -223,6 +226,7 @@ def start(ctx: JobContext) -> None:
 
 def _run_stages(ctx: JobContext) -> JobResult:
     start(ctx)
+    for_job(ctx).reconcile()  # a resumed run: what the killed one traced, in the store once and whole
     report = None
     if ctx.recipe.corpus:  # a model/endpoint candidate's training file is audited as for training
         with timed(ctx.tracker, "audit"):

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from ftlineage import tags as T
 from ftlineage.lineage import lineage_tags, sha256_file
+from ftlineage.pipeline._outbox import TraceOutbox
 from ftlineage.scoring import CheckpointCases, format_points
 from ftlineage.tracking import Span, Tracker
 from ftlineage.training import Assessment, CheckpointScore, band_metrics, plot_checkpoints
@@ -31,7 +32,8 @@ class TrackerSink:
     """Metrics with their step, drift drops, verdict tags and the plot, into one tracker.
 
     ``on_checkpoint`` flushes the tracker, so a checkpoint's scores are durable before the
-    callback marks the checkpoint scored.
+    callback marks the checkpoint scored. Checkpoint traces go through ``outbox`` when given
+    (once per step, also across a kill and resume; see :mod:`ftlineage.pipeline._outbox`).
     """
 
     def __init__(
@@ -44,8 +46,10 @@ class TrackerSink:
         lineage: dict[str, str] | None = None,
         prompts: dict[str, str] | None = None,
         references: dict[str, str] | None = None,
+        outbox: TraceOutbox | None = None,
     ) -> None:
         self.tracker = tracker
+        self.outbox = outbox
         self.base = base
         self.plot_path = plot_path
         self.fail_points = fail_points
@@ -62,7 +66,8 @@ class TrackerSink:
         spans = case_spans(cases, attrs, self.prompts, self.references)
         summary = {k: v for k, v in (metrics or {}).items() if v == v}
         inputs = {"step": step, "cases": len(spans), "model_sha": model_sha}
-        self.tracker.log_trace(f"checkpoint-{step}", spans, attrs, inputs=inputs, outputs=summary)
+        send = self.outbox.send if self.outbox is not None else self.tracker.log_trace
+        send(f"checkpoint-{step}", spans, attrs, inputs=inputs, outputs=summary)
 
     def log_metrics(self, metrics: dict[str, float], *, step: int) -> None:
         """Forward (asynchronously, when the tracker queues)."""

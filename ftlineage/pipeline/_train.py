@@ -1,8 +1,9 @@
 """Stage 2 in the main job: score the base, fine-tune with the callback, keep the best checkpoint.
 
 A crashed run resumes here: the checkpoints under the run's work folder carry their scores
-(``ftlineage_checkpoint.json``), the Trainer restores optimizer and RNG state, and the
-tracker skips metric steps the store already has.
+(``ftlineage_checkpoint.json``), the Trainer restores optimizer and RNG state, the tracker
+skips metric steps the store already has, and each checkpoint's trace goes through the run's
+outbox, so it is in the store once whatever the moment of the kill.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ftlineage.models import (
     resolve_base,
 )
 from ftlineage.pipeline._context import JobContext, Split, Trained
+from ftlineage.pipeline._outbox import for_job
 from ftlineage.pipeline._sinks import CASES_FILE, TrackerSink
 from ftlineage.pipeline._stages import record_values, write_scores
 from ftlineage.readers import parse_versioned
@@ -142,7 +144,9 @@ def _tracker_sink(ctx: JobContext, baseline: dict[str, float], box: dict[str, An
     references = {c.id: str(c.reference_text) for c in cases if c.reference is not None}
     plot = ctx.stage_dir("plots") / "checkpoints.png"
     fail = ctx.recipe.gate.drift_fail_points
-    return TrackerSink(ctx.tracker, baseline, plot, fail, box, trace_lineage, prompts, references)
+    return TrackerSink(
+        ctx.tracker, baseline, plot, fail, box, trace_lineage, prompts, references, outbox=for_job(ctx)
+    )
 
 
 def train_stage(ctx: JobContext, split: Split, sinks: Sequence[CheckpointSink] = ()) -> Trained:
@@ -169,8 +173,8 @@ def train_stage(ctx: JobContext, split: Split, sinks: Sequence[CheckpointSink] =
     last = _last_checkpoint(folder)
     history = load_history(folder, up_to=int(last.rsplit("-", 1)[1])) if last else []
     sink = _tracker_sink(ctx, baseline, box)
-    if not history:  # the base model's scores, traced as step 0 (once, also across a resume)
-        sink.trace_cases(0, base_cases, ctx.lineage.base_model_sha, baseline)
+    # the base model's scores, traced as step 0 (once: the outbox keeps it across a resume)
+    sink.trace_cases(0, base_cases, ctx.lineage.base_model_sha, baseline)
     policy = gate_policy(ctx)
     models = _model_sink(ctx)
     extra = [models] if models else []

@@ -10,18 +10,21 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from ftlineage import tags as T
-from ftlineage.tracking._protocol import Span, as_span
+from ftlineage.errors import TrackingUnreachable
+from ftlineage.tracking._protocol import Span, StoredTrace, as_span
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +39,54 @@ def init_store(tracking_uri: str | None = None) -> str:
     import mlflow
 
     uri = tracking_uri or mlflow.get_tracking_uri()
-    if not uri.startswith("sqlite:///") or uri in _INITIALIZED:
+    if uri in _INITIALIZED:
+        return uri
+    if uri.startswith(("http://", "https://")):
+        check_server(uri)
+        _INITIALIZED.add(uri)
+    if not uri.startswith("sqlite:///"):
         return uri
     with sqlite_init_lock(uri):
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
     _INITIALIZED.add(uri)
     return uri
+
+
+PROBE_TIMEOUT_S = 5.0
+
+
+def check_server(uri: str | None = None, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+    """Refuse an http(s) tracking URI where nothing accepts a connection within ``timeout_s``.
+
+    MLflow retries a refused request with backoff for minutes (``MLFLOW_HTTP_REQUEST_MAX_RETRIES``)
+    before it raises; one bounded TCP connect says at once that no server is there. Raises
+    :class:`~ftlineage.errors.TrackingUnreachable`, naming the URI (without credentials) and the fix.
+    ``uri`` defaults to MLflow's; other stores (sqlite, files) are not touched.
+    """
+    if uri is None:
+        import mlflow
+
+        uri = mlflow.get_tracking_uri()
+    if not uri.startswith(("http://", "https://")):
+        return
+    parts = urlsplit(uri)
+    fix = "start it (`ftlineage stack up` or `mlflow server`) or set MLFLOW_TRACKING_URI to one that runs"
+    host = f"{parts.scheme}://{parts.hostname or ''}"  # never the user:password a URI may hold
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise TrackingUnreachable(
+            f"tracking URI {host}: its port is not a number from 0 to 65535; fix MLFLOW_TRACKING_URI"
+        ) from None
+    if not parts.hostname:
+        raise TrackingUnreachable(f"tracking URI {uri[:40]!r} names no host; set it to http://HOST:PORT")
+    shown = f"{host}:{port}"
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout_s):
+            pass
+    except (OSError, UnicodeError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise TrackingUnreachable(f"tracking server {shown} does not answer ({why}); {fix}") from None
 
 
 @contextmanager
@@ -228,7 +273,8 @@ class MlflowTracker:
             parent_id=parent_id,
             span_type=item.type if item.type != "UNKNOWN" else "LLM",
             inputs=dict(item.inputs),
-            attributes={k: v for k, v in item.attributes.items() if v is not None},
+            attributes={k: v for k, v in item.attributes.items() if v is not None}
+            | {T.SPAN_RUN: self.run_id},
         )
         for child in item.children:
             self._span(trace_id, span.span_id, child, assessments)
@@ -241,12 +287,57 @@ class MlflowTracker:
         self.wait_for_assessments()
         self.client.set_terminated(self.run_id, status)
 
+    def stored_traces(self) -> list[StoredTrace]:
+        """The run's traces, and those a killed process left half-written (see :class:`TraceLedger`).
+
+        A trace cut off before its root span ended has no name and no run link yet; it is found by
+        the ``ftlineage.run_id`` attribute every span of ours carries.
+        """
+        exp_id = self.client.get_run(self.run_id).info.experiment_id
+        found = [_stored(t) for t in self._search_traces(exp_id, run_id=self.run_id, include_spans=False)]
+        cut_off = self._search_traces(exp_id, filter_string="trace.status = 'IN_PROGRESS'")
+        known = {t.trace_id for t in found}
+        found += [
+            StoredTrace(str(t.info.trace_id), "", False)
+            for t in cut_off
+            if t.info.trace_id not in known
+            and any(s.attributes.get(T.SPAN_RUN) == self.run_id for s in t.data.spans)
+        ]
+        return found
+
+    def _search_traces(self, exp_id: str, **query: Any) -> list[Any]:
+        """Every page of one trace search in the run's experiment."""
+        traces: list[Any] = []
+        token = None
+        while True:
+            page = self.client.search_traces(locations=[exp_id], max_results=500, page_token=token, **query)
+            traces += list(page)
+            token = page.token
+            if not token:
+                return traces
+
+    def delete_traces(self, trace_ids: Sequence[str]) -> None:
+        """Remove traces of the run by id (ids already gone are skipped by the store)."""
+        if trace_ids:
+            exp_id = self.client.get_run(self.run_id).info.experiment_id
+            self.client.delete_traces(exp_id, trace_ids=list(trace_ids))
+
     def wait_for_assessments(self) -> None:
         """Block until every trace's assessments are written (a failed write is logged, not raised)."""
         pending, self._assessing = self._assessing, []
         for future in pending:
             if (error := future.exception()) is not None:
                 logger.warning("assessments of a trace were not written: %s", error)
+
+
+TRACE_NAME = "mlflow.traceName"
+
+
+def _stored(trace: Any) -> StoredTrace:
+    """What the ledger needs of a stored trace; it ended when its state is OK or ERROR."""
+    info = trace.info
+    ended = str(getattr(info.state, "value", info.state)) in ("OK", "ERROR")
+    return StoredTrace(str(info.trace_id), str(info.tags.get(TRACE_NAME, "")), ended, len(info.assessments))
 
 
 def log_assessments(tracking_uri: str, trace_id: str, assessments: list[tuple[str, dict[str, Any]]]) -> None:
@@ -309,22 +400,33 @@ def exporting_to(uri: str) -> Iterator[None]:
     ``set_tracking_uri`` also rewrites ``MLFLOW_TRACKING_URI``; restoring with ``None`` would
     unset it. So both are saved and put back (MLflow 3.17 keeps the global in
     ``_tracking_service.utils._tracking_uri``), and the tracer is reset either side.
+
+    Trace ids come from MLflow's own random generator (``MLFLOW_TRACE_USE_ISOLATED_RANDOM_ID_GENERATOR``),
+    never from Python's global ``random``: the Trainer seeds that (``seed``) and restores it on a
+    resume, which handed a resumed run the id of a trace it had logged before the crash, and the
+    store overwrote that trace (issue 37); two runs of one seed collided the same way.
     """
     import mlflow
     from mlflow.tracking._tracking_service import utils
 
-    old_global, old_env = utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
+    old_global = utils._tracking_uri
+    old_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", ISOLATED_TRACE_IDS)}
+    os.environ[ISOLATED_TRACE_IDS] = "true"
     mlflow.set_tracking_uri(uri)
     mlflow.tracing.reset()
     try:
         yield
     finally:
         utils._tracking_uri = old_global
-        if old_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old_env
+        for name, value in old_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         mlflow.tracing.reset()
+
+
+ISOLATED_TRACE_IDS = "MLFLOW_TRACE_USE_ISOLATED_RANDOM_ID_GENERATOR"
 
 
 def _owner() -> str:

@@ -22,6 +22,7 @@ from mlflow.entities import Dataset, DatasetInput, InputTag, LoggedModelOutput, 
 from mlflow.tracking import MlflowClient
 
 from ftlineage import tags as T
+from ftlineage.tracking._filter import literal
 
 CHOSEN_TAG = T.CHOSEN
 DESCRIPTION_TAG = "mlflow.note.content"
@@ -54,7 +55,7 @@ def find_or_create_model(
     """The id of this run's logged model ``name``, created once (a resumed run finds its own)."""
     exp_id = client.get_run(run_id).info.experiment_id
     found = client.search_logged_models(
-        [exp_id], filter_string=f"name = '{name}' AND source_run_id = '{run_id}'", max_results=1
+        [exp_id], filter_string=f"name = {literal(name)} AND source_run_id = {literal(run_id)}", max_results=1
     )
     if found:
         return str(found[0].model_id)
@@ -65,7 +66,15 @@ def find_or_create_model(
 
 
 def link_output(client: MlflowClient, run_id: str, model_id: str, step: int) -> None:
-    """Record the model as an output of the run at ``step`` (the run page's "Logged models")."""
+    """Record the model as an output of the run at ``step`` (the run page's "Logged models").
+
+    Once per model: a resumed or rerun job links again, and MLflow's store refuses a second link
+    of the same model to the same run (``UNIQUE constraint failed: inputs``), so a model the run
+    already lists is skipped.
+    """
+    outputs = client.get_run(run_id).outputs
+    if any(o.model_id == model_id for o in (outputs.model_outputs if outputs else [])):
+        return
     client.log_outputs(run_id, [LoggedModelOutput(model_id, step)])
 
 
@@ -112,8 +121,16 @@ def dataset_input(name: str, sha256: str, source: str, context: str, rows: int) 
 
 
 def log_inputs(client: MlflowClient, run_id: str, inputs: Sequence[DatasetInput]) -> None:
-    """Record the job's datasets as run inputs (shown in the runs table and on the run page)."""
-    client.log_inputs(run_id, datasets=list(inputs))
+    """Record the job's datasets as run inputs (shown in the runs table and on the run page).
+
+    Idempotent: a dataset (name and digest) the run already has is skipped, so a resumed or rerun
+    job never logs one input twice.
+    """
+    have = client.get_run(run_id).inputs
+    known = {(d.dataset.name, d.dataset.digest) for d in (have.dataset_inputs if have else [])}
+    new = [i for i in inputs if (i.dataset.name, i.dataset.digest) not in known]
+    if new:
+        client.log_inputs(run_id, datasets=new)
 
 
 def describe(client: MlflowClient, run_id: str, text: str) -> None:
