@@ -38,7 +38,8 @@ def _setup(url: str, key: bytes, writers: int) -> tuple[list[str], list[str]]:
     from mlflow.tracking import MlflowClient
 
     from ftlineage.gate import GateDecision
-    from ftlineage.gate.evidence import Subject, evidence_tags, signer
+    from ftlineage.gate.evidence import evidence_tags, signer, subject_for
+    from ftlineage.tracking import MlflowRegistry
 
     client = MlflowClient(url)
     exp = client.create_experiment(f"load-{time.time_ns()}")
@@ -48,9 +49,21 @@ def _setup(url: str, key: bytes, writers: int) -> tuple[list[str], list[str]]:
     decision = GateDecision(decision="pass", stage="gate", checks=(), lineage={"prompt_sha": "p" * 64})
     versions = []
     for run_id in runs[:4]:
+        client.log_text(run_id, f"weights of {run_id}", "model/weights.txt")
         mv = client.create_model_version(name, f"runs:/{run_id}/model", run_id, tags=evidence_tags(decision))
-        subject = Subject(name, str(mv.version), str(mv.source), str(mv.run_id))
-        for k, v in signer(decision, "", key)(subject).items():
+        served = MlflowRegistry(client).served_sha(name, str(mv.version))
+        subject = subject_for(
+            name,
+            str(mv.version),
+            source=str(mv.source),
+            run_id=str(mv.run_id),
+            kind="model",
+            tier="",
+            content_sha=served,
+        )
+        sign = signer(decision, key)
+        assert sign is not None
+        for k, v in sign(subject).items():
             client.set_model_version_tag(name, mv.version, k, v)
         versions.append(str(mv.version))
     return runs, [name, *versions]

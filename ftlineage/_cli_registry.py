@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Optional
 
 import typer
@@ -79,7 +80,7 @@ def promote(
     from ftlineage.gate.evidence import gate_key
     from ftlineage.gate.promotion import Aliases, check_evidence, current_version, move_alias, register_run
 
-    if version is not None and not (version.isdigit() and int(version) > 0):
+    if version is not None and not re.fullmatch(r"[1-9][0-9]{0,17}", version):  # never int() of 10**5 digits
         raise BadInputError(f"promote --version {version!r}: a version is a whole number such as 3")
     tags = _run_tags(_registry(), run_id) if run_id else {}
     name = model or tags.get(T.REGISTRY_MODEL_NAME)
@@ -99,7 +100,9 @@ def promote(
             _version_exists(registry, name, v)
             note = check_evidence(registry, name, v, gate_key())
             stage = aliases.stage(to) if stages else None
-            entry = move_alias(registry, name, to, v, expect=expect_version, why=note, stage=stage)
+            entry = move_alias(
+                registry, name, to, v, expect=expect_version, why=note, stage=stage, key=gate_key()
+            )
             typer.echo(f"{name} v{v} is @{to} ({note}; ledger {entry})")
             return
         if to not in (challenger, _DEFAULT_ALIASES.alias):

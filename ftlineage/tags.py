@@ -74,12 +74,19 @@ PROMOTION = PREFIX + "promotion"
 DECISION_SHA = PREFIX + "decision_sha"
 DECISION_HMAC = PREFIX + "decision_hmac"
 LEDGER = PREFIX + "ledger"
+LEDGER_HMAC = PREFIX + "ledger_hmac"  # a protected alias's ledger entry, signed by the key holder
+
+# the candidate identity a run's decision vouches for (signed by the job when it decides)
+CANDIDATE_REF = PREFIX + "candidate_ref"  # the logged model id, or "prompt"
+CANDIDATE_SHA = PREFIX + "candidate_sha"  # SHA-256 of the candidate's served content
+CANDIDATE_HMAC = PREFIX + "candidate_hmac"
 
 # checkpoints (logged models) and trace spans
 CHOSEN = PREFIX + "chosen"
 STEP = PREFIX + "step"
 CASE_ID = PREFIX + "case_id"
 PAIR = PREFIX + "pair"
+SPAN_RUN = PREFIX + "run_id"  # on every span: finds a trace a killed process left half-written
 
 # the canary run
 CANARY = PREFIX + "canary"

@@ -139,11 +139,18 @@ def _pass_decision() -> Any:
 PASS = _pass_decision()
 
 
-def signed_version(client: Any, name: str, *, signed: bool = True, decision: Any = None) -> str:
-    """A version of ``name`` with gate evidence, signed under the guard's key unless ``signed`` is off."""
+def signed_version(
+    client: Any, name: str, *, signed: bool = True, decision: Any = None, files: dict[str, str] | None = None
+) -> str:
+    """A version of ``name`` serving a small model folder, with gate evidence signed under the guard's key.
+
+    ``signed=False`` leaves the evidence unsigned; ``files`` are the folder's files (a weights
+    stand-in by default). The signature binds the content the registry serves for the version.
+    """
     from mlflow.exceptions import MlflowException
 
-    from ftlineage.gate.evidence import Subject, evidence_tags, signer
+    from ftlineage.gate.evidence import evidence_tags, signer, subject_for
+    from ftlineage.tracking import MlflowRegistry
 
     decision = decision or PASS
     try:
@@ -152,17 +159,41 @@ def signed_version(client: Any, name: str, *, signed: bool = True, decision: Any
         pass
     exp = client.get_experiment_by_name("guard") or client.get_experiment(client.create_experiment("guard"))
     run = client.create_run(exp.experiment_id)
-    with tempfile.TemporaryDirectory() as tmp:  # the run's decision, as the job logs it
+    with tempfile.TemporaryDirectory() as tmp:  # the run's decision and model folder, as the job logs them
         (Path(tmp) / "decision.json").write_text(decision.model_dump_json(), encoding="utf-8")
         client.log_artifact(run.info.run_id, str(Path(tmp) / "decision.json"), "gate")
+        folder = Path(tmp) / "model"
+        folder.mkdir()
+        for fname, text in (files or {"weights.txt": f"weights of {name} {run.info.run_id}"}).items():
+            (folder / fname).write_text(text, encoding="utf-8")
+        client.log_artifacts(run.info.run_id, str(folder), "model")
     mv = client.create_model_version(
         name, f"{run.info.artifact_uri}/model", run.info.run_id, tags=evidence_tags(decision)
     )
     if signed:
-        subject = Subject(name, str(mv.version), str(mv.source), str(mv.run_id))
-        for k, v in signer(decision, "", GUARD_KEY.encode())(subject).items():
+        served = MlflowRegistry(client).served_sha(name, str(mv.version))
+        subject = subject_for(
+            name,
+            str(mv.version),
+            source=str(mv.source),
+            run_id=str(mv.run_id),
+            kind="model",
+            tier="",
+            content_sha=served,
+        )
+        sign = signer(decision, GUARD_KEY.encode())
+        assert sign is not None
+        for k, v in sign(subject).items():
             client.set_model_version_tag(name, mv.version, k, v)
     return str(mv.version)
+
+
+def claim_champion(client: Any, name: str, version: str, alias: str = "champion") -> str:
+    """The key holder's signed ledger entry for moving ``@alias`` to ``version`` (not the move itself)."""
+    from ftlineage.gate.promotion import claim_move
+    from ftlineage.tracking import MlflowRegistry
+
+    return claim_move(MlflowRegistry(client), name, alias, version, key=GUARD_KEY.encode())
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ from ftlineage import tags as T
 from ftlineage.canary._monitor import Monitor, MonitorPolicy, MonitorStatus
 from ftlineage.canary._router import ARMS, Arm, Router
 from ftlineage.errors import BadInputError
+from ftlineage.gate.evidence import gate_key
 from ftlineage.gate.promotion import Aliases, move_alias
 from ftlineage.logging import get_logger
 from ftlineage.net import free_port
@@ -157,6 +158,7 @@ class RegistryHooks:
                 self.challenger,
                 expect=self.champion,
                 why=why,
+                key=gate_key(),
             )
             self.tracker.set_tags({T.CANARY: "promoted"})
         except Exception as exc:

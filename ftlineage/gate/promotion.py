@@ -10,10 +10,14 @@
   one gets entry ``n``; the other gets :class:`~ftlineage.errors.PromotionConflict` and changes
   nothing. The ledger doubles as the alias's history (from, to, when, why).
 * **Check evidence** before a protected move (the guard server re-checks it).
+* **Never trust a mutable tag**: the job signs the candidate's identity (logged model and content
+  digest) when it decides (:func:`sign_candidate`); registering a run verifies that signature
+  against the content it downloads before anything is created.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,11 +27,16 @@ from ftlineage.errors import PromotionConflict, PromotionRefused
 from ftlineage.gate.evidence import (
     DECISION_TAG,
     DIGEST_TAG,
+    Identity,
     Subject,
     decision_digest,
     evidence_tags,
+    identity_tags,
+    ledger_signature,
     signer,
+    subject_for,
     verify,
+    verify_identity,
 )
 from ftlineage.gate.rule import GateDecision
 from ftlineage.readers import parse_versioned
@@ -38,6 +47,7 @@ __all__ = [
     "LEDGER",
     "Aliases",
     "check_evidence",
+    "claim_move",
     "clean_half_promoted",
     "current_version",
     "half_promoted",
@@ -46,6 +56,7 @@ __all__ = [
     "register",
     "register_prompt_run",
     "register_run",
+    "sign_candidate",
     "subject_of",
 ]
 
@@ -93,6 +104,24 @@ def passing_decision(registry: Registry, run_id: str) -> GateDecision:
     return decision
 
 
+def _served_as_vouched(
+    registry: Registry, name: str, version: ModelVersion, source: str, content_sha: str, kind: str
+) -> str:
+    """The digest of what the new version serves, refused unless it is what the run vouched for."""
+    served = registry.served_sha(name, version.version)
+    if kind == "prompt":
+        stored = registry.get_version(name, version.version)
+        ok = stored is not None and stored.source == source
+    else:
+        ok = not content_sha or served == content_sha
+    if not ok:
+        raise PromotionRefused(
+            f"{name!r} v{version.version} does not serve the content the run's decision vouched for; it "
+            f"stays pending — `ftlineage registry check {name} --clean` removes it"
+        )
+    return served
+
+
 def register(
     registry: Registry,
     *,
@@ -103,14 +132,19 @@ def register(
     description: str,
     alias: str,
     signed_tags: Callable[[Subject], dict[str, str]] | None = None,
+    content_sha: str = "",
+    kind: str = "model",
 ) -> str:
     """Create a version carrying every tag and the card, sign it, alias it; returns its number.
 
-    Idempotent per run: a version this run already has (done, or left pending by a crash) is
-    finished instead of registering a second one.
+    Idempotent per run and tier: a version this run already has (done, or left pending by a
+    crash) is finished instead of registering a second one. ``content_sha`` is the digest of what
+    the new version must serve (checked once it exists; empty signs whatever it serves, for a
+    caller that produced the files itself).
     """
     registry.ensure_model(name, "Registered by ftlineage on a gate pass.")
-    existing = registry.find_versions(name, run_id=run_id)
+    tier = str(tags.get(T.TIER, ""))
+    existing = [v for v in registry.find_versions(name, run_id=run_id) if v.tags.get(T.TIER, "") == tier]
     if existing:
         version = existing[0]
         if version.tags.get(T.PROMOTION) == "done":
@@ -120,13 +154,58 @@ def register(
         version = registry.create_version(
             name, source=source, run_id=run_id, tags=pending, description=description
         )
-    subject = Subject(name, version.version, version.source, version.run_id)
-    for key, value in (signed_tags(subject) if signed_tags else {}).items():
-        registry.set_version_tag(name, version.version, key, value)
+    if signed_tags:
+        served = _served_as_vouched(registry, name, version, source, content_sha, kind)
+        subject = subject_for(
+            name,
+            version.version,
+            source=version.source,
+            run_id=version.run_id,
+            kind=kind,
+            tier=tier,
+            content_sha=served,
+        )
+        for key, value in signed_tags(subject).items():
+            registry.set_version_tag(name, version.version, key, value)
     if registry.aliases(name).get(alias) != version.version:
         registry.set_alias(name, alias, version.version)
     registry.set_version_tag(name, version.version, T.PROMOTION, "done")
     return version.version
+
+
+def _verified_identity(
+    registry: Registry, run_id: str, decision: GateDecision, identity: Identity, key: bytes | None
+) -> None:
+    """With a key, refuse unless the run's decision signed exactly this candidate identity."""
+    if key is None:
+        return
+    ok, reason = verify_identity(registry.run_tags(run_id) or {}, decision, identity, key)
+    if not ok:
+        raise PromotionRefused(f"nothing was registered: {reason}")
+
+
+def sign_candidate(
+    registry: Registry,
+    run_id: str,
+    decision: GateDecision,
+    key: bytes | None,
+    *,
+    kind: str = "model",
+    tier: str = "",
+) -> Identity:
+    """Record (and, with a key, sign) the candidate a run's decision vouches for, as the store holds it.
+
+    A model candidate's content digest is recomputed from the files the store serves for the
+    run's candidate; a prompt candidate's from ``prompt/prompt.json``.
+    """
+    if kind == "prompt":
+        identity = Identity(run_id, "prompt", _prompt_content(registry, run_id)[1], "prompt", tier)
+    else:
+        source = registry.candidate_source(run_id)
+        identity = Identity(run_id, source, registry.content_sha(source), "model", tier)
+    for tag, value in identity_tags(decision, identity, key).items():
+        registry.set_run_tag(run_id, tag, value)
+    return identity
 
 
 def register_run(
@@ -142,7 +221,9 @@ def register_run(
     """Register a run's candidate model on a passing decision only; idempotent per run.
 
     The run's lineage tags, ``extra_tags`` (e.g. ``ftlineage.tier``) and the signed evidence
-    become version tags; ``stage`` also makes a legacy stage transition. Returns the version number.
+    become version tags; ``stage`` also makes a legacy stage transition. With a key, the
+    candidate's files are downloaded and must be the ones the run's decision signed (its
+    identity), whatever the run's tags say now. Returns the version number.
     """
     decision = passing_decision(registry, run_id)
     card = registry.read_run_file(run_id, "model/model_card.md")
@@ -151,15 +232,21 @@ def register_run(
     run_tags = registry.run_tags(run_id) or {}
     lineage = T.lineage_of(run_tags)
     kind = {T.CANDIDATE_KIND: run_tags.get(T.CANDIDATE_KIND, "trained")}
+    extra = dict(extra_tags or {})
+    source = registry.candidate_source(run_id)
+    content = registry.content_sha(source) if key is not None else ""
+    identity = Identity(run_id, source, content, "model", extra.get(T.TIER, ""))
+    _verified_identity(registry, run_id, decision, identity, key)
     version = register(
         registry,
         name=name,
-        source=registry.candidate_source(run_id),
+        source=source,
         run_id=run_id,
-        tags={**lineage, **kind, **(extra_tags or {}), **evidence_tags(decision)},
+        tags={**lineage, **kind, **extra, **evidence_tags(decision)},
         description=card,
         alias=alias,
-        signed_tags=signer(decision, lineage.get(T.MODEL_SHA, ""), key),
+        signed_tags=signer(decision, key),
+        content_sha=content,
     )
     if stage:
         registry.transition_stage(name, version, stage)
@@ -170,15 +257,12 @@ def register_run(
 PROMPT_FILE = "prompt/prompt.json"
 
 
-def register_prompt_run(registry: Registry, run_id: str, *, name: str, alias: str, key: bytes | None) -> str:
-    """Register a prompt run's candidate (``prompt/prompt.json``) on a passing decision only.
-
-    ``registry`` is the Prompt Registry adapter: the version's source is the template, its tags
-    the run's lineage, ``ftlineage.candidate_kind=prompt`` and the signed evidence.
-    """
+def _prompt_content(registry: Registry, run_id: str) -> tuple[str, str]:
+    """A prompt run's template as the registry stores it, and its digest."""
     import json
 
-    decision = passing_decision(registry, run_id)
+    from ftlineage.lineage import sha256_prompt
+
     text = registry.read_run_file(run_id, PROMPT_FILE)
     if text is None:
         raise PromotionRefused(f"run {run_id} has no {PROMPT_FILE}; it is not a prompt candidate's run")
@@ -186,6 +270,19 @@ def register_prompt_run(registry: Registry, run_id: str, *, name: str, alias: st
     source = (
         template if isinstance(template, str) else json.dumps(template, sort_keys=True, ensure_ascii=False)
     )
+    return source, sha256_prompt(source)
+
+
+def register_prompt_run(registry: Registry, run_id: str, *, name: str, alias: str, key: bytes | None) -> str:
+    """Register a prompt run's candidate (``prompt/prompt.json``) on a passing decision only.
+
+    ``registry`` is the Prompt Registry adapter: the version's source is the template, its tags
+    the run's lineage, ``ftlineage.candidate_kind=prompt`` and the signed evidence. With a key,
+    the template must be the one the run's decision signed.
+    """
+    decision = passing_decision(registry, run_id)
+    source, digest = _prompt_content(registry, run_id)
+    _verified_identity(registry, run_id, decision, Identity(run_id, "prompt", digest, "prompt"), key)
     lineage = T.lineage_of(registry.run_tags(run_id) or {})
     version = register(
         registry,
@@ -195,7 +292,8 @@ def register_prompt_run(registry: Registry, run_id: str, *, name: str, alias: st
         tags={**lineage, T.CANDIDATE_KIND: "prompt", **evidence_tags(decision)},
         description=f"passed the ftlineage gate in run {run_id}",
         alias=alias,
-        signed_tags=signer(decision, lineage.get(T.MODEL_SHA, ""), key),
+        signed_tags=signer(decision, key),
+        kind="prompt",
     )
     registry.set_run_tag(run_id, T.REGISTERED_VERSION, version)
     return version
@@ -228,10 +326,13 @@ def _ledger_prefix(name: str, alias: str) -> str:
 
 
 def _ledger_length(registry: Registry, name: str, alias: str) -> int:
-    """The number of the ledger's last entry (0 when empty)."""
+    """The number of the ledger's last entry (0 when empty); other names under the prefix are ignored."""
     prefix = _ledger_prefix(name, alias)
     numbers = (key[len(prefix) :] for key in registry.claims(prefix))
-    return max((int(n) for n in numbers if n.isdigit()), default=0)
+    return max((int(n) for n in numbers if _LEDGER_NUMBER.fullmatch(n)), default=0)
+
+
+_LEDGER_NUMBER = re.compile(r"[1-9][0-9]{0,17}")
 
 
 def _check_not_in_flight(registry: Registry, name: str, alias: str, n: int, now: str | None) -> None:
@@ -252,7 +353,7 @@ def _check_not_in_flight(registry: Registry, name: str, alias: str, n: int, now:
         )
 
 
-def move_alias(
+def claim_move(
     registry: Registry,
     name: str,
     alias: str,
@@ -260,13 +361,14 @@ def move_alias(
     *,
     expect: str | None = None,
     why: str = "",
-    stage: str | None = None,
+    key: bytes | None = None,
 ) -> str:
-    """Point ``@alias`` at ``version`` unless another promotion moved it first; returns the ledger entry.
+    """Claim the ledger entry for moving ``@alias`` to ``version`` (signed with ``key``); returns it.
 
     ``expect`` is the version the caller believes the alias points at now ("none" for unset);
     by default whatever it points at when this call reads it. Raises ``PromotionConflict`` on a
-    lost race or a stale expectation.
+    lost race or a stale expectation. The guard lets a protected alias move only onto the
+    target of the newest signed entry, so the claim comes first and the move second.
     """
     n = _ledger_length(registry, name, alias)
     now = current_version(registry, name, alias)
@@ -278,12 +380,34 @@ def move_alias(
         )
     entry = f"{_ledger_prefix(name, alias)}{n + 1}"
     tags = {T.LEDGER: "1", "model": name, "alias": alias, "from": now or "none", "to": version}
+    if key:  # a protected alias's ledger takes only entries the key holder signed (the guard checks)
+        tags[T.LEDGER_HMAC] = ledger_signature(entry, now or "none", version, key)
     if not registry.claim(entry, {**tags, "why": why[:4000]}, f"@{alias}: {now or 'none'} -> {version}"):
         winner = (registry.claimed(entry) or ({}, 0.0))[0].get("to", "?")
         raise PromotionConflict(
             f"conflict: another promotion moved @{alias} of {name!r} to v{winner} while this one "
             f"(v{version}) ran; nothing was changed — re-run to promote on top of it"
         )
+    return entry
+
+
+def move_alias(
+    registry: Registry,
+    name: str,
+    alias: str,
+    version: str,
+    *,
+    expect: str | None = None,
+    why: str = "",
+    stage: str | None = None,
+    key: bytes | None = None,
+) -> str:
+    """Point ``@alias`` at ``version`` unless another promotion moved it first; returns the ledger entry.
+
+    See :func:`claim_move` for ``expect``, ``why`` and ``key``; ``stage`` also makes the legacy
+    stage transition. A move that fails after the claim releases the entry.
+    """
+    entry = claim_move(registry, name, alias, version, expect=expect, why=why, key=key)
     try:
         registry.set_alias(name, alias, version)
         if stage:
@@ -295,37 +419,51 @@ def move_alias(
 
 
 def subject_of(registry: Registry, name: str, version: str) -> tuple[Subject, dict[str, str]]:
-    """What evidence on ``name`` v``version`` must be bound to, and the version's tags."""
+    """What evidence on ``name`` v``version`` must be bound to (content recomputed), and its tags."""
     mv: ModelVersion | None = registry.get_version(name, version)
     if mv is None:
         raise PromotionRefused(f"{name!r} has no version {version}; see the registry")
-    return Subject(name, mv.version, mv.source, mv.run_id), dict(mv.tags)
+    subject = subject_for(
+        name,
+        mv.version,
+        source=mv.source,
+        run_id=mv.run_id,
+        kind=registry.kind,
+        tier=mv.tags.get(T.TIER, ""),
+        content_sha=registry.served_sha(name, mv.version),
+    )
+    return subject, dict(mv.tags)
 
 
 def check_evidence(registry: Registry, name: str, version: str, key: bytes | None) -> str:
     """Refuse a protected move onto a version without passing evidence; the guard re-checks.
 
-    With a key, the signature must verify for this version's name, number, source, run and
-    weights. Without one (a client that does not hold the key), the version's run must still
-    have logged a passing decision whose digest is the one the version carries: a version
-    tagged blocked, or relabelled pass, is refused here whatever the server does.
+    With a key, the signature must verify for this version's name, number, source, run, kind,
+    tier and the content it serves (downloaded and hashed here). Without one (a client that does
+    not hold the key), the version's run must still have logged a passing decision whose digest
+    is the one the version carries: a version tagged blocked, or relabelled pass, is refused here
+    whatever the server does.
     """
-    subject, tags = subject_of(registry, name, version)
     if key is not None:
+        subject, tags = subject_of(registry, name, version)
         ok, reason = verify(tags, subject, key)
         if not ok:
             raise PromotionRefused(f"{name!r} v{version}: {reason}")
         return reason
+    mv = registry.get_version(name, version)
+    if mv is None:
+        raise PromotionRefused(f"{name!r} has no version {version}; see the registry")
+    tags = dict(mv.tags)
     if tags.get(DECISION_TAG) != "pass":
         raise PromotionRefused(
             f"{name!r} v{version}: its gate decision is {tags.get(DECISION_TAG, 'missing')!r}, not 'pass'"
         )
-    if not subject.run_id:
+    if not mv.run_id:
         raise PromotionRefused(f"{name!r} v{version}: no run behind it, so no gate decision to check")
-    decision = read_decision(registry, subject.run_id)
+    decision = read_decision(registry, mv.run_id)
     if decision.decision != "pass" or decision_digest(decision) != tags.get(DIGEST_TAG):
         raise PromotionRefused(
-            f"{name!r} v{version}: the decision its run {subject.run_id} logged is {decision.decision!r} "
+            f"{name!r} v{version}: the decision its run {mv.run_id} logged is {decision.decision!r} "
             f"with digest {decision_digest(decision)[:12]}…, which is not the passing decision it claims"
         )
     return "no FTLINEAGE_GATE_KEY here: the run's passing decision matches; the guard checks the signature"

@@ -89,6 +89,46 @@ def sha256_tree(root: Path, *, suffixes: tuple[str, ...] = (".py",)) -> str:
     return h.hexdigest()
 
 
+def sha256_content(root: Path) -> str:
+    """Digest of a served artifact folder: every file (any suffix), sorted relative paths and bytes.
+
+    This is what evidence binds a registered model version to: the guard recomputes it from the
+    artifact store, the promoting client from the files it logged, and both must agree.
+    A single file is hashed as a folder holding that file under its name.
+    """
+    h = _hasher("content")
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    base = root.parent if root.is_file() else root
+    for path in sorted(files, key=lambda p: p.relative_to(base).as_posix()):
+        rel = path.relative_to(base).as_posix().encode()
+        h.update(len(rel).to_bytes(8, "big") + rel)
+        h.update(path.stat().st_size.to_bytes(8, "big"))
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023 - consumed at once
+                h.update(block)
+    return h.hexdigest()
+
+
+def sha256_prompt_content(tags: Mapping[str, str]) -> str:
+    """Digest of what a registered prompt version serves: its text, type, response format, config.
+
+    ``tags`` are the version's tags as the registry stores them; only the keys that change what
+    ``load_prompt`` returns are hashed (absent keys hash as absent, not as empty).
+    """
+    served = {k: str(tags[k]) for k in sorted(PROMPT_CONTENT_TAGS) if k in tags}
+    return sha256_json(served, domain="prompt-content")
+
+
+PROMPT_CONTENT_TAGS = frozenset(
+    {
+        "mlflow.prompt.text",
+        "_mlflow_prompt_type",
+        "_mlflow_prompt_response_format",
+        "_mlflow_prompt_model_config",
+    }
+)
+
+
 def sha256_state_dict(state: Mapping[str, Any]) -> str:
     """Digest of model weights: sorted names, dtype, shape and raw tensor bytes.
 

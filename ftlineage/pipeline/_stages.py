@@ -15,6 +15,7 @@ from ftlineage.logging import get_logger
 from ftlineage.models import load_model, make_generator
 from ftlineage.pipeline._baseline import resolve_baseline
 from ftlineage.pipeline._context import Arm, Audited, Baseline, JobContext, Row, Split, Trained
+from ftlineage.pipeline._outbox import for_job
 from ftlineage.scoring import SuiteScores
 from ftlineage.tasks import Case
 from ftlineage.tracking import Span, primary_mlflow
@@ -261,12 +262,13 @@ def judge_outputs(
     answered = [{**r, "candidate": cand[index[r["id"]]], "baseline": base[index[r["id"]]]} for r in records]
     ctx.write("arena", "judgements.jsonl", "".join(json.dumps(r) + "\n" for r in answered))
     summary = {k: getattr(result, k) for k in ARENA_SUMMARY}
-    ctx.tracker.log_trace(
+    for_job(ctx).send(  # a rerun judges again: its trace replaces the killed run's
         "arena",
         judgement_spans(records, cases, cand, base, programmatic=result.judge_family == "programmatic"),
         {**ctx.lineage.tags(), T.JUDGE: result.judge},
         inputs={"pairs": len(cases), "judge": result.judge, "seed": result.seed},
         outputs={k: v for k, v in summary.items() if v == v},
+        replace=True,
     )
     return result
 
@@ -322,6 +324,9 @@ def package_stage(
     for name, text in files.items():
         ctx.write("gate", name, text)
     if not pyfunc:
+        promotion.sign_candidate(
+            ctx.registry, ctx.tracker.run_id, decision, ctx.settings.gate_key, kind="prompt"
+        )
         return
     ctx.registry.log_candidate(
         ctx.tracker.run_id,
@@ -332,6 +337,7 @@ def package_stage(
         input_example=ctx.suite.heldout[0].input_text if ctx.suite.heldout else "",
         metric_step=trained.best_step,
     )
+    promotion.sign_candidate(ctx.registry, ctx.tracker.run_id, decision, ctx.settings.gate_key)
 
 
 def register_stage(ctx: JobContext) -> str:

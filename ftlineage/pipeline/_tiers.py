@@ -258,6 +258,9 @@ def _package(tctx: JobContext, trained: Trained, row: TierRow, decision: GateDec
         extra_files={"model_card.md": text},
         input_example=tctx.suite.heldout[0].input_text if tctx.suite.heldout else "",
     )
+    promotion.sign_candidate(
+        tctx.registry, tctx.tracker.run_id, decision, tctx.settings.gate_key, tier=row.name
+    )
 
 
 def register_tiers(ctx: JobContext, report: TiersReport) -> TiersReport:

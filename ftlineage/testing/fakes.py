@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ftlineage.arena import Judgement
+from ftlineage.lineage import sha256_json
 from ftlineage.tracking import LoadedModel, ModelVersion, Span, as_span
 
 __all__ = ["InMemoryRegistry", "InMemoryTracker", "ScriptedJudge", "scripted_judge"]
@@ -137,6 +138,8 @@ class InMemoryRegistry:
 
     Seed runs with :meth:`add_run`; ``load`` returns what :meth:`add_loadable` registered.
     """
+
+    kind = "model"
 
     def __init__(self, uri: str = "memory://") -> None:
         self.uri = uri
@@ -299,6 +302,17 @@ class InMemoryRegistry:
     def candidate_source(self, run_id: str) -> str:
         """``memory://<run>/model``."""
         return f"{self.uri}{run_id}/model"
+
+    def content_sha(self, uri: str) -> str:
+        """A digest of the packaged files remembered under ``uri`` (the URI itself when none are)."""
+        with self._lock:
+            files = {p: t for (r, p), t in self._files.items() if f"{self.uri}{r}/model" == uri}
+        return sha256_json({"uri": uri, "files": files}, domain="fake-content")
+
+    def served_sha(self, name: str, version: str) -> str:
+        """The content digest of the version's source."""
+        mv = self.get_version(name, version)
+        return self.content_sha(mv.source) if mv else ""
 
     def load(self, name: str, version: str) -> LoadedModel:
         """What :meth:`add_loadable` registered for the version."""

@@ -63,6 +63,18 @@ class RegistryContract:
         assert [v.version for v in registry.find_versions("m", tag=("state", "done"))] == ["2", "3"]
         assert registry.find_versions("nope") == []
 
+    def test_content_digests_follow_the_files_a_version_serves(self, tmp_path: Path) -> None:
+        """``served_sha`` of a version is ``content_sha`` of its source; other files, another digest."""
+        registry = self.make(tmp_path)
+        a = self.make_run(registry, {}, {"model/weights.txt": "a"})
+        b = self.make_run(registry, {}, {"model/weights.txt": "b"})
+        src_a, src_b = registry.candidate_source(a), registry.candidate_source(b)
+        assert registry.content_sha(src_a) != registry.content_sha(src_b)
+        registry.ensure_model("m")
+        v = registry.create_version("m", source=src_a, run_id=a, tags={}, description="d").version
+        assert registry.served_sha("m", v) == registry.content_sha(src_a)
+        assert registry.kind in ("model", "prompt")
+
     def test_tags_aliases_and_deletion(self, tmp_path: Path) -> None:
         """Tags and aliases move; a deleted version is gone and its number is never reused."""
         registry = self.make(tmp_path)

@@ -10,12 +10,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ftlineage.lazy import lazy_getattr
-from ftlineage.tracking._protocol import LoadedModel, ModelVersion, Registry, Span, Tracker, as_span
+from ftlineage.tracking._protocol import (
+    LoadedModel,
+    ModelVersion,
+    Registry,
+    Span,
+    StoredTrace,
+    TraceLedger,
+    Tracker,
+    as_span,
+)
 
 if TYPE_CHECKING:
     from ftlineage.tracking._fanout import FanoutTracker
+    from ftlineage.tracking._filter import literal as filter_literal
     from ftlineage.tracking._mlflow import (
         MlflowTracker,
+        check_server,
         get_run_or_fail,
         init_store,
         read_artifact_text,
@@ -24,7 +35,7 @@ if TYPE_CHECKING:
     from ftlineage.tracking._native import LoggedModelSink, dataset_input, primary_mlflow
     from ftlineage.tracking._native import describe as describe_run
     from ftlineage.tracking._native import log_inputs as log_run_inputs
-    from ftlineage.tracking._prompts import PromptRegistry, load_registry_prompt, stored_subject
+    from ftlineage.tracking._prompts import PromptRegistry, load_registry_prompt
     from ftlineage.tracking._pyfunc import ENDPOINT_FILE
     from ftlineage.tracking._registry import MlflowRegistry, load_pyfunc
     from ftlineage.tracking._snapshot import snapshot
@@ -43,13 +54,18 @@ __all__ = [
     "PromptRegistry",
     "Registry",
     "Span",
+    "StoredTrace",
     "Tracker",
+    "TraceLedger",
+    "trace_ledger",
     "WandbTracker",
     "WeaveTracker",
     "weave_sync",
     "as_span",
+    "check_server",
     "dataset_input",
     "describe_run",
+    "filter_literal",
     "init_store",
     "load_pyfunc",
     "load_registry_prompt",
@@ -59,14 +75,15 @@ __all__ = [
     "registry_of",
     "snapshot",
     "sqlite_init_lock",
-    "stored_subject",
     "read_artifact_text",
     "get_run_or_fail",
 ]
 
 _LAZY = {
+    "filter_literal": ("_filter", "literal"),
     "MlflowTracker": ("_mlflow", "MlflowTracker"),
     "init_store": ("_mlflow", "init_store"),
+    "check_server": ("_mlflow", "check_server"),
     "sqlite_init_lock": ("_mlflow", "sqlite_init_lock"),
     "read_artifact_text": ("_mlflow", "read_artifact_text"),
     "get_run_or_fail": ("_mlflow", "get_run_or_fail"),
@@ -74,7 +91,6 @@ _LAZY = {
     "load_pyfunc": ("_registry", "load_pyfunc"),
     "PromptRegistry": ("_prompts", "PromptRegistry"),
     "load_registry_prompt": ("_prompts", "load_registry_prompt"),
-    "stored_subject": ("_prompts", "stored_subject"),
     "ENDPOINT_FILE": ("_pyfunc", "ENDPOINT_FILE"),
     "FanoutTracker": ("_fanout", "FanoutTracker"),
     "WandbTracker": ("_wandb", "WandbTracker"),
@@ -90,6 +106,14 @@ _LAZY = {
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY)
+
+
+def trace_ledger(tracker: Tracker) -> TraceLedger | None:
+    """The tracker (or a fan-out's primary) that can list and delete its run's traces, else ``None``."""
+    for candidate in (tracker, getattr(tracker, "primary", None)):
+        if isinstance(candidate, TraceLedger):
+            return candidate
+    return None
 
 
 def registry_of(tracker: Tracker) -> Registry:

@@ -31,23 +31,17 @@ def _template(source: str) -> Any:
     return source
 
 
-def stored_subject(mv: Any) -> tuple[str, str] | None:
-    """``(source, run id)`` evidence binds to for a prompt version read from the store, else ``None``.
-
-    The guard reads model versions from the registry store, where a prompt version's own
-    ``source`` is a placeholder: this gives the same subject :class:`PromptRegistry` signs.
-    """
-    from mlflow.prompt.registry_utils import IS_PROMPT_TAG_KEY, model_version_to_prompt_version
-
-    tags = dict(mv.tags or {})
-    if tags.get(IS_PROMPT_TAG_KEY) != "true":
-        return None
-    pv = model_version_to_prompt_version(mv)
-    return _source(pv.template), tags.get(T.SOURCE_RUN, "")
-
-
 class PromptRegistry(MlflowRegistry):
     """Prompt versions and aliases through MLflow's prompt APIs; claims as in the model registry."""
+
+    kind = "prompt"
+
+    def served_sha(self, name: str, version: str) -> str:
+        """SHA-256 of what the prompt version serves: its template tags as the store holds them."""
+        from ftlineage.lineage import sha256_prompt_content
+
+        mv = self.client._get_registry_client().get_model_version(name, str(version))
+        return sha256_prompt_content(dict(mv.tags or {}))
 
     def _pv(self, pv: Any) -> ModelVersion:
         tags = dict(pv.tags or {})

@@ -105,6 +105,41 @@ class Tracker(Protocol):
 
 
 @dataclass(frozen=True)
+class StoredTrace:
+    """A trace a run's store already holds, as the store reports it.
+
+    ``name`` is empty for a trace cut off before its root span ended (a killed process): such a
+    trace is never ``complete``. ``assessments`` counts the judgements attached to its spans.
+    """
+
+    trace_id: str
+    name: str
+    complete: bool
+    assessments: int = 0
+
+
+@runtime_checkable
+class TraceLedger(Protocol):
+    """A tracker capability: list and delete the traces of its run (MLflow has it).
+
+    A resumed job uses it to deliver every trace exactly once and whole after a crash.
+
+    Contract:
+        * ``stored_traces`` lists every trace of the run ``log_trace`` returned for, and every
+          trace of the run a killed process left half-written (``complete`` false), in no
+          particular order. It is called before this process logs anything (no write in flight).
+        * ``delete_traces`` removes traces by id; an id that is gone already is skipped.
+    """
+
+    def stored_traces(self) -> list[StoredTrace]:
+        """The run's traces in the store."""
+        ...
+
+    def delete_traces(self, trace_ids: Sequence[str]) -> None:
+        """Remove the run's traces with these ids."""
+
+
+@dataclass(frozen=True)
 class ModelVersion:
     """One registry version as the registry reports it."""
 
@@ -138,9 +173,11 @@ class Registry(Protocol):
           missing model or version raise the backend's error.
         * The registry never decides anything: refusing a blocked run, the promotion ledger
           and evidence checks live in :mod:`ftlineage.gate` (the policy side).
+        * ``kind`` is ``"model"`` (versions serve files) or ``"prompt"`` (versions serve a template).
     """
 
     uri: str
+    kind: str
 
     def ensure_model(self, name: str, description: str = "") -> None:
         """Create the registered model ``name`` unless it exists."""
@@ -222,6 +259,18 @@ class Registry(Protocol):
 
     def candidate_source(self, run_id: str) -> str:
         """The source URI a version registered from ``run_id`` points at (the run's candidate model)."""
+        ...
+
+    def content_sha(self, uri: str) -> str:
+        """SHA-256 of the content ``uri`` serves, read back from the store (not from a tag).
+
+        Evidence binds a version to this digest; it must be the digest the guard server computes
+        for the same files (:func:`ftlineage.lineage.sha256_content`).
+        """
+        ...
+
+    def served_sha(self, name: str, version: str) -> str:
+        """SHA-256 of what version ``version`` of ``name`` serves (its files, or a prompt's template tags)."""
         ...
 
     def load(self, name: str, version: str) -> LoadedModel:

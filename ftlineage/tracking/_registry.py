@@ -19,6 +19,7 @@ from mlflow.types import ColSpec, DataType, Schema
 
 from ftlineage import tags as T
 from ftlineage.models import PromptFormat
+from ftlineage.tracking._filter import literal
 from ftlineage.tracking._mlflow import exporting_to as _global_uri
 from ftlineage.tracking._mlflow import read_artifact_text
 from ftlineage.tracking._protocol import LoadedModel, ModelVersion
@@ -80,12 +81,22 @@ def load_pyfunc(uri: str) -> LoadedModel:
     return LoadedModel(inner.model, inner.tokenizer, inner.fmt, getattr(inner, "endpoint", None))
 
 
+def _logged_model_id(source: str) -> str | None:
+    """The logged model id of a ``models:/m-…`` source, else ``None``."""
+    if not source.startswith("models:/"):
+        return None
+    ref = source[len("models:/") :].strip("/")
+    return ref if ref.startswith("m-") and "/" not in ref else None
+
+
 def _version(mv: Any) -> ModelVersion:
     return ModelVersion(mv.name, str(mv.version), str(mv.source), str(mv.run_id or ""), dict(mv.tags or {}))
 
 
 class MlflowRegistry:
     """The :class:`~ftlineage.tracking.Registry` contract on an MLflow tracking server or store."""
+
+    kind = "model"
 
     def __init__(self, client: MlflowClient) -> None:
         self.client = client
@@ -114,12 +125,36 @@ class MlflowRegistry:
     def create_version(
         self, name: str, *, source: str, run_id: str, tags: Mapping[str, str], description: str
     ) -> ModelVersion:
-        """One create call with every tag (MLflow resolves a ``models:/`` source via the global URI)."""
+        """One create call with every tag (MLflow resolves a ``models:/`` source via the global URI).
+
+        A logged model's source (``models:/m-…``) is sent with its ``model_id``: a tracking server
+        requires it, and it is what links the version to the logged model in the UI.
+        """
+        model_id = _logged_model_id(source)
         with _global_uri(self.uri):
             mv = self.client.create_model_version(
-                name=name, source=source, run_id=run_id, tags=dict(tags), description=description
+                name=name,
+                source=source,
+                run_id=run_id or None,
+                tags=dict(tags),
+                description=description,
+                model_id=model_id,
             )
         return _version(mv)
+
+    def content_sha(self, uri: str) -> str:
+        """SHA-256 of the files ``uri`` serves (downloaded; :func:`ftlineage.lineage.sha256_content`)."""
+        import tempfile
+
+        from ftlineage.lineage import sha256_content
+
+        with tempfile.TemporaryDirectory() as tmp, _global_uri(self.uri):
+            local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
+            return sha256_content(Path(local))
+
+    def served_sha(self, name: str, version: str) -> str:
+        """SHA-256 of what ``models:/name/version`` serves, as a loader would download it."""
+        return self.content_sha(f"models:/{name}/{version}")
 
     def get_version(self, name: str, version: str) -> ModelVersion | None:
         """One version, or ``None``."""
@@ -134,11 +169,11 @@ class MlflowRegistry:
         self, name: str, *, run_id: str | None = None, tag: tuple[str, str] | None = None
     ) -> list[ModelVersion]:
         """Versions of ``name`` (from ``run_id``, carrying ``tag``), oldest first."""
-        query = f"name = '{name}'"
+        query = f"name = {literal(name)}"
         if run_id is not None:
-            query += f" and run_id = '{run_id}'"
+            query += f" and run_id = {literal(run_id)}"
         if tag is not None:
-            query += f" and tags.`{tag[0]}` = '{tag[1]}'"
+            query += f" and tags.`{tag[0]}` = {literal(tag[1])}"
         found = self.client.search_model_versions(query)
         return sorted((_version(v) for v in found if v.name == name), key=lambda v: int(v.version))
 
@@ -195,7 +230,7 @@ class MlflowRegistry:
 
     def claims(self, prefix: str) -> list[str]:
         """Names of the claims under ``prefix``."""
-        found = self.client.search_registered_models(f"name LIKE '{prefix}%'", max_results=1000)
+        found = self.client.search_registered_models(f"name LIKE {literal(prefix + '%')}", max_results=1000)
         return [m.name for m in found if m.name.startswith(prefix)]
 
     def release(self, key: str) -> None:

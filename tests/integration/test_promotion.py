@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -13,6 +14,7 @@ from ftlineage.cli import main
 from ftlineage.errors import PromotionConflict
 from ftlineage.gate import GateDecision
 from ftlineage.gate import promotion as _promote
+from ftlineage.gate.evidence import verify
 from ftlineage.gate.promotion import half_promoted, move_alias
 from ftlineage.tracking import MlflowRegistry
 from tests.conftest import GUARD_KEY, PASS, signed_version
@@ -79,10 +81,11 @@ def test_a_stale_read_loses_at_the_ledger(guard_server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", guard_server)
     client = MlflowClient(guard_server)
     a, b = signed_version(client, "stale"), signed_version(client, "stale")
-    move_alias(MlflowRegistry(client), "stale", "champion", a)
+    key = GUARD_KEY.encode()
+    move_alias(MlflowRegistry(client), "stale", "champion", a, key=key)
     monkeypatch.setattr(_promote, "_ledger_length", lambda *args: 0)  # what both read
     with pytest.raises(PromotionConflict, match=f"to v{a}"):
-        move_alias(MlflowRegistry(client), "stale", "champion", b)
+        move_alias(MlflowRegistry(client), "stale", "champion", b, key=key)
     assert client.get_model_version_by_alias("stale", "champion").version == a
 
 
@@ -93,7 +96,7 @@ def test_the_guard_refuses_promote_without_evidence(guard_server, capfd):
     code, err = proc.wait(timeout=120), proc.communicate()[1]
     assert code == 4, err
     assert "registry guard refused" in err
-    assert "no signed evidence" in err
+    assert "signed" in err  # the ledger entry or the evidence: a promoter without the key is refused
     # The refused move freed its ledger slot: a signed version can still be promoted.
     good = signed_version(client, "unsigned")
     assert _promote_cmd(guard_server, "unsigned", good).wait(timeout=120) == 0
@@ -190,18 +193,47 @@ def _killed(*args, **kwargs):
     raise KeyboardInterrupt("killed between create and alias")
 
 
-def _job_like_run(client: MlflowClient, decision: GateDecision, tmp_path) -> str:
+def _job_like_run(
+    client: MlflowClient,
+    decision: GateDecision,
+    tmp_path,
+    *,
+    key: bytes | None = None,
+    name: str = "from-run",
+) -> str:
+    """A run as the main job leaves it: decision, card, the candidate as a logged model, its identity."""
+    from ftlineage.gate.promotion import sign_candidate
+
     exp = client.get_experiment_by_name("job") or client.get_experiment(client.create_experiment("job"))
     run = client.create_run(
         exp.experiment_id,
-        tags={"ftlineage.prompt_sha": "p" * 64, "ftlineage.registry.model_name": "from-run"},
+        tags={"ftlineage.prompt_sha": "p" * 64, "ftlineage.registry.model_name": name},
     )
     (tmp_path / "decision.json").write_text(decision.model_dump_json())
     client.log_artifact(run.info.run_id, str(tmp_path / "decision.json"), "gate")
-    (tmp_path / "model").mkdir(exist_ok=True)
-    (tmp_path / "model" / "model_card.md").write_text("# card\n")
-    client.log_artifacts(run.info.run_id, str(tmp_path / "model"), "model")
+    _candidate_model(
+        client, run.info.run_id, tmp_path / "model", {"weights.txt": f"weights {run.info.run_id}"}
+    )
+    if decision.decision == "pass":
+        sign_candidate(MlflowRegistry(client), run.info.run_id, decision, key)
     return run.info.run_id
+
+
+def _candidate_model(client: MlflowClient, run_id: str, folder, files: dict[str, str]) -> str:
+    """Log ``files`` and a card as the run's candidate: run artifacts ``model/`` and a logged model."""
+    from ftlineage import tags as T
+
+    folder.mkdir(exist_ok=True)
+    (folder / "model_card.md").write_text("# card\n")
+    for fname, text in files.items():
+        (folder / fname).write_text(text)
+    client.log_artifacts(run_id, str(folder), "model")
+    exp = client.get_run(run_id).info.experiment_id
+    model = client.create_logged_model(exp, name="candidate", source_run_id=run_id)
+    client.log_model_artifacts(model.model_id, str(folder))
+    client.finalize_logged_model(model.model_id, "READY")
+    client.set_tag(run_id, T.CANDIDATE_MODEL_ID, model.model_id)
+    return model.model_id
 
 
 def test_promote_run_registers_only_a_passing_run_and_is_idempotent(store, tmp_path, monkeypatch, capsys):
@@ -212,7 +244,7 @@ def test_promote_run_registers_only_a_passing_run_and_is_idempotent(store, tmp_p
     blocked = PASS.model_copy(update={"decision": "blocked", "checks": ()})
     assert main(["promote", _job_like_run(client, blocked, tmp_path)]) == 4
     assert "blocked by the gate" in capsys.readouterr().err
-    run_id = _job_like_run(client, PASS, tmp_path)
+    run_id = _job_like_run(client, PASS, tmp_path, key=GUARD_KEY.encode())
     assert main(["promote", run_id]) == 0
     assert main(["promote", run_id]) == 0  # idempotent: the same version
     (mv,) = client.search_model_versions("name='from-run'")
@@ -252,7 +284,7 @@ def test_without_key_or_guard_the_client_still_refuses_a_blocked_version(store, 
 def test_promote_asks_the_registry_not_the_run_tag(store, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FTLINEAGE_GATE_KEY", GUARD_KEY)
     client = MlflowClient()
-    run_id = _job_like_run(client, PASS, tmp_path)
+    run_id = _job_like_run(client, PASS, tmp_path, key=GUARD_KEY.encode())
     assert main(["promote", run_id]) == 0
     client.delete_registered_model("from-run")  # the run still says "registered_version: 1"
     assert main(["promote", run_id]) == 0
@@ -288,3 +320,68 @@ def test_promote_of_a_blocked_run_with_no_decisive_arena_pair_is_exit_4(store, t
     err = capsys.readouterr().err
     assert "blocked by the gate" in err
     assert "no decisive pair" in err
+
+
+def _cli(url: str, *args: str) -> tuple[int, str]:
+    """``ftlineage ARGS`` in its own process against ``url`` with the gate key: (exit code, stderr)."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url, "FTLINEAGE_GATE_KEY": GUARD_KEY}
+    done = subprocess.run(
+        [sys.executable, "-m", "ftlineage", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    return done.returncode, done.stderr
+
+
+def test_promote_run_and_champion_work_through_the_guarded_server(guard_server, tmp_path, monkeypatch):
+    """Issue 37 item 6: a logged-model candidate registers through a tracking server (model_id sent)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", guard_server)
+    client = MlflowClient(guard_server)
+    name = f"served-{tmp_path.name}"[:60]
+    run_id = _job_like_run(client, PASS, tmp_path, key=GUARD_KEY.encode(), name=name)
+    code, err = _cli(guard_server, "promote", run_id)
+    assert code == 0, err
+    (mv,) = client.search_model_versions(f"name='{name}'")
+    assert mv.source.startswith("models:/m-")
+    code, err = _cli(guard_server, "promote", run_id, "--to", "champion")
+    assert code == 0, err
+    assert str(client.get_model_version_by_alias(name, "champion").version) == str(mv.version)
+
+
+def test_a_hijacked_run_tag_is_never_signed(guard_server, tmp_path, monkeypatch):
+    """Issue 37 item 4: the run's candidate tag pointed at another logged model after the decision."""
+    from ftlineage import tags as T
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", guard_server)
+    client = MlflowClient(guard_server)
+    name = f"hijack-{tmp_path.name}"[:60]
+    run_id = _job_like_run(client, PASS, tmp_path, key=GUARD_KEY.encode(), name=name)
+    evil = _candidate_model(client, run_id, tmp_path / "evil", {"EVIL_WEIGHTS.txt": "evil"})
+    client.set_tag(run_id, T.CANDIDATE_MODEL_ID, evil)  # tracking access is enough for this
+    code, err = _cli(guard_server, "promote", run_id)
+    assert code == 4, err
+    assert "not the one its decision signed" in err
+    assert client.search_model_versions(f"name='{name}'") == []
+    # the same files re-uploaded under the signed model id do not pass either
+    model_id = evil
+    client.set_tag(run_id, T.CANDIDATE_MODEL_ID, model_id)
+    assert _cli(guard_server, "promote", run_id)[0] == 4
+
+
+@pytest.mark.parametrize("point", ["created", "signed", "aliased"])
+def test_registration_killed_at_any_point_finishes_once_on_rerun(store, tmp_path, point, monkeypatch):
+    """Issue 37 item 9: kill -9 inside registration, rerun: one version for the run, done, none pending."""
+    monkeypatch.setenv("FTLINEAGE_GATE_KEY", GUARD_KEY)
+    client = MlflowClient(store)
+    run_id = _job_like_run(client, PASS, tmp_path, key=GUARD_KEY.encode())
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store, "FTLINEAGE_GATE_KEY": GUARD_KEY}
+    script = str(Path(__file__).with_name("_kill_in_promote.py"))
+    killed = subprocess.run(
+        [sys.executable, script, point, run_id], env=env, capture_output=True, timeout=300
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert main(["promote", run_id]) == 0
+    (mv,) = client.search_model_versions("name='from-run'")
+    assert mv.tags["ftlineage.promotion"] == "done"
+    assert str(client.get_model_version_by_alias("from-run", "challenger").version) == str(mv.version)
+    assert half_promoted(MlflowRegistry(client), "from-run") == ([], [])
+    subject, tags = _promote.subject_of(MlflowRegistry(client), "from-run", str(mv.version))
+    assert verify(tags, subject, GUARD_KEY.encode())[0]

@@ -54,7 +54,7 @@ def test_signed_evidence_is_bound_to_the_registered_version(tiny_export, store):
             tags=evidence_tags(decision),
             description="card",
             alias="challenger",
-            signed_tags=signer(decision, "", key),
+            signed_tags=signer(decision, key),
         )
         for u, r in ((uri, run_id), (other_uri, other_run))
     ]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ftlineage.gate.evidence import DECISION_TAG, HMAC_TAG
-from mlflow_plugins.guard import check_request
-from tests.conftest import PASS, signed_version
+from mlflow_plugins._guard_state import GuardState
+from mlflow_plugins.guard import CHECKS, _policy
+from tests.conftest import PASS, claim_champion, signed_version
 
 pytestmark = pytest.mark.integration
 
@@ -17,8 +21,29 @@ pytestmark = pytest.mark.integration
 def test_valid_evidence_may_become_champion(guard_server):
     client = MlflowClient(guard_server)
     v = signed_version(client, "g-valid")
+    with pytest.raises(MlflowException, match="ledger"):  # evidence alone: not through the ledger
+        client.set_registered_model_alias("g-valid", "champion", v)
+    claim_champion(client, "g-valid", v)
     client.set_registered_model_alias("g-valid", "champion", v)
     assert client.get_model_version_by_alias("g-valid", "champion").version == v
+
+
+def test_production_cannot_be_rolled_back_to_older_signed_content_without_the_key(guard_server):
+    """Pointing @champion or Production back at an older signed version needs a new signed ledger entry."""
+    client = MlflowClient(guard_server)
+    name = "g-rollback"
+    old, new = signed_version(client, name), signed_version(client, name)
+    for v in (old, new):
+        claim_champion(client, name, v)
+        client.set_registered_model_alias(name, "champion", v)
+    with pytest.raises(MlflowException, match="ledger"):
+        client.set_registered_model_alias(name, "champion", old)
+    with pytest.raises(MlflowException, match="ledger"):
+        client.transition_model_version_stage(name, old, "Production")
+    assert client.get_model_version_by_alias(name, "champion").version == new
+    claim_champion(client, name, old)  # the key holder may roll back: a signed ledger entry first
+    client.set_registered_model_alias(name, "champion", old)
+    assert client.get_model_version_by_alias(name, "champion").version == old
 
 
 def _bad_version(client: MlflowClient, name: str, case: str) -> str:
@@ -70,6 +95,7 @@ def test_raw_rest_and_ui_paths_are_guarded(guard_server, prefix):
         answer = requests.post(url, json=body, timeout=10)
         assert answer.status_code == 403, (case, answer.text)
         assert answer.json()["error_code"] == "PERMISSION_DENIED"
+    claim_champion(client, name, good)
     ok = requests.post(url, json={"name": name, "alias": "champion", "version": good}, timeout=10)
     assert ok.status_code == 200, ok.text
     # Unprotected aliases pass untouched, signed or not.
@@ -86,15 +112,20 @@ def test_production_stage_needs_evidence_and_staging_does_not(guard_server):
     url = f"{guard_server}/ajax-api/2.0/mlflow/model-versions/transition-stage"
     body = {"name": name, "version": bad, "stage": "production", "archive_existing_versions": False}
     assert requests.post(url, json=body, timeout=10).status_code == 403
+    claim_champion(client, name, good)
     assert client.transition_model_version_stage(name, good, "Production").current_stage == "Production"
 
 
 def test_a_server_without_a_key_fails_closed(monkeypatch):
+    from mlflow.protos.model_registry_pb2 import SetRegisteredModelAlias
+
     monkeypatch.delenv("FTLINEAGE_GATE_KEY", raising=False)
-    body = {"name": "m", "alias": "Champion", "version": "1"}
-    assert "no FTLINEAGE_GATE_KEY" in check_request("/api/2.0/mlflow/registered-models/alias", "POST", body)
-    assert check_request("/api/2.0/mlflow/registered-models/alias", "POST", {**body, "alias": "dev"}) is None
-    assert check_request("/api/2.0/mlflow/registered-models/get", "POST", body) is None
+    state = GuardState(None, None, lambda uri, dst: dst, _policy())  # no store is read before the key check
+    check = CHECKS["SetRegisteredModelAlias"]
+    for alias in ("Champion", " champion", "ＣＨＡＭＰＩＯＮ"):
+        body = SetRegisteredModelAlias(name="m", alias=alias, version="1")
+        assert "no FTLINEAGE_GATE_KEY" in (check(state, body) or "")
+    assert check(state, SetRegisteredModelAlias(name="m", alias="dev", version="1")) is None
 
 
 def test_recreating_a_name_over_other_weights_does_not_inherit_evidence(guard_server):
@@ -111,6 +142,9 @@ def test_recreating_a_name_over_other_weights_does_not_inherit_evidence(guard_se
     evil_info = client.create_run(client.get_experiment_by_name("guard").experiment_id).info
     evil_run = evil_info.run_id
     evil_source = f"{evil_info.artifact_uri}/evil-weights"
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "EVIL_WEIGHTS.txt").write_text("evil", encoding="utf-8")
+        client.log_artifacts(evil_run, tmp, "evil-weights")
     evil = str(client.create_model_version(name, evil_source, evil_run, tags=tags).version)
     assert evil == "2"
     with pytest.raises(MlflowException, match="does not verify") as err:
@@ -127,6 +161,7 @@ def test_what_production_serves_cannot_be_renamed_or_deleted_away(guard_server, 
     client = MlflowClient(guard_server)
     name = f"g-hold-{prefix}"
     v = signed_version(client, name)
+    claim_champion(client, name, v)
     client.set_registered_model_alias(name, "champion", v)
     base = f"{guard_server}/{prefix}/2.0/mlflow"
     calls = [
@@ -165,6 +200,7 @@ def test_a_double_encoded_or_odd_body_is_answered_on_purpose(guard_server):
     twice = post(json.dumps(json.dumps({"name": name, "alias": "champion", "version": bad})))
     assert twice.status_code == 403, twice.text
     assert "no signed evidence" in twice.json()["message"]
+    claim_champion(client, name, good)
     good_body = json.dumps(json.dumps({"name": name, "alias": "champion", "version": good}))
     assert post(good_body).status_code == 200
     for odd in ('"not json inside"', "[1, 2]", json.dumps(json.dumps([1]))):
@@ -199,8 +235,10 @@ def test_a_signed_prompt_may_become_champion_and_a_bare_one_may_not(guard_server
         tags=evidence_tags(PASS),
         description="gate pass",
         alias="challenger",
-        signed_tags=signer(PASS, "", GUARD_KEY.encode()),
+        signed_tags=signer(PASS, GUARD_KEY.encode()),
+        kind="prompt",
     )
+    claim_champion(client, name, v)
     client.set_prompt_alias(name, "champion", int(v))
     assert str(client.get_prompt_version_by_alias(name, "champion").version) == v
     bare = client.register_prompt(name=name, template="bare {{input}}")
