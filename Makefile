@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MLFLOW_ENABLE_ASYNC_TRACE_LOGGING := false
 
-.PHONY: demo test install install-dev lint typecheck clean smollm2 demo-smollm2 demo-smollm2-forgetting \
+.PHONY: demo test test-slow install install-dev lint typecheck clean smollm2 demo-smollm2 demo-smollm2-forgetting \
 	stack-deps stack-up stack-down
 
 $(BIN)/python:
@@ -79,6 +79,10 @@ stack-down:
 
 test: install-dev stack-deps
 	$(BIN)/python -m pytest -q
+
+# The slow profile: long end-to-end runs, the long randomized attack suite on the guard, the long CLI fuzz.
+test-slow: install-dev stack-deps
+	$(BIN)/python -m pytest -q -m slow
 
 lint: install-dev
 	$(BIN)/ruff check ftlineage mlflow_plugins tests benchmarks

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 from ftlineage.canary import Monitor, MonitorPolicy, PairObservation
 from ftlineage.canary._serve import RegistryHooks
 from ftlineage.tracking import MlflowRegistry, MlflowTracker
-from tests.conftest import signed_version
+from tests.conftest import GUARD_KEY, claim_champion, signed_version
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +29,7 @@ def _alarmed():
 def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(any_store):
     client = MlflowClient()
     champion, challenger = signed_version(client, "hc"), signed_version(client, "hc")
+    claim_champion(client, "hc", champion)  # the key holder's signed ledger entry (the guarded stack)
     client.set_registered_model_alias("hc", "champion", champion)
     client.set_registered_model_alias("hc", "challenger", challenger)
     tracker = MlflowTracker.start(experiment="canary-hc", run_name="canary")
@@ -88,12 +89,14 @@ def test_rollback_moves_the_alias_tags_the_version_and_logs_the_evidence(any_sto
 
 def test_a_stable_challenger_is_promoted_only_with_evidence(guard_server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", guard_server)
+    monkeypatch.setenv("FTLINEAGE_GATE_KEY", GUARD_KEY)  # the canary promotes as the key holder
     client = MlflowClient(guard_server)
     champion = signed_version(client, "canary-promo")
     good, unsigned = (
         signed_version(client, "canary-promo"),
         signed_version(client, "canary-promo", signed=False),
     )
+    claim_champion(client, "canary-promo", champion)
     client.set_registered_model_alias("canary-promo", "champion", champion)
     status = Monitor().status
     tracker = MlflowTracker.start(experiment="canary-promo", run_name="canary")
