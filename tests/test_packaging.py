@@ -68,3 +68,26 @@ def test_library_code_imports_no_other_package_private_module():
                 if private and package != own and not top_level_cli and not shared:
                     found.append(f"{path.relative_to(root)}:{lineno}: {line.strip()}")
     assert not found, "\n".join(found)
+
+
+def test_no_module_outside_a_bundled_task_imports_it():
+    """A task's data reaches the rest of the package through the task contract, not an import."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    tasks = {p.name for p in (root / "ftlineage" / "tasks").iterdir() if (p / "__init__.py").exists()}
+    tasks -= {"general"}  # the shared drift families every task uses, not a task
+    found = []
+    for path in [*(root / "ftlineage").rglob("*.py"), *(root / "mlflow_plugins").rglob("*.py")]:
+        rel = path.relative_to(root).parts
+        own = rel[2] if rel[:2] == ("ftlineage", "tasks") and len(rel) > 3 else None
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            for name in names:
+                parts = name.split(".")
+                if parts[:2] == ["ftlineage", "tasks"] and len(parts) > 2 and parts[2] in tasks - {own}:
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: {name}")
+    assert not found, "\n".join(found)

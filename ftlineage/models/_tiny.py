@@ -1,9 +1,10 @@
 """The offline base model: a tiny Llama plus a BPE tokenizer, both trained here.
 
 Built from :class:`~ftlineage.recipe.BuiltinSpec`, pretrained on generated text from
-the five general families and clinic-call summaries in another schema (never the
-held-out task itself), and cached under ``<cache>/base/<key>``; the key covers the spec,
-the SHA-256 of the generated corpus and the trainer version, so any change rebuilds it.
+the five general families and a task's pretraining cases (the demo task's calls summarized
+in another schema, reached through the task contract, never the held-out task itself), and
+cached under ``<cache>/base/<key>``; the key covers the spec, the SHA-256 of the generated
+corpus and the trainer version, so any change rebuilds it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Any
 from ftlineage.data import _general
 from ftlineage.lineage import sha256_json, sha256_rows
 from ftlineage.recipe import BuiltinSpec
-from ftlineage.tasks.healthcare import _data as _healthcare
+from ftlineage.tasks import pretraining_cases
 
 TRAINER_VERSION = 1  # bump when train_tokenizer / build_config / pretrain change
 TEMPLATE = _general.GENERAL_TEMPLATE
 SPECIALS = ("<pad>", "<eos>", "<unk>")
 _PRETRAIN_SEED_OFFSET = 90_000
+GROUNDING_TASK = "healthcare_postcall"  # whose pretraining_case fills the grounding share
 
 
 def spec_key(spec: BuiltinSpec, texts: list[str] | None = None) -> str:
@@ -41,17 +43,18 @@ def spec_key(spec: BuiltinSpec, texts: list[str] | None = None) -> str:
 def pretraining_texts(spec: BuiltinSpec) -> list[str]:
     """Generated texts the base model is pretrained on, shuffled with the spec's seed.
 
-    Mix: 25% the five general families, 60% call summaries in a schema other than the
-    held-out task's, 10% verbatim copying, 5% sentence-to-JSON extraction. Grounded
-    copying is what a 2M-parameter model learns slowest, hence the weight (a 50/30 mix
-    learned the task worse and forgot multi-turn skills: the gate blocked it).
+    Mix: 25% the five general families, 60% :data:`GROUNDING_TASK`'s pretraining cases (call
+    summaries in a schema other than the held-out task's), 10% verbatim copying, 5%
+    sentence-to-JSON extraction. Grounded copying is what a 2M-parameter model learns
+    slowest, hence the weight (a 50/30 mix learned the task worse and forgot multi-turn
+    skills: the gate blocked it).
     """
     n = spec.corpus_rows
     n_summary, n_copy, n_extract = int(n * 0.60), int(n * 0.10), int(n * 0.05)
     per_family = max(1, (n - n_summary - n_copy - n_extract) // len(_general.FAMILIES))
     cases = _general.make_cases(spec.seed + _PRETRAIN_SEED_OFFSET, per_family, prefix="pre")
     rng = random.Random(spec.seed + _PRETRAIN_SEED_OFFSET)
-    cases += [_healthcare.summary_case(rng) for _ in range(n_summary)]
+    cases += pretraining_cases(GROUNDING_TASK, rng, n_summary)
     cases += [_general.PRETRAIN_ONLY["copy"](rng) for _ in range(n_copy)]
     cases += [_general.PRETRAIN_ONLY["extract_json"](rng) for _ in range(n_extract)]
     texts = [TEMPLATE.format(prompt=c["prompt"]) + c["reference"] for c in cases]

@@ -41,7 +41,14 @@ from ftlineage.tasks._scorer import (
     parse_scorer_arg,
     ungrounded_check,
 )
-from ftlineage.tasks._task import Task, available_tasks, build_suite, get_task, suite_builders
+from ftlineage.tasks._task import (
+    Task,
+    available_tasks,
+    build_suite,
+    get_task,
+    pretraining_cases,
+    suite_builders,
+)
 
 if TYPE_CHECKING:
     from ftlineage.tasks._check import check_suite
@@ -66,6 +73,7 @@ __all__ = [
     "FamilySpec",
     "GateMetric",
     "get_task",
+    "pretraining_cases",
     "Message",
     "nanmean",
     "parse_scorer_arg",

@@ -29,6 +29,10 @@ class Task(Protocol):
           once a ``file`` or ``suite`` is added.
         * ``suites()`` maps the names of the suites this task bundles to a builder
           ``build(path)`` that writes them deterministically (same bytes on every run).
+        * Optionally ``pretraining_case(rng) -> {"prompt": str, "reference": str}``: one
+          generated case of the task's *kind* of work in a schema other than its held-out
+          parts', drawn only from ``rng`` (a ``random.Random``). The offline tiny base model
+          (:func:`pretraining_cases`) learns grounding from these without ever seeing the task.
     """
 
     @property
@@ -62,6 +66,15 @@ def get_task(name: str) -> Task:
     if not isinstance(task, Task):
         raise BadInputError(f"entry point {name!r} in {ENTRY_POINT_GROUP} did not build a Task")
     return task
+
+
+def pretraining_cases(name: str, rng: Any, n: int) -> list[dict[str, str]]:
+    """``n`` pretraining cases from task ``name`` (its optional ``pretraining_case`` hook)."""
+    task = get_task(name)
+    make = getattr(task, "pretraining_case", None)
+    if make is None:
+        raise BadInputError(f"task {name!r} offers no pretraining_case(rng) for the tiny base model")
+    return [make(rng) for _ in range(n)]
 
 
 def suite_builders() -> dict[str, Any]:

@@ -10,6 +10,7 @@ whose declared gate metrics its scorers produce.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import ClassVar
 
@@ -56,3 +57,14 @@ class TaskContract:
             suite = suites.load(str(tmp_path / name))
             produced = suite.produced_metrics()
             assert all(m.metric in produced for m in suite.gate_metrics())
+
+    def test_pretraining_cases_when_offered_are_seeded_text_pairs(self) -> None:
+        """An optional ``pretraining_case(rng)`` returns prompt/reference strings drawn only from ``rng``."""
+        make = getattr(self.task(), "pretraining_case", None)
+        if make is None:
+            return
+        first = [make(random.Random(7)) for _ in range(3)]
+        assert first == [make(random.Random(7)) for _ in range(3)]
+        for case in first:
+            assert isinstance(case["prompt"], str)
+            assert isinstance(case["reference"], str)

@@ -6,6 +6,7 @@ suite builder (``healthcare_v17``) and demo-corpus builder live here and nowhere
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,7 @@ class HealthcareTask:
     def suites(self) -> Mapping[str, Any]:
         """``healthcare_v17``."""
         return {"healthcare_v17": build_healthcare_v17}
+
+    def pretraining_case(self, rng: random.Random) -> dict[str, str]:
+        """A call summarized in another schema (caller, when, topic): grounding, not this task."""
+        return _data.summary_case(rng)
