@@ -38,7 +38,8 @@ def _setup(url: str, key: bytes, writers: int) -> tuple[list[str], list[str]]:
     from mlflow.tracking import MlflowClient
 
     from ftlineage.gate import GateDecision
-    from ftlineage.gate.evidence import evidence_tags, signer, subject_for
+    from ftlineage.gate.evidence import evidence_tags
+    from ftlineage.gate.promotion import sign_version
     from ftlineage.tracking import MlflowRegistry
 
     client = MlflowClient(url)
@@ -51,20 +52,7 @@ def _setup(url: str, key: bytes, writers: int) -> tuple[list[str], list[str]]:
     for run_id in runs[:4]:
         client.log_text(run_id, f"weights of {run_id}", "model/weights.txt")
         mv = client.create_model_version(name, f"runs:/{run_id}/model", run_id, tags=evidence_tags(decision))
-        served = MlflowRegistry(client).served_sha(name, str(mv.version))
-        subject = subject_for(
-            name,
-            str(mv.version),
-            source=str(mv.source),
-            run_id=str(mv.run_id),
-            kind="model",
-            tier="",
-            content_sha=served,
-        )
-        sign = signer(decision, key)
-        assert sign is not None
-        for k, v in sign(subject).items():
-            client.set_model_version_tag(name, mv.version, k, v)
+        sign_version(MlflowRegistry(client), name, str(mv.version), decision, key)
         versions.append(str(mv.version))
     return runs, [name, *versions]
 

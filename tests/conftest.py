@@ -149,7 +149,8 @@ def signed_version(
     """
     from mlflow.exceptions import MlflowException
 
-    from ftlineage.gate.evidence import evidence_tags, signer, subject_for
+    from ftlineage.gate.evidence import evidence_tags
+    from ftlineage.gate.promotion import sign_version
     from ftlineage.tracking import MlflowRegistry
 
     decision = decision or PASS
@@ -171,20 +172,7 @@ def signed_version(
         name, f"{run.info.artifact_uri}/model", run.info.run_id, tags=evidence_tags(decision)
     )
     if signed:
-        served = MlflowRegistry(client).served_sha(name, str(mv.version))
-        subject = subject_for(
-            name,
-            str(mv.version),
-            source=str(mv.source),
-            run_id=str(mv.run_id),
-            kind="model",
-            tier="",
-            content_sha=served,
-        )
-        sign = signer(decision, GUARD_KEY.encode())
-        assert sign is not None
-        for k, v in sign(subject).items():
-            client.set_model_version_tag(name, mv.version, k, v)
+        sign_version(MlflowRegistry(client), name, str(mv.version), decision, GUARD_KEY.encode())
     return str(mv.version)
 
 

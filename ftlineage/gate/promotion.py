@@ -57,6 +57,7 @@ __all__ = [
     "register_prompt_run",
     "register_run",
     "sign_candidate",
+    "sign_version",
     "subject_of",
 ]
 
@@ -104,22 +105,27 @@ def passing_decision(registry: Registry, run_id: str) -> GateDecision:
     return decision
 
 
-def _served_as_vouched(
-    registry: Registry, name: str, version: ModelVersion, source: str, content_sha: str, kind: str
-) -> str:
-    """The digest of what the new version serves, refused unless it is what the run vouched for."""
-    served = registry.served_sha(name, version.version)
-    if kind == "prompt":
-        stored = registry.get_version(name, version.version)
-        ok = stored is not None and stored.source == source
+def _check_vouched(subject: Subject, source: str, content_sha: str, stored_source: str) -> None:
+    """Refuse to sign a new version unless it serves what the run vouched for."""
+    if subject.kind == "prompt":
+        ok = stored_source == source
     else:
-        ok = not content_sha or served == content_sha
+        ok = not content_sha or subject.content_sha == content_sha
     if not ok:
         raise PromotionRefused(
-            f"{name!r} v{version.version} does not serve the content the run's decision vouched for; it "
-            f"stays pending — `ftlineage registry check {name} --clean` removes it"
+            f"{subject.name!r} v{subject.version} does not serve the content the run's decision vouched "
+            f"for; it stays pending — `ftlineage registry check {subject.name} --clean` removes it"
         )
-    return served
+
+
+def sign_version(registry: Registry, name: str, version: str, decision: GateDecision, key: bytes) -> Subject:
+    """The key holder's step: sign ``decision`` for what version ``version`` of ``name`` serves now."""
+    sign = signer(decision, key)
+    assert sign is not None  # a key was given
+    subject, _ = subject_of(registry, name, version)
+    for tag, value in sign(subject).items():
+        registry.set_version_tag(name, version, tag, value)
+    return subject
 
 
 def register(
@@ -133,7 +139,6 @@ def register(
     alias: str,
     signed_tags: Callable[[Subject], dict[str, str]] | None = None,
     content_sha: str = "",
-    kind: str = "model",
 ) -> str:
     """Create a version carrying every tag and the card, sign it, alias it; returns its number.
 
@@ -155,16 +160,8 @@ def register(
             name, source=source, run_id=run_id, tags=pending, description=description
         )
     if signed_tags:
-        served = _served_as_vouched(registry, name, version, source, content_sha, kind)
-        subject = subject_for(
-            name,
-            version.version,
-            source=version.source,
-            run_id=version.run_id,
-            kind=kind,
-            tier=tier,
-            content_sha=served,
-        )
+        subject, _ = subject_of(registry, name, version.version)
+        _check_vouched(subject, source, content_sha, version.source)
         for key, value in signed_tags(subject).items():
             registry.set_version_tag(name, version.version, key, value)
     if registry.aliases(name).get(alias) != version.version:
@@ -293,7 +290,6 @@ def register_prompt_run(registry: Registry, run_id: str, *, name: str, alias: st
         description=f"passed the ftlineage gate in run {run_id}",
         alias=alias,
         signed_tags=signer(decision, key),
-        kind="prompt",
     )
     registry.set_run_tag(run_id, T.REGISTERED_VERSION, version)
     return version

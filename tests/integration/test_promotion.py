@@ -354,16 +354,19 @@ def test_a_hijacked_run_tag_is_never_signed(guard_server, tmp_path, monkeypatch)
     client = MlflowClient(guard_server)
     name = f"hijack-{tmp_path.name}"[:60]
     run_id = _job_like_run(client, PASS, tmp_path, key=GUARD_KEY.encode(), name=name)
+    signed = client.get_run(run_id).data.tags[T.CANDIDATE_MODEL_ID]
     evil = _candidate_model(client, run_id, tmp_path / "evil", {"EVIL_WEIGHTS.txt": "evil"})
     client.set_tag(run_id, T.CANDIDATE_MODEL_ID, evil)  # tracking access is enough for this
     code, err = _cli(guard_server, "promote", run_id)
     assert code == 4, err
     assert "not the one its decision signed" in err
     assert client.search_model_versions(f"name='{name}'") == []
-    # the same files re-uploaded under the signed model id do not pass either
-    model_id = evil
-    client.set_tag(run_id, T.CANDIDATE_MODEL_ID, model_id)
-    assert _cli(guard_server, "promote", run_id)[0] == 4
+    # the tag put back: the candidate the decision signed registers (the check is not a blanket refusal)
+    client.set_tag(run_id, T.CANDIDATE_MODEL_ID, signed)
+    code, err = _cli(guard_server, "promote", run_id)
+    assert code == 0, err
+    (mv,) = client.search_model_versions(f"name='{name}'")
+    assert mv.source == f"models:/{signed}"
 
 
 @pytest.mark.parametrize("point", ["created", "signed", "aliased"])

@@ -236,7 +236,6 @@ def test_a_signed_prompt_may_become_champion_and_a_bare_one_may_not(guard_server
         description="gate pass",
         alias="challenger",
         signed_tags=signer(PASS, GUARD_KEY.encode()),
-        kind="prompt",
     )
     claim_champion(client, name, v)
     client.set_prompt_alias(name, "champion", int(v))
