@@ -20,10 +20,10 @@ import pytest
 
 from ftlineage import audit
 from ftlineage.audit.planted import base_text
-from ftlineage.audit.planted_secrets import CONTEXTS, FAMILIES, NOT_SECRETS, PIECE, plant_secrets
 from ftlineage.cli import main
 from ftlineage.failures import build_feed, from_audit, render_html, render_text
 from ftlineage.recipe import AuditPolicy
+from tests.audit.planted_secrets import CONTEXTS, FAMILIES, NOT_SECRETS, PIECE, plant_secrets
 
 FIELDS = ("prompt", "completion", "user_turn", "assistant_turn", "source", "label", "id")
 PLANTED = plant_secrets(seed=37)

@@ -12,7 +12,6 @@ import hashlib
 import numpy as np
 import pytest
 
-from ftlineage.audit.planted_secrets import PIECE, plant_secrets
 from ftlineage.failures import (
     ClusterFacts,
     FailedCase,
@@ -25,6 +24,7 @@ from ftlineage.failures import (
     render_html,
     render_text,
 )
+from tests.audit.planted_secrets import PIECE, plant_secrets
 
 PLANTED = plant_secrets(seed=11)
 
