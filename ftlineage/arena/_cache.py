@@ -10,7 +10,6 @@ one warning and started afresh: a broken cache costs judge calls, never the job.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import os
@@ -18,11 +17,10 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ftlineage._util import file_lock
 from ftlineage.arena._judge import Judge, Judgement
 from ftlineage.lineage import sha256_json
 from ftlineage.logging import get_logger
@@ -70,7 +68,7 @@ def open_cache_db(path: Path, ddl: str) -> sqlite3.Connection:
     file stays locked by another process for 30 s.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(path):  # one process checks (and moves aside) at a time
+    with file_lock(f"{path}.lock"):  # one process checks (and moves aside) at a time
         try:
             return _connect(path, ddl)
         except sqlite3.Error as exc:
@@ -143,17 +141,6 @@ def _inode(path: Path) -> int | None:
         return None
 
 
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock beside ``path`` while it is opened, checked and perhaps moved aside."""
-    with open(f"{path}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def seal_message(secret: bytes | None, message: bytes) -> str:
     """An HMAC of ``message`` under ``secret`` (the gate key), or without one a SHA-256 checksum."""
     if secret:
@@ -224,7 +211,7 @@ class VerdictCache:
             self._db.close()
             self._db = None
         try:
-            with _file_lock(self.path):
+            with file_lock(f"{self.path}.lock"):
                 if _inode(self.path) == self._inode:  # not already replaced by another process
                     move_aside(self.path, error)
         except OSError as exc:

@@ -23,6 +23,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from ftlineage import tags as T
+from ftlineage._util import file_lock
 from ftlineage.errors import TrackingUnreachable
 from ftlineage.tracking._protocol import Span, StoredTrace, as_span
 
@@ -97,19 +98,13 @@ def sqlite_init_lock(url: str) -> Iterator[None]:
     doing that at once collide. Anything that opens such a store first takes this lock. Other
     URLs pass through.
     """
-    import fcntl
-
     if not url.startswith("sqlite:///"):
         yield
         return
     db = Path(url[len("sqlite:///") :])
     db.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{db}.ftlineage-init.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with file_lock(f"{db}.ftlineage-init.lock"):
+        yield
 
 
 _INITIALIZED: set[str] = set()
