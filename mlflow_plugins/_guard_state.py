@@ -158,10 +158,14 @@ class GuardState:
             return sha256_content(Path(self.read_uri(self.resolve(uri), tmp)))
 
     def resolve(self, uri: str) -> str:
-        """A logged model's URI (``models:/m-…``) as its artifact location; others unchanged."""
+        """Where ``uri``'s files are, with ``models:/m-…`` and ``runs:/ID/path`` resolved."""
         if uri.startswith("models:/"):
             ref = uri[len("models:/") :].strip("/")
             return str(self.tracking.get_logged_model(ref).artifact_location)
+        if uri.startswith("runs:/"):
+            run_id, _, path = uri[len("runs:/") :].strip("/").partition("/")
+            root = str(self.tracking.get_run(run_id).info.artifact_uri).rstrip("/")
+            return f"{root}/{path}" if path else root
         return uri
 
     def verify_target(self, what: str, name: str, raw_version: str) -> str | None:

@@ -140,12 +140,19 @@ PASS = _pass_decision()
 
 
 def signed_version(
-    client: Any, name: str, *, signed: bool = True, decision: Any = None, files: dict[str, str] | None = None
+    client: Any,
+    name: str,
+    *,
+    signed: bool = True,
+    decision: Any = None,
+    files: dict[str, str] | None = None,
+    runs_uri: bool = False,
 ) -> str:
     """A version of ``name`` serving a small model folder, with gate evidence signed under the guard's key.
 
     ``signed=False`` leaves the evidence unsigned; ``files`` are the folder's files (a weights
-    stand-in by default). The signature binds the content the registry serves for the version.
+    stand-in by default); ``runs_uri`` registers the source as ``runs:/ID/model``. The signature
+    binds the content the registry serves for the version.
     """
     from mlflow.exceptions import MlflowException
 
@@ -168,9 +175,8 @@ def signed_version(
         for fname, text in (files or {"weights.txt": f"weights of {name} {run.info.run_id}"}).items():
             (folder / fname).write_text(text, encoding="utf-8")
         client.log_artifacts(run.info.run_id, str(folder), "model")
-    mv = client.create_model_version(
-        name, f"{run.info.artifact_uri}/model", run.info.run_id, tags=evidence_tags(decision)
-    )
+    source = f"runs:/{run.info.run_id}/model" if runs_uri else f"{run.info.artifact_uri}/model"
+    mv = client.create_model_version(name, source, run.info.run_id, tags=evidence_tags(decision))
     if signed:
         sign_version(MlflowRegistry(client), name, str(mv.version), decision, GUARD_KEY.encode())
     return str(mv.version)

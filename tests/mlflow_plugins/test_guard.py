@@ -18,14 +18,17 @@ from tests.conftest import PASS, claim_champion, signed_version
 pytestmark = pytest.mark.integration
 
 
-def test_valid_evidence_may_become_champion(guard_server):
+@pytest.mark.parametrize("runs_uri", [False, True], ids=["artifact-uri", "runs-uri"])
+def test_valid_evidence_may_become_champion(guard_server, runs_uri):
+    """The guard reads the version's files itself, whatever form its source takes."""
     client = MlflowClient(guard_server)
-    v = signed_version(client, "g-valid")
+    name = f"g-valid-{'runs' if runs_uri else 'uri'}"
+    v = signed_version(client, name, runs_uri=runs_uri)
     with pytest.raises(MlflowException, match="ledger"):  # evidence alone: not through the ledger
-        client.set_registered_model_alias("g-valid", "champion", v)
-    claim_champion(client, "g-valid", v)
-    client.set_registered_model_alias("g-valid", "champion", v)
-    assert client.get_model_version_by_alias("g-valid", "champion").version == v
+        client.set_registered_model_alias(name, "champion", v)
+    claim_champion(client, name, v)
+    client.set_registered_model_alias(name, "champion", v)
+    assert client.get_model_version_by_alias(name, "champion").version == v
 
 
 def test_production_cannot_be_rolled_back_to_older_signed_content_without_the_key(guard_server):
