@@ -42,12 +42,12 @@ def load_candidate(uri: str, template: str | None = None, *, weights: bool = Tru
         return Candidate(uri, loaded.model, loaded.tokenizer, fmt)
     path = Path(uri)
     if not (path / "config.json").is_file():
-        raise BadInputError(f"--model {uri!r} is neither a models:/ URI nor a model folder with config.json")
+        raise BadInputError(f"model {uri!r} is neither a models:/ URI nor a model folder with config.json")
     saved = read_format(path)
     if template is None and saved is None:
         raise BadInputError(
             f"{uri}: no {FORMAT_FILE} beside the weights; pass the recipe "
-            "(--recipe) so the prompt template is known"
+            "(--recipe; --eval-recipe under pytest) so the prompt template is known"
         )
     fmt = saved.with_template(template) if saved and template else saved or PromptFormat(str(template))
     if not weights:

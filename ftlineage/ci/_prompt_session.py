@@ -17,10 +17,10 @@ class PromptCISession:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.ref = config.getoption("--changed-since")
+        self.ref = config.getoption("--eval-changed-since")
         if not self.ref:
             raise FtlineageError(
-                "--eval-recipes needs --changed-since REF (the base the prompts are paired with)"
+                "--eval-recipes needs --eval-changed-since REF (the base the prompts are paired with)"
             )
         found: list[Path] = []
         for pattern in config.getoption("--eval-recipes"):
@@ -61,7 +61,7 @@ class PromptItem(pytest.Item):
         """Run (or skip) the comparison; attach W/L/T as user properties."""
         from ftlineage.ci._prompt_ci import run_recipe
 
-        result = run_recipe(self.path, self.ci.ref, self.config.getoption("--slice"))
+        result = run_recipe(self.path, self.ci.ref, self.config.getoption("--eval-slice"))
         self.ci.results[str(self.path)] = result
         if isinstance(result, str):
             pytest.skip(result)

@@ -1,9 +1,13 @@
-"""pytest plugin: ``pytest --eval-suite=NAME --model=URI [--strict-regression] [--slice N]``.
+"""pytest plugin: ``pytest --eval-suite=NAME --eval-model=URI [--strict-regression] [--eval-slice N]``.
 
 Registered through the ``pytest11`` entry point. Suite cases become test items (``eval::part/id``)
 carrying their scores; one last item, ``eval::regression-gate``, compares the aggregated metrics
 with the pinned baseline for the suite digest under the promotion rule and fails with one line per
 regressed metric when ``--strict-regression`` is given.
+
+The plugin loads in every pytest run where ftlineage is installed, so every option is namespaced
+(``--eval-*``, ``--strict-regression``): a project's own ``--model`` or ``--slice`` stays free.
+Nothing is registered unless ``--eval-suite`` or ``--eval-recipes`` is given.
 """
 
 from __future__ import annotations
@@ -24,19 +28,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ftlineage", "ftlineage eval gate")
     group.addoption("--eval-suite", default=None, help="suite NAME or DIR to evaluate the candidate on")
     group.addoption(
-        "--model", default=None, help="candidate: models:/name@alias, runs:/..., or a model folder"
+        "--eval-model", default=None, help="candidate: models:/name@alias, runs:/..., or a model folder"
     )
     group.addoption(
-        "--slice",
+        "--eval-slice",
         type=int,
         default=DEFAULT_SLICE,
         help=f"seeded slice of held-out cases (drift gets twice as many); 0 = all (default {DEFAULT_SLICE})",
     )
     group.addoption("--strict-regression", action="store_true", help="fail on any regression past the rule")
-    group.addoption("--baseline", default=None, help="baseline file (default: baselines/<suite>.json)")
-    group.addoption("--recipe", default=None, help="recipe: prompt template and the gate's metrics/threshold")
+    group.addoption("--eval-baseline", default=None, help="baseline file (default: baselines/<suite>.json)")
     group.addoption(
-        "--changed-since",
+        "--eval-recipe", default=None, help="recipe: prompt template and the gate's metrics/threshold"
+    )
+    group.addoption(
+        "--eval-changed-since",
         default=None,
         help="git ref: skip the eval unless a file feeding the prompt SHA changed since it",
     )
@@ -44,7 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--eval-recipes",
         action="append",
         default=[],
-        help="prompt CI: recipe files or globs; with --changed-since REF, each changed recipe's prompt "
+        help="prompt CI: recipe files or globs; with --eval-changed-since REF, each changed recipe's prompt "
         "at REF and now are asked of the same model on the same items (W/L/T)",
     )
 
@@ -84,24 +90,24 @@ class EvalSession:
         from ftlineage.recipe import load_recipe
 
         self.config = config
-        if not config.getoption("--model"):
+        if not config.getoption("--eval-model"):
             raise FtlineageError(
-                "--eval-suite needs --model (models:/name@alias, runs:/..., or a model folder)"
+                "--eval-suite needs --eval-model (models:/name@alias, runs:/..., or a model folder)"
             )
         name = config.getoption("--eval-suite")
-        recipe_path = config.getoption("--recipe")
+        recipe_path = config.getoption("--eval-recipe")
         self.recipe = load_recipe(Path(recipe_path)) if recipe_path else None
         self.full = suites.load(name)
         self.rule = _rule(self.recipe, self.full, recipe_path)
-        self.suite = slice_suite(self.full, config.getoption("--slice"))
-        path = config.getoption("--baseline") or f"baselines/{self.full.meta.name}.json"
+        self.suite = slice_suite(self.full, config.getoption("--eval-slice"))
+        path = config.getoption("--eval-baseline") or f"baselines/{self.full.meta.name}.json"
         self.baseline_path = Path(path)
         self.baseline: Baseline | None = (
             load_baseline(self.baseline_path) if self.baseline_path.is_file() else None
         )
         if self.baseline:
             check_append_only(self.full, self.baseline)
-        self.skip_reason = _unchanged(config.getoption("--changed-since"), self.full.path, recipe_path)
+        self.skip_reason = _unchanged(config.getoption("--eval-changed-since"), self.full.path, recipe_path)
         self._scores: dict[str, dict[str, float]] | None = None
         self.metrics: dict[str, float] = {}
         self.unscored_both: list[str] = []
@@ -111,7 +117,7 @@ class EvalSession:
         if self._scores is None:
             from ftlineage.ci._candidate import load_candidate, score
 
-            uri = self.config.getoption("--model")
+            uri = self.config.getoption("--eval-model")
             template = self.recipe.prompt_template if self.recipe else None
             self.metrics, cases = score(load_candidate(uri, template), self.suite)
             self._scores = {f"{c.part}/{c.id}": c.scores for c in cases}
@@ -194,11 +200,11 @@ class RegressionGateItem(pytest.Item):
             pytest.skip(msg)
         from ftlineage.suites import retired_hint
 
-        if es.baseline.suite_sha != es.full.sha or es.baseline.slice != self.config.getoption("--slice"):
+        if es.baseline.suite_sha != es.full.sha or es.baseline.slice != self.config.getoption("--eval-slice"):
             raise AssertionError(
                 f"baseline {es.baseline_path} was pinned on suite digest {es.baseline.suite_sha[:12]} "
                 f"slice {es.baseline.slice}; now {es.full.sha[:12]} slice "
-                f"{self.config.getoption('--slice')}: re-pin it{retired_hint(es.baseline.suite_sha)}"
+                f"{self.config.getoption('--eval-slice')}: re-pin it{retired_hint(es.baseline.suite_sha)}"
             )
         es.scores()
         base = es.baseline.metrics
@@ -257,7 +263,7 @@ def _unchanged(ref: str | None, suite_dir: Path, recipe: str | None) -> str | No
             return None
         changed = _git("diff", "--name-only", ref, "--", *watched)
     except (OSError, subprocess.CalledProcessError) as exc:
-        raise FtlineageError(f"--changed-since {ref!r}: git failed ({exc})") from None
+        raise FtlineageError(f"--eval-changed-since {ref!r}: git failed ({exc})") from None
     return None if changed.strip() else f"no prompt, recipe or suite file changed since {ref}"
 
 

@@ -37,7 +37,12 @@ def _two_recipes(pytester, cities, template_a: str):
 
 def _ci(pytester):
     return pytester.runpytest_subprocess(
-        "--eval-recipes=*/*.yaml", "--changed-since=HEAD", "--slice=16", "-p", "no:cacheprovider", "-rs"
+        "--eval-recipes=*/*.yaml",
+        "--eval-changed-since=HEAD",
+        "--eval-slice=16",
+        "-p",
+        "no:cacheprovider",
+        "-rs",
     )
 
 

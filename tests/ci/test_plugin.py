@@ -47,9 +47,9 @@ def _gate(pytester, model_dir, baseline, *extra):
     path.write_text(json.dumps(baseline))
     return pytester.runpytest_subprocess(
         "--eval-suite=healthcare_v17",
-        f"--model={model_dir}",
-        f"--slice={SLICE}",
-        f"--baseline={path}",
+        f"--eval-model={model_dir}",
+        f"--eval-slice={SLICE}",
+        f"--eval-baseline={path}",
         "-p",
         "no:cacheprovider",
         *extra,
@@ -107,12 +107,17 @@ def test_changed_since_runs_only_when_a_prompt_feeding_file_changed(pytester, mo
     git("add", "recipe.yaml")
     git("-c", "user.email=a@b.c", "-c", "user.name=t", "commit", "-q", "-m", "recipe")
     quiet = _gate(
-        pytester, model_dir, pinned, f"--recipe={recipe}", "--changed-since=HEAD", "--strict-regression"
+        pytester,
+        model_dir,
+        pinned,
+        f"--eval-recipe={recipe}",
+        "--eval-changed-since=HEAD",
+        "--strict-regression",
     )
     quiet.assert_outcomes(skipped=19)
     assert "Extract as JSON." in recipe.read_text()
     recipe.write_text(recipe.read_text().replace("Extract as JSON.", "Extract as JSON, please."))
-    changed = _gate(pytester, model_dir, pinned, f"--recipe={recipe}", "--changed-since=HEAD")
+    changed = _gate(pytester, model_dir, pinned, f"--eval-recipe={recipe}", "--eval-changed-since=HEAD")
     assert changed.parseoutcomes().get("skipped", 0) == 0
 
 
@@ -138,9 +143,9 @@ def test_registry_uri_works_as_the_model(pytester, model_dir, pinned, tiny_run, 
     path.write_text(json.dumps(pinned))
     res = pytester.runpytest_subprocess(
         "--eval-suite=healthcare_v17",
-        "--model=models:/ci-gate-demo@champion",
-        f"--slice={SLICE}",
-        f"--baseline={path}",
+        "--eval-model=models:/ci-gate-demo@champion",
+        f"--eval-slice={SLICE}",
+        f"--eval-baseline={path}",
         "--strict-regression",
         "-p",
         "no:cacheprovider",
@@ -151,11 +156,15 @@ def test_registry_uri_works_as_the_model(pytester, model_dir, pinned, tiny_run, 
 def test_missing_model_or_bad_baseline_is_a_usage_error(pytester, model_dir):
     res = pytester.runpytest_subprocess("--eval-suite=healthcare_v17", "-p", "no:cacheprovider")
     assert res.ret == pytest.ExitCode.USAGE_ERROR
-    res.stderr.fnmatch_lines(["*--eval-suite needs --model*"])
+    res.stderr.fnmatch_lines(["*--eval-suite needs --eval-model*"])
     bad = pytester.path / "b.json"
     bad.write_text("{}")
     res = pytester.runpytest_subprocess(
-        "--eval-suite=healthcare_v17", f"--model={model_dir}", f"--baseline={bad}", "-p", "no:cacheprovider"
+        "--eval-suite=healthcare_v17",
+        f"--eval-model={model_dir}",
+        f"--eval-baseline={bad}",
+        "-p",
+        "no:cacheprovider",
     )
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     res.stderr.fnmatch_lines(["*b.json: not a valid baseline file*"])

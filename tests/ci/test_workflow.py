@@ -39,10 +39,10 @@ def test_workflow_calls_the_plugin_options_that_exist():
     used = set(re.findall(r"(--[a-z][a-z-]+)", step)) - {"--junitxml"}
     assert used == {
         "--eval-suite",
-        "--model",
-        "--slice",
-        "--baseline",
-        "--changed-since",
+        "--eval-model",
+        "--eval-slice",
+        "--eval-baseline",
+        "--eval-changed-since",
         "--strict-regression",
     }
     assert used <= defined
